@@ -1,1 +1,6 @@
-export * from "./block-device";
+export * from './block-device';
+export * from './errno';
+export * from './types';
+export * from './fs';
+export * from './vfs';
+export * from './mem-devices';
