@@ -1,1 +1,12 @@
-export {};
+export * from './ref';
+export * from './retry';
+export * from './s3/config';
+export * from './s3/manifest';
+export * from './s3/store';
+export * from './cache/config';
+export * from './cache/blob-cache';
+export * from './lazy/lazy-block-device';
+export * from './validate/ext4';
+export * from './file-device';
+export * from './resolve';
+export { TransientError } from './stream';

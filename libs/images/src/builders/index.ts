@@ -1,0 +1,6 @@
+export * from './apt';
+export * from './build';
+export * from './local-store';
+export * from './mkfs';
+export * from './progress';
+export * from './recipes';
