@@ -1,0 +1,298 @@
+/** The AArch64 EL0 interpreter: run loop, architectural state access, contexts. */
+import {
+  type AddressSpace,
+  type Cpu,
+  type CpuContext,
+  type CpuHost,
+  type FaultInfo,
+  type GuestAddr,
+  PAGE_SIZE,
+  StopReason,
+} from './api';
+import { type Decoder, defaultDecoder } from './decode/dispatch';
+import { AddressSpaceImpl, PhysicalMemoryImpl } from './memory';
+import { CpuState, StopSignal } from './state';
+
+const TWO32 = 4294967296;
+const TWO64 = 18446744073709551616n;
+
+interface SavedContext extends CpuContext {
+  readonly x: Int32Array;
+  readonly v: Uint8Array;
+  readonly scalars: Float64Array; // pc, nzcv, fpcr, fpsr, tpidr lo/hi, tpidrro lo/hi
+}
+
+export class AArch64Cpu implements Cpu {
+  readonly state: CpuState;
+  private space: AddressSpaceImpl;
+  private readonly decoder: Decoder;
+  private retiredLast = 0;
+  private total = 0;
+  private fault: FaultInfo | null = null;
+  private undef = 0;
+
+  constructor(addressSpace: AddressSpace, host?: CpuHost) {
+    this.space = asImpl(addressSpace);
+    this.state = new CpuState(this.space);
+    this.decoder = defaultDecoder();
+    if (host) {
+      this.state.readCounter = () => host.readCounter();
+      this.state.counterFrequency = host.counterFrequency;
+    }
+  }
+
+  get addressSpace(): AddressSpace {
+    return this.space;
+  }
+  set addressSpace(a: AddressSpace) {
+    const impl = asImpl(a);
+    this.space.monitorAddr = -1;
+    this.space = impl;
+    this.state.mem = impl;
+    impl.monitorAddr = -1;
+  }
+  get retired(): number {
+    return this.retiredLast;
+  }
+  get totalRetired(): number {
+    return this.total;
+  }
+  get svcImmediate(): number {
+    return this.state.svcImm;
+  }
+  get lastFault(): FaultInfo | null {
+    return this.fault;
+  }
+  get undefinedInsn(): number {
+    return this.undef;
+  }
+  requestStop(): void {
+    this.state.stop = StopReason.Interrupted;
+  }
+
+  run(budget: number): StopReason {
+    const s = this.state;
+    const mem = this.space;
+    const phys = mem.memory;
+    const i32 = phys.i32;
+    const handlers = this.decoder.handlers;
+    const decoder = this.decoder;
+    s.stop = 0;
+    this.fault = null;
+    let n = 0;
+    let pc = s.pc;
+    let pageVA = -1;
+    let base = 0;
+    let code: Int32Array = EMPTY_CODE;
+    let insn = 0;
+    let reason: StopReason = StopReason.Budget;
+    try {
+      while (n < budget) {
+        let off = pc - pageVA;
+        if (off < 0 || off >= PAGE_SIZE) {
+          s.pc = pc;
+          if (pc % 4 !== 0) {
+            mem.fault.addr = pc;
+            mem.fault.access = 'exec';
+            mem.fault.cause = 'alignment';
+            throw FAULT;
+          }
+          const frame = mem.fetchFrame(pc);
+          code = phys.codeOf(frame);
+          off = pc % PAGE_SIZE;
+          pageVA = pc - off;
+          base = frame * (PAGE_SIZE / 4);
+        }
+        const idx = off >> 2;
+        insn = i32[base + idx];
+        let h = code[idx];
+        if (h === 0) {
+          h = decoder.decode(insn);
+          code[idx] = h;
+          phys.codeMark[base / (PAGE_SIZE / 4)] = 1;
+        }
+        s.pc = pc;
+        s.npc = pc + 4;
+        handlers[h](s, insn);
+        n++;
+        pc = s.npc;
+        if (s.stop !== 0) {
+          reason = s.stop;
+          break;
+        }
+      }
+      s.pc = pc;
+    } catch (e) {
+      if (!(e instanceof StopSignal)) {
+        throw new Error(
+          `internal CPU error at pc=0x${s.pc.toString(16)} insn=0x${(insn >>> 0).toString(16)}: ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+      if (e.kind === 'fault') {
+        const f = mem.fault;
+        this.fault = { pc: s.pc as GuestAddr, addr: f.addr as GuestAddr, access: f.access, cause: f.cause };
+        reason = StopReason.Fault;
+      } else if (e.kind === 'undefined') {
+        this.undef = insn >>> 0;
+        reason = StopReason.Undefined;
+      } else reason = StopReason.Breakpoint;
+    }
+    this.retiredLast = n;
+    this.total += n;
+    return reason;
+  }
+
+  // ---- architectural state ------------------------------------------------------------
+
+  getX(n: number): bigint {
+    checkReg(n, true);
+    if (n === 31) return 0n;
+    return (BigInt(this.state.xu[n * 2 + 1]) << 32n) | BigInt(this.state.xu[n * 2]);
+  }
+  setX(n: number, value: bigint): void {
+    checkReg(n, false);
+    const v = BigInt.asUintN(64, value);
+    this.state.x[n * 2] = Number(v & 0xffffffffn) | 0;
+    this.state.x[n * 2 + 1] = Number(v >> 32n) | 0;
+  }
+  getXNumber(n: number): number {
+    checkReg(n, true);
+    if (n === 31) return 0;
+    return this.state.xu[n * 2 + 1] * TWO32 + this.state.xu[n * 2];
+  }
+  getW(n: number): number {
+    checkReg(n, true);
+    return n === 31 ? 0 : this.state.x[n * 2];
+  }
+  setXNumber(n: number, value: number): void {
+    checkReg(n, false);
+    if (!Number.isInteger(value)) throw new RangeError(`setXNumber: ${value} is not an integer`);
+    const v = value < 0 ? TWO64 + BigInt(value) : BigInt(value);
+    this.setX(n, v);
+  }
+  get sp(): GuestAddr {
+    return (this.state.xu[65] * TWO32 + this.state.xu[64]) as GuestAddr;
+  }
+  set sp(v: GuestAddr) {
+    this.state.x[64] = (v % TWO32) | 0;
+    this.state.x[65] = Math.floor(v / TWO32) | 0;
+  }
+  get pc(): GuestAddr {
+    return this.state.pc as GuestAddr;
+  }
+  set pc(v: GuestAddr) {
+    this.state.pc = v;
+  }
+  get nzcv(): number {
+    return this.state.getNZCV();
+  }
+  set nzcv(v: number) {
+    this.state.setNZCV(v);
+  }
+  get tpidrEl0(): bigint {
+    return (BigInt(this.state.tpidrHi >>> 0) << 32n) | BigInt(this.state.tpidrLo >>> 0);
+  }
+  set tpidrEl0(v: bigint) {
+    const u = BigInt.asUintN(64, v);
+    this.state.tpidrLo = Number(u & 0xffffffffn) | 0;
+    this.state.tpidrHi = Number(u >> 32n) | 0;
+  }
+  get tpidrroEl0(): bigint {
+    return (BigInt(this.state.tpidrroHi >>> 0) << 32n) | BigInt(this.state.tpidrroLo >>> 0);
+  }
+  set tpidrroEl0(v: bigint) {
+    const u = BigInt.asUintN(64, v);
+    this.state.tpidrroLo = Number(u & 0xffffffffn) | 0;
+    this.state.tpidrroHi = Number(u >> 32n) | 0;
+  }
+  get fpcr(): number {
+    return this.state.fpcr;
+  }
+  set fpcr(v: number) {
+    this.state.fpcr = v & 0x07ff9f00;
+  }
+  get fpsr(): number {
+    return this.state.fpsr;
+  }
+  set fpsr(v: number) {
+    this.state.fpsr = v & 0xf800009f;
+  }
+  getV(n: number): Uint8Array {
+    checkVReg(n);
+    return this.state.vb.slice(n * 16, n * 16 + 16);
+  }
+  setV(n: number, bytes: Uint8Array): void {
+    checkVReg(n);
+    if (bytes.length !== 16) throw new RangeError('setV needs 16 bytes');
+    this.state.vb.set(bytes, n * 16);
+  }
+
+  saveContext(): CpuContext {
+    const s = this.state;
+    const ctx: SavedContext = {
+      kind: 'aarch64-context',
+      x: s.x.slice(),
+      v: s.vb.slice(),
+      scalars: Float64Array.of(s.pc, s.getNZCV(), s.fpcr, s.fpsr, s.tpidrLo, s.tpidrHi, s.tpidrroLo, s.tpidrroHi),
+    };
+    return ctx;
+  }
+  restoreContext(ctx: CpuContext): void {
+    const c = ctx as SavedContext;
+    if (c.kind !== 'aarch64-context' || !(c.x instanceof Int32Array)) throw new TypeError('not an aarch64 context');
+    const s = this.state;
+    s.x.set(c.x);
+    s.x[62] = 0;
+    s.x[63] = 0;
+    s.vb.set(c.v);
+    const k = c.scalars;
+    s.pc = k[0];
+    s.setNZCV(k[1]);
+    s.fpcr = k[2];
+    s.fpsr = k[3];
+    s.tpidrLo = k[4];
+    s.tpidrHi = k[5];
+    s.tpidrroLo = k[6];
+    s.tpidrroHi = k[7];
+    this.clearExclusive();
+  }
+  clearExclusive(): void {
+    this.space.monitorAddr = -1;
+  }
+  invalidateCode(addr: GuestAddr, length: number): void {
+    const first = Math.floor(addr / PAGE_SIZE);
+    const last = Math.floor((addr + Math.max(length, 1) - 1) / PAGE_SIZE);
+    for (let p = first; p <= last; p++) {
+      const q = this.space.query((p * PAGE_SIZE) as GuestAddr);
+      if (q && q.frame >= 0) this.space.memory.dropCode(q.frame);
+    }
+  }
+}
+
+const EMPTY_CODE = new Int32Array(0);
+const FAULT = new StopSignal('fault');
+
+function asImpl(a: AddressSpace): AddressSpaceImpl {
+  if (!(a instanceof AddressSpaceImpl)) throw new TypeError('address space must come from createAddressSpace');
+  return a;
+}
+function checkReg(n: number, allow31: boolean): void {
+  if (!Number.isInteger(n) || n < 0 || n > (allow31 ? 31 : 30)) throw new RangeError(`bad register number ${n}`);
+}
+function checkVReg(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 31) throw new RangeError(`bad vector register number ${n}`);
+}
+
+/** Guest physical memory of `bytes` (rounded down to whole frames). */
+export function createPhysicalMemory(bytes: number): PhysicalMemoryImpl {
+  return new PhysicalMemoryImpl(bytes);
+}
+/** An empty address space over `memory`. */
+export function createAddressSpace(memory: PhysicalMemoryImpl): AddressSpaceImpl {
+  return new AddressSpaceImpl(memory);
+}
+/** A CPU running in `addressSpace`. */
+export function createCpu(addressSpace: AddressSpace, host?: CpuHost): AArch64Cpu {
+  return new AArch64Cpu(addressSpace, host);
+}

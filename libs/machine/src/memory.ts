@@ -1,0 +1,484 @@
+/**
+ * Guest physical memory (frames with reference counts) and address spaces (two-level page
+ * table, lazy zero-fill, copy-on-write, a direct-mapped TLB of plain numbers).
+ */
+import {
+  type AccessKind,
+  type AddressSpace,
+  type FaultCause,
+  type FaultInfo,
+  type GuestAddr,
+  type PhysicalMemory,
+  type Prot,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+} from './api';
+import { FAULT_SIGNAL } from './state';
+
+export class PhysicalMemoryImpl implements PhysicalMemory {
+  readonly frameCount: number;
+  readonly buffer: ArrayBuffer;
+  readonly bytes: Uint8Array;
+  readonly i32: Int32Array;
+  readonly u16: Uint16Array;
+  readonly view: DataView;
+  private readonly refs: Int32Array;
+  private readonly freeList: Int32Array;
+  private freeTop: number;
+  private used = 0;
+  private peak = 0;
+  /**
+   * Decoded-code cache per frame: handler row index + 1 per instruction word (0 = not decoded).
+   * `codeMark[f]` is 1 while `code[f]` may hold entries; stores to such a frame drop them.
+   */
+  readonly code: (Int32Array | undefined)[];
+  readonly codeMark: Uint8Array;
+
+  constructor(bytes: number) {
+    if (!Number.isInteger(bytes) || bytes < PAGE_SIZE) throw new RangeError(`memory size must be >= ${PAGE_SIZE}`);
+    this.frameCount = Math.floor(bytes / PAGE_SIZE);
+    this.buffer = new ArrayBuffer(this.frameCount * PAGE_SIZE);
+    this.bytes = new Uint8Array(this.buffer);
+    this.i32 = new Int32Array(this.buffer);
+    this.u16 = new Uint16Array(this.buffer);
+    this.view = new DataView(this.buffer);
+    this.refs = new Int32Array(this.frameCount);
+    this.freeList = new Int32Array(this.frameCount);
+    for (let i = 0; i < this.frameCount; i++) this.freeList[i] = this.frameCount - 1 - i;
+    this.freeTop = this.frameCount;
+    this.code = new Array<Int32Array | undefined>(this.frameCount).fill(undefined);
+    this.codeMark = new Uint8Array(this.frameCount);
+  }
+
+  get freeFrames(): number {
+    return this.freeTop;
+  }
+  get peakFramesUsed(): number {
+    return this.peak;
+  }
+
+  allocFrame(): number {
+    if (this.freeTop === 0) return -1;
+    const f = this.freeList[--this.freeTop];
+    this.refs[f] = 1;
+    this.bytes.fill(0, f * PAGE_SIZE, f * PAGE_SIZE + PAGE_SIZE);
+    if (this.codeMark[f] !== 0) this.dropCode(f);
+    if (++this.used > this.peak) this.peak = this.used;
+    return f;
+  }
+  retain(frame: number): void {
+    this.check(frame);
+    this.refs[frame]++;
+  }
+  release(frame: number): void {
+    this.check(frame);
+    if (--this.refs[frame] === 0) {
+      this.freeList[this.freeTop++] = frame;
+      this.used--;
+    }
+  }
+  refCount(frame: number): number {
+    this.check(frame);
+    return this.refs[frame];
+  }
+  /** Forget decoded instructions of a frame (its contents changed). */
+  dropCode(frame: number): void {
+    this.codeMark[frame] = 0;
+    const c = this.code[frame];
+    if (c !== undefined) c.fill(0);
+  }
+  /** The decode cache of a frame, created on first use. */
+  codeOf(frame: number): Int32Array {
+    let c = this.code[frame];
+    if (c === undefined) {
+      c = new Int32Array(PAGE_SIZE / 4);
+      this.code[frame] = c;
+    }
+    this.codeMark[frame] = 1;
+    return c;
+  }
+  private check(frame: number): void {
+    if (!Number.isInteger(frame) || frame < 0 || frame >= this.frameCount || this.refs[frame] <= 0)
+      throw new RangeError(`bad or free frame ${frame}`);
+  }
+}
+
+// Page-table entry (int32): bits 0-2 prot, bit 3 valid, bit 4 lazy (no frame yet), bit 5
+// copy-on-write, bits 6.. frame number.
+const PTE_VALID = 8;
+const PTE_LAZY = 16;
+const PTE_COW = 32;
+const PTE_FRAME_SHIFT = 6;
+const L2_BITS = 10;
+const L2_SIZE = 1 << L2_BITS;
+const TLB_SIZE = 256;
+const MAX_VA = 2 ** 48;
+
+/** A fault record; the CPU adds the pc. */
+export interface PendingFault {
+  addr: number;
+  access: AccessKind;
+  cause: FaultCause;
+}
+
+export class AddressSpaceImpl implements AddressSpace {
+  readonly memory: PhysicalMemoryImpl;
+  private readonly bytes: Uint8Array;
+  private readonly i32: Int32Array;
+  private readonly dv: DataView;
+  private readonly table = new Map<number, Int32Array>();
+  /** TLBs: tag = virtual page number (or -1), frame = physical frame. */
+  private readonly rTag = new Float64Array(TLB_SIZE).fill(-1);
+  private readonly rFrame = new Int32Array(TLB_SIZE);
+  private readonly wTag = new Float64Array(TLB_SIZE).fill(-1);
+  private readonly wFrame = new Int32Array(TLB_SIZE);
+  private resident = 0;
+  private destroyed = false;
+  /** Details of the last fault thrown by an access (valid after FAULT_SIGNAL). */
+  readonly fault: PendingFault = { addr: 0, access: 'read', cause: 'not-mapped' };
+  /** High half of the last ld64. */
+  hi = 0;
+  /** Exclusive-monitor hook: called on stores while the CPU holds a reservation. */
+  monitorAddr = -1;
+
+  constructor(memory: PhysicalMemoryImpl) {
+    this.memory = memory;
+    this.bytes = memory.bytes;
+    this.i32 = memory.i32;
+    this.dv = memory.view;
+  }
+
+  get residentPages(): number {
+    return this.resident;
+  }
+
+  // ---- page table -------------------------------------------------------------------
+
+  private pte(vpn: number): number {
+    const leaf = this.table.get(Math.floor(vpn / L2_SIZE));
+    return leaf === undefined ? 0 : leaf[vpn & (L2_SIZE - 1)];
+  }
+  private setPte(vpn: number, e: number): void {
+    const key = Math.floor(vpn / L2_SIZE);
+    let leaf = this.table.get(key);
+    if (leaf === undefined) {
+      if (e === 0) return;
+      leaf = new Int32Array(L2_SIZE);
+      this.table.set(key, leaf);
+    }
+    leaf[vpn & (L2_SIZE - 1)] = e;
+  }
+  private clearPte(vpn: number): void {
+    const e = this.pte(vpn);
+    if (e === 0) return;
+    if ((e & PTE_LAZY) === 0) {
+      this.memory.release(e >>> PTE_FRAME_SHIFT);
+      this.resident--;
+    }
+    this.setPte(vpn, 0);
+  }
+  flushTlb(): void {
+    this.rTag.fill(-1);
+    this.wTag.fill(-1);
+  }
+  private range(addr: number, length: number): [number, number] {
+    if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0)
+      throw new RangeError(`unaligned address ${addr}`);
+    if (!Number.isInteger(length) || length < 0 || addr + length > MAX_VA) throw new RangeError(`bad length ${length}`);
+    return [addr / PAGE_SIZE, Math.ceil((addr + length) / PAGE_SIZE)];
+  }
+
+  mapAnonymous(addr: GuestAddr, length: number, prot: Prot): void {
+    const [a, b] = this.range(addr, length);
+    for (let p = a; p < b; p++) {
+      this.clearPte(p);
+      this.setPte(p, (prot & 7) | PTE_VALID | PTE_LAZY);
+    }
+    this.flushTlb();
+  }
+  mapFrame(addr: GuestAddr, frame: number, prot: Prot): void {
+    const [a] = this.range(addr, PAGE_SIZE);
+    this.memory.retain(frame);
+    this.clearPte(a);
+    this.setPte(a, (prot & 7) | PTE_VALID | (frame << PTE_FRAME_SHIFT));
+    this.resident++;
+    this.flushTlb();
+  }
+  unmap(addr: GuestAddr, length: number): void {
+    const [a, b] = this.range(addr, length);
+    for (let p = a; p < b; p++) this.clearPte(p);
+    this.flushTlb();
+  }
+  protect(addr: GuestAddr, length: number, prot: Prot): void {
+    const [a, b] = this.range(addr, length);
+    for (let p = a; p < b; p++) {
+      const e = this.pte(p);
+      if (e !== 0) this.setPte(p, (e & ~7) | (prot & 7));
+    }
+    this.flushTlb();
+  }
+  query(addr: GuestAddr): { prot: Prot; frame: number } | undefined {
+    const e = this.pte(Math.floor(addr / PAGE_SIZE));
+    if (e === 0) return undefined;
+    return { prot: e & 7, frame: (e & PTE_LAZY) !== 0 ? -1 : e >>> PTE_FRAME_SHIFT };
+  }
+  /** Every mapped page as [vpn, pte] (for fork and debugging). */
+  private *entries(): Generator<[number, number]> {
+    for (const [key, leaf] of this.table) {
+      for (let i = 0; i < L2_SIZE; i++) if (leaf[i] !== 0) yield [key * L2_SIZE + i, leaf[i]];
+    }
+  }
+
+  fork(): AddressSpace {
+    const child = new AddressSpaceImpl(this.memory);
+    for (const [vpn, e] of this.entries()) {
+      if ((e & PTE_LAZY) !== 0) {
+        child.setPte(vpn, e);
+        continue;
+      }
+      const frame = e >>> PTE_FRAME_SHIFT;
+      this.memory.retain(frame);
+      // Private pages become copy-on-write in both spaces. (Shared mappings are the kernel's
+      // business: it re-maps them with mapFrame in the child.)
+      const ce = e | PTE_COW;
+      this.setPte(vpn, ce);
+      child.setPte(vpn, ce);
+      child.resident++;
+    }
+    this.flushTlb();
+    return child;
+  }
+  destroy(): void {
+    if (this.destroyed) return;
+    for (const [vpn] of this.entries()) this.clearPte(vpn);
+    this.table.clear();
+    this.flushTlb();
+    this.destroyed = true;
+  }
+
+  // ---- translation ------------------------------------------------------------------
+
+  /**
+   * Resolves a page for an access, making lazy pages present and breaking copy-on-write
+   * for writes. Returns the frame, or -1 with `this.fault` filled in.
+   * `checkProt` false for kernel copies (they ignore PROT bits).
+   */
+  resolve(va: number, access: AccessKind, checkProt: boolean): number {
+    const vpn = Math.floor(va / PAGE_SIZE);
+    let e = va >= 0 && va < MAX_VA ? this.pte(vpn) : 0;
+    if (e === 0) return this.setFault(va, access, 'not-mapped');
+    if (checkProt) {
+      const need = access === 'read' ? PROT_READ : access === 'write' ? PROT_WRITE : PROT_EXEC;
+      if ((e & need) === 0) return this.setFault(va, access, 'permission');
+    }
+    if ((e & PTE_LAZY) !== 0) {
+      const f = this.memory.allocFrame();
+      if (f < 0) return this.setFault(va, access, 'no-memory');
+      e = (e & 7) | PTE_VALID | (f << PTE_FRAME_SHIFT);
+      this.setPte(vpn, e);
+      this.resident++;
+    }
+    let frame = e >>> PTE_FRAME_SHIFT;
+    if (access === 'write' && (e & PTE_COW) !== 0) {
+      if (this.memory.refCount(frame) > 1) {
+        const f = this.memory.allocFrame();
+        if (f < 0) return this.setFault(va, access, 'no-memory');
+        this.bytes.copyWithin(f * PAGE_SIZE, frame * PAGE_SIZE, frame * PAGE_SIZE + PAGE_SIZE);
+        this.memory.release(frame);
+        frame = f;
+      }
+      e = (e & 7) | PTE_VALID | (frame << PTE_FRAME_SHIFT);
+      this.setPte(vpn, e);
+      const t = vpn & (TLB_SIZE - 1);
+      this.rTag[t] = -1;
+    }
+    return frame;
+  }
+  private setFault(va: number, access: AccessKind, cause: FaultCause): number {
+    this.fault.addr = va;
+    this.fault.access = access;
+    this.fault.cause = cause;
+    return -1;
+  }
+  /** Frame for a CPU read of page `vpn` (fills the TLB); throws FAULT_SIGNAL. */
+  private rMiss(va: number): number {
+    const f = this.resolve(va, 'read', true);
+    if (f < 0) throw FAULT_SIGNAL;
+    const vpn = Math.floor(va / PAGE_SIZE);
+    const t = vpn & (TLB_SIZE - 1);
+    this.rTag[t] = vpn;
+    this.rFrame[t] = f;
+    return f;
+  }
+  private wMiss(va: number): number {
+    const f = this.resolve(va, 'write', true);
+    if (f < 0) throw FAULT_SIGNAL;
+    const vpn = Math.floor(va / PAGE_SIZE);
+    const t = vpn & (TLB_SIZE - 1);
+    this.wTag[t] = vpn;
+    this.wFrame[t] = f;
+    // A writable page is also readable through the same frame only if PROT_READ; leave rTLB alone.
+    return f;
+  }
+  /** Frame for an instruction fetch from the page holding `va`; throws FAULT_SIGNAL. */
+  fetchFrame(va: number): number {
+    const f = this.resolve(va, 'exec', true);
+    if (f < 0) throw FAULT_SIGNAL;
+    return f;
+  }
+  /** Byte offset in physical memory for reading `va` (page-local). */
+  rBase(va: number): number {
+    const vpn = Math.floor(va / PAGE_SIZE);
+    const t = vpn & (TLB_SIZE - 1);
+    const f = this.rTag[t] === vpn ? this.rFrame[t] : this.rMiss(va);
+    return f * PAGE_SIZE + (va - vpn * PAGE_SIZE);
+  }
+  /** Byte offset in physical memory for writing `va`; drops decoded code of the frame. */
+  wBase(va: number): number {
+    const vpn = Math.floor(va / PAGE_SIZE);
+    const t = vpn & (TLB_SIZE - 1);
+    const f = this.wTag[t] === vpn ? this.wFrame[t] : this.wMiss(va);
+    if (this.memory.codeMark[f] !== 0) this.memory.dropCode(f);
+    return f * PAGE_SIZE + (va - vpn * PAGE_SIZE);
+  }
+  /** Checks that [va, va+len) is writable (resolving lazy/COW pages) without writing. */
+  probeWrite(va: number, len: number): void {
+    this.wBase(va);
+    if ((va % PAGE_SIZE) + len > PAGE_SIZE) this.wBase(va + len - 1);
+  }
+  /** Checks that [va, va+len) is readable. */
+  probeRead(va: number, len: number): void {
+    this.rBase(va);
+    if ((va % PAGE_SIZE) + len > PAGE_SIZE) this.rBase(va + len - 1);
+  }
+
+  // ---- CPU accesses (throw FAULT_SIGNAL with `fault` filled in) ------------------------
+
+  ld8(va: number): number {
+    return this.bytes[this.rBase(va)];
+  }
+  ld16(va: number): number {
+    if (va % PAGE_SIZE <= PAGE_SIZE - 2) return this.dv.getUint16(this.rBase(va), true);
+    return this.ld8(va) | (this.ld8(va + 1) << 8);
+  }
+  /** 32-bit load, returned as a signed int32. */
+  ld32(va: number): number {
+    const o = va % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 4) {
+      const p = this.rBase(va);
+      return (p & 3) === 0 ? this.i32[p >> 2] : this.dv.getInt32(p, true);
+    }
+    this.probeRead(va, 4);
+    return this.ld8(va) | (this.ld8(va + 1) << 8) | (this.ld8(va + 2) << 16) | (this.ld8(va + 3) << 24);
+  }
+  /** 64-bit load: returns the low half, high half in `this.hi`. */
+  ld64(va: number): number {
+    const o = va % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 8) {
+      const p = this.rBase(va);
+      if ((p & 3) === 0) {
+        this.hi = this.i32[(p >> 2) + 1];
+        return this.i32[p >> 2];
+      }
+      this.hi = this.dv.getInt32(p + 4, true);
+      return this.dv.getInt32(p, true);
+    }
+    this.probeRead(va, 8);
+    const lo = this.ld32(va);
+    this.hi = this.ld32(va + 4);
+    return lo;
+  }
+  st8(va: number, v: number): void {
+    if (this.monitorAddr >= 0) this.touchMonitor(va, 1);
+    this.bytes[this.wBase(va)] = v;
+  }
+  st16(va: number, v: number): void {
+    if (this.monitorAddr >= 0) this.touchMonitor(va, 2);
+    if (va % PAGE_SIZE <= PAGE_SIZE - 2) {
+      this.dv.setUint16(this.wBase(va), v, true);
+      return;
+    }
+    this.probeWrite(va, 2);
+    this.bytes[this.wBase(va)] = v;
+    this.bytes[this.wBase(va + 1)] = v >>> 8;
+  }
+  st32(va: number, v: number): void {
+    if (this.monitorAddr >= 0) this.touchMonitor(va, 4);
+    const o = va % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 4) {
+      const p = this.wBase(va);
+      if ((p & 3) === 0) this.i32[p >> 2] = v;
+      else this.dv.setInt32(p, v, true);
+      return;
+    }
+    this.probeWrite(va, 4);
+    for (let i = 0; i < 4; i++) this.bytes[this.wBase(va + i)] = v >>> (8 * i);
+  }
+  st64(va: number, lo: number, hi: number): void {
+    if (this.monitorAddr >= 0) this.touchMonitor(va, 8);
+    const o = va % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 8) {
+      const p = this.wBase(va);
+      if ((p & 3) === 0) {
+        this.i32[p >> 2] = lo;
+        this.i32[(p >> 2) + 1] = hi;
+      } else {
+        this.dv.setInt32(p, lo, true);
+        this.dv.setInt32(p + 4, hi, true);
+      }
+      return;
+    }
+    this.probeWrite(va, 8);
+    this.st32(va, lo);
+    this.st32(va + 4, hi);
+  }
+  /** A store overlapping the reserved granule clears the exclusive monitor. */
+  private touchMonitor(va: number, len: number): void {
+    const g = this.monitorAddr;
+    if (va < g + 64 && va + len > g) this.monitorAddr = -1;
+  }
+
+  // ---- kernel copies ------------------------------------------------------------------
+
+  read(addr: GuestAddr, dst: Uint8Array): null | { fault: FaultInfo; copied: number } {
+    let done = 0;
+    while (done < dst.length) {
+      const va = addr + done;
+      const f = this.resolve(va, 'read', false);
+      if (f < 0) return { fault: { pc: 0 as GuestAddr, ...this.fault } as FaultInfo, copied: done };
+      const off = va % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, dst.length - done);
+      dst.set(this.bytes.subarray(f * PAGE_SIZE + off, f * PAGE_SIZE + off + n), done);
+      done += n;
+    }
+    return null;
+  }
+  write(addr: GuestAddr, src: Uint8Array): null | { fault: FaultInfo; copied: number } {
+    let done = 0;
+    while (done < src.length) {
+      const va = addr + done;
+      const f = this.resolve(va, 'write', false);
+      if (f < 0) return { fault: { pc: 0 as GuestAddr, ...this.fault } as FaultInfo, copied: done };
+      // The write TLB may cache this page now that COW is broken; drop stale read entries.
+      const vpn = Math.floor(va / PAGE_SIZE);
+      this.rTag[vpn & (TLB_SIZE - 1)] = -1;
+      this.wTag[vpn & (TLB_SIZE - 1)] = -1;
+      if (this.memory.codeMark[f] !== 0) this.memory.dropCode(f);
+      const off = va % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, src.length - done);
+      this.bytes.set(src.subarray(done, done + n), f * PAGE_SIZE + off);
+      done += n;
+    }
+    return null;
+  }
+}
+
+/** Throws an alignment fault for `va` (exclusives, atomics). */
+export function alignmentFault(mem: AddressSpaceImpl, va: number, access: AccessKind): never {
+  mem.fault.addr = va;
+  mem.fault.access = access;
+  mem.fault.cause = 'alignment';
+  throw FAULT_SIGNAL;
+}
