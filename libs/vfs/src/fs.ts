@@ -88,6 +88,9 @@ export interface VNode {
    * read/write (procfs snapshots, hostfs handles). Called after permission checks.
    */
   open?(file: OpenFile, ctx: FsContext): Promise<FileOps | undefined>;
+  /** Open-file reference counting (OpenFile construction / release): tmpfs frees unlinked data at zero. */
+  hold?(): void;
+  unhold?(): void;
   /** Overrides the VFS's generic mode-bit permission check (hostfs, procfs). */
   permission?(ctx: FsContext, want: number): boolean;
 }

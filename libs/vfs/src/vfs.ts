@@ -1119,6 +1119,7 @@ export class OpenFile {
     ops: FileOps | undefined,
   ) {
     this.ops = ops;
+    this.path.dentry.node?.hold?.();
   }
 
   get node(): VNode {
@@ -1436,6 +1437,7 @@ export class OpenFile {
     if (this.released) return;
     this.released = true;
     try {
+      this.path.dentry.node?.unhold?.();
       if (this.ops?.release) await this.ops.release(this);
     } catch {
       // release never fails

@@ -1,0 +1,412 @@
+/**
+ * tmpfs: an in-memory filesystem. File data lives in 4 KiB pages allocated on write (holes
+ * stay unallocated); every page and inode is charged to an optional MemoryAccount (the
+ * kernel charges the VM's memory quota) and to an optional size limit.
+ */
+import { Errno, err } from './errno';
+import type { DirContext, FileSystem, NewNode, VNode } from './fs';
+import {
+  type Clock,
+  type DirEntry,
+  hostClock,
+  type InodeAttr,
+  isDir,
+  modeToDtype,
+  RENAME_EXCHANGE,
+  S_IFDIR,
+  S_IFMT,
+  S_IFREG,
+  SEEK_DATA,
+  type SetAttr,
+  type StatFs,
+  type Timespec,
+} from './types';
+
+const PAGE = 4096;
+/** Bytes charged per inode (bookkeeping overhead). */
+const INODE_COST = 256;
+export const TMPFS_MAGIC = 0x01021994;
+
+/** Memory accounting hook: `charge` throws (VfsError ENOSPC/ENOMEM) to refuse. */
+export interface MemoryAccount {
+  charge(bytes: number): void;
+  uncharge(bytes: number): void;
+}
+
+export interface TmpFsOptions {
+  clock?: Clock;
+  account?: MemoryAccount;
+  /** Size limit in bytes (statfs and ENOSPC); default unlimited (quota via account). */
+  maxBytes?: number;
+  maxInodes?: number;
+  /** Mode of the root directory (default 01777 like /tmp; overlay uppers use 0755). */
+  rootMode?: number;
+  rootUid?: number;
+  rootGid?: number;
+  source?: string;
+}
+
+interface Entry {
+  node: TmpNode;
+  seq: number;
+}
+
+export class TmpNode implements VNode {
+  readonly a: InodeAttr;
+  /** Regular files: pages by index. */
+  pages: (Uint8Array | undefined)[] = [];
+  /** Directories: entries by name, in creation order with stable sequence cookies. */
+  entries: Map<string, Entry> | null = null;
+  private nextSeq = 1;
+  /** Symlinks. */
+  target = '';
+  /** Extended attributes (overlay keeps its opaque marker here). */
+  readonly xattrs = new Map<string, Uint8Array>();
+  parent: TmpNode | null = null;
+  /** Open file descriptions referencing this node. */
+  opens = 0;
+
+  constructor(
+    readonly fs: TmpFs,
+    ino: number,
+    init: NewNode,
+    now: Timespec,
+  ) {
+    this.a = {
+      ino,
+      mode: init.mode,
+      nlink: isDir(init.mode) ? 2 : 1,
+      uid: init.uid,
+      gid: init.gid,
+      rdev: init.rdev,
+      size: 0,
+      blocks: 0,
+      atime: now,
+      mtime: now,
+      ctime: now,
+      btime: now,
+    };
+    if (isDir(init.mode)) this.entries = new Map();
+  }
+
+  attr(): InodeAttr {
+    return this.a;
+  }
+
+  private dir(): Map<string, Entry> {
+    if (!this.entries) throw err(Errno.ENOTDIR);
+    return this.entries;
+  }
+  private touch(): void {
+    const now = this.fs.clock();
+    this.a.mtime = now;
+    this.a.ctime = now;
+  }
+
+  async lookup(name: string): Promise<VNode | null> {
+    return this.dir().get(name)?.node ?? null;
+  }
+  /** Synchronous lookup for in-library users (overlay). */
+  child(name: string): TmpNode | null {
+    return this.entries?.get(name)?.node ?? null;
+  }
+
+  async readdir(cookie: number, _dir: DirContext): Promise<DirEntry[]> {
+    const out: DirEntry[] = [];
+    for (const [name, e] of this.dir()) {
+      if (e.seq <= cookie) continue;
+      out.push({ name, ino: e.node.a.ino, type: modeToDtype(e.node.a.mode), off: e.seq });
+      if (out.length >= 128) break;
+    }
+    return out;
+  }
+
+  /** Adds an existing node under `name` (no nlink change). */
+  addEntry(name: string, node: TmpNode): void {
+    const d = this.dir();
+    if (d.has(name)) throw err(Errno.EEXIST);
+    d.set(name, { node, seq: this.nextSeq++ });
+    if (isDir(node.a.mode)) {
+      node.parent = this;
+      this.a.nlink++;
+    }
+    this.a.size = d.size * 32;
+    this.touch();
+  }
+  removeEntry(name: string): TmpNode {
+    const d = this.dir();
+    const e = d.get(name);
+    if (!e) throw err(Errno.ENOENT);
+    d.delete(name);
+    if (isDir(e.node.a.mode)) this.a.nlink--;
+    this.a.size = d.size * 32;
+    this.touch();
+    return e.node;
+  }
+
+  async create(name: string, init: NewNode): Promise<VNode> {
+    this.dir();
+    if (this.entries!.has(name)) throw err(Errno.EEXIST);
+    const n = this.fs.newNode(init);
+    this.addEntry(name, n);
+    return n;
+  }
+  async mkdir(name: string, init: NewNode): Promise<VNode> {
+    return this.create(name, { ...init, mode: S_IFDIR | (init.mode & 0o7777) });
+  }
+  async symlink(name: string, target: string, init: NewNode): Promise<VNode> {
+    this.dir();
+    if (this.entries!.has(name)) throw err(Errno.EEXIST);
+    const n = this.fs.newNode(init);
+    this.fs.chargeBytes(target.length);
+    n.target = target;
+    n.a.size = target.length;
+    this.addEntry(name, n);
+    return n;
+  }
+  async link(name: string, target: VNode): Promise<void> {
+    if (!(target instanceof TmpNode) || target.fs !== this.fs) throw err(Errno.EXDEV);
+    this.addEntry(name, target);
+    target.a.nlink++;
+    target.a.ctime = this.fs.clock();
+  }
+  async unlink(name: string): Promise<void> {
+    const n = this.dir().get(name)?.node;
+    if (!n) throw err(Errno.ENOENT);
+    if (isDir(n.a.mode)) throw err(Errno.EISDIR);
+    this.removeEntry(name);
+    this.fs.dropLink(n);
+  }
+  async rmdir(name: string): Promise<void> {
+    const n = this.dir().get(name)?.node;
+    if (!n) throw err(Errno.ENOENT);
+    if (!isDir(n.a.mode)) throw err(Errno.ENOTDIR);
+    if (n.entries!.size > 0) throw err(Errno.ENOTEMPTY);
+    this.removeEntry(name);
+    n.a.nlink = 0;
+    this.fs.dropLink(n);
+  }
+  async rename(oldName: string, newDir: VNode, newName: string, flags: number): Promise<void> {
+    if (!(newDir instanceof TmpNode) || newDir.fs !== this.fs) throw err(Errno.EXDEV);
+    const src = this.dir().get(oldName)?.node;
+    if (!src) throw err(Errno.ENOENT);
+    const dst = newDir.dir().get(newName)?.node ?? null;
+    if (flags & RENAME_EXCHANGE) {
+      if (!dst) throw err(Errno.ENOENT);
+      this.removeEntry(oldName);
+      newDir.removeEntry(newName);
+      newDir.addEntry(newName, src);
+      this.addEntry(oldName, dst);
+      return;
+    }
+    if (dst) {
+      if (isDir(dst.a.mode)) {
+        if (!isDir(src.a.mode)) throw err(Errno.EISDIR);
+        if (dst.entries!.size > 0) throw err(Errno.ENOTEMPTY);
+        newDir.removeEntry(newName);
+        dst.a.nlink = 0;
+        this.fs.dropLink(dst);
+      } else {
+        if (isDir(src.a.mode)) throw err(Errno.ENOTDIR);
+        newDir.removeEntry(newName);
+        this.fs.dropLink(dst);
+      }
+    }
+    this.removeEntry(oldName);
+    newDir.addEntry(newName, src);
+    src.a.ctime = this.fs.clock();
+  }
+
+  async readlink(): Promise<string> {
+    return this.target;
+  }
+
+  async read(pos: number, buf: Uint8Array): Promise<number> {
+    return this.readSync(pos, buf);
+  }
+  readSync(pos: number, buf: Uint8Array): number {
+    if (isDir(this.a.mode)) throw err(Errno.EISDIR);
+    const size = this.a.size;
+    if (pos >= size) return 0;
+    const n = Math.min(buf.length, size - pos);
+    let done = 0;
+    while (done < n) {
+      const p = pos + done;
+      const idx = Math.floor(p / PAGE);
+      const off = p % PAGE;
+      const len = Math.min(PAGE - off, n - done);
+      const page = this.pages[idx];
+      if (page) buf.set(page.subarray(off, off + len), done);
+      else buf.fill(0, done, done + len);
+      done += len;
+    }
+    return n;
+  }
+
+  async write(pos: number, data: Uint8Array): Promise<number> {
+    return this.writeSync(pos, data);
+  }
+  writeSync(pos: number, data: Uint8Array): number {
+    if ((this.a.mode & S_IFMT) !== S_IFREG) throw err(Errno.EINVAL);
+    const end = pos + data.length;
+    if (!Number.isSafeInteger(end) || end > 2 ** 44) throw err(Errno.EFBIG);
+    let done = 0;
+    while (done < data.length) {
+      const p = pos + done;
+      const idx = Math.floor(p / PAGE);
+      const off = p % PAGE;
+      const len = Math.min(PAGE - off, data.length - done);
+      let page = this.pages[idx];
+      if (!page) {
+        this.fs.chargeBytes(PAGE);
+        page = new Uint8Array(PAGE);
+        this.pages[idx] = page;
+        this.a.blocks += PAGE / 512;
+      }
+      page.set(data.subarray(done, done + len), off);
+      done += len;
+    }
+    if (end > this.a.size) this.a.size = end;
+    this.touch();
+    return data.length;
+  }
+
+  async seekData(pos: number, whence: number): Promise<number> {
+    const size = this.a.size;
+    let idx = Math.floor(pos / PAGE);
+    const wantData = whence === SEEK_DATA;
+    const last = Math.ceil(size / PAGE);
+    for (; idx < last; idx++) {
+      const has = this.pages[idx] !== undefined;
+      if (has === wantData) return Math.max(pos, idx * PAGE);
+    }
+    if (wantData) throw err(Errno.ENXIO);
+    return size;
+  }
+
+  truncateTo(size: number): void {
+    if (isDir(this.a.mode)) throw err(Errno.EISDIR);
+    if (size > 2 ** 44) throw err(Errno.EFBIG);
+    const keep = Math.ceil(size / PAGE);
+    for (let i = keep; i < this.pages.length; i++) {
+      if (this.pages[i]) {
+        this.fs.unchargeBytes(PAGE);
+        this.a.blocks -= PAGE / 512;
+      }
+    }
+    if (this.pages.length > keep) this.pages.length = keep;
+    const tail = size % PAGE;
+    if (tail && this.pages[keep - 1]) this.pages[keep - 1]!.fill(0, tail);
+    this.a.size = size;
+  }
+
+  async setattr(ch: SetAttr): Promise<void> {
+    if (ch.size !== undefined && ch.size !== this.a.size) this.truncateTo(ch.size);
+    if (ch.mode !== undefined) this.a.mode = (this.a.mode & S_IFMT) | (ch.mode & 0o7777);
+    if (ch.uid !== undefined) this.a.uid = ch.uid;
+    if (ch.gid !== undefined) this.a.gid = ch.gid;
+    if (ch.atime) this.a.atime = ch.atime;
+    if (ch.mtime) this.a.mtime = ch.mtime;
+    if (ch.ctime) this.a.ctime = ch.ctime;
+  }
+
+  async fsync(): Promise<void> {}
+
+  hold(): void {
+    this.opens++;
+  }
+  unhold(): void {
+    if (--this.opens === 0 && this.a.nlink === 0) this.freeData();
+  }
+
+  /** Frees the data (when the last link goes; open files keep reading what they have). */
+  freeData(): void {
+    this.truncateTo(0);
+    this.fs.unchargeBytes(this.target.length);
+    this.target = '';
+  }
+}
+
+export class TmpFs implements FileSystem {
+  readonly type: string = 'tmpfs';
+  readonly source: string;
+  readonly readonly = false;
+  dev = 0;
+  readonly clock: Clock;
+  private nextIno = 2;
+  private used = 0;
+  private inodes = 0;
+  private readonly rootNode: TmpNode;
+
+  constructor(private readonly opts: TmpFsOptions = {}) {
+    this.clock = opts.clock ?? hostClock;
+    this.source = opts.source ?? 'tmpfs';
+    this.rootNode = new TmpNode(
+      this,
+      1,
+      { mode: S_IFDIR | (opts.rootMode ?? 0o1777), uid: opts.rootUid ?? 0, gid: opts.rootGid ?? 0, rdev: 0 },
+      this.clock(),
+    );
+  }
+
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  async root(): Promise<TmpNode> {
+    return this.rootNode;
+  }
+  rootSync(): TmpNode {
+    return this.rootNode;
+  }
+
+  newNode(init: NewNode): TmpNode {
+    if (this.opts.maxInodes !== undefined && this.inodes >= this.opts.maxInodes) throw err(Errno.ENOSPC);
+    this.chargeBytes(INODE_COST);
+    this.inodes++;
+    return new TmpNode(this, this.nextIno++, init, this.clock());
+  }
+
+  dropLink(n: TmpNode): void {
+    if (n.a.nlink > 0 && !isDir(n.a.mode)) n.a.nlink--;
+    n.a.ctime = this.clock();
+    if (n.a.nlink === 0) {
+      // Data stays readable through open files until the last one is released.
+      this.inodes--;
+      this.unchargeBytes(INODE_COST);
+      if (n.opens === 0) n.freeData();
+    }
+  }
+
+  chargeBytes(n: number): void {
+    if (n <= 0) return;
+    if (this.opts.maxBytes !== undefined && this.used + n > this.opts.maxBytes) throw err(Errno.ENOSPC);
+    this.opts.account?.charge(n);
+    this.used += n;
+  }
+  unchargeBytes(n: number): void {
+    if (n <= 0) return;
+    this.used -= n;
+    this.opts.account?.uncharge(n);
+  }
+
+  async statfs(): Promise<StatFs> {
+    const bsize = PAGE;
+    const total = this.opts.maxBytes !== undefined ? Math.floor(this.opts.maxBytes / bsize) : 1 << 20;
+    const usedB = Math.ceil(this.used / bsize);
+    const files = this.opts.maxInodes ?? 1 << 20;
+    return {
+      type: TMPFS_MAGIC,
+      bsize,
+      blocks: total,
+      bfree: Math.max(0, total - usedB),
+      bavail: Math.max(0, total - usedB),
+      files,
+      ffree: Math.max(0, files - this.inodes),
+      fsid: [0, 0],
+      namelen: 255,
+      frsize: bsize,
+      flags: 0,
+    };
+  }
+}
