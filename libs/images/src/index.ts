@@ -10,3 +10,4 @@ export * from './validate/ext4';
 export * from './file-device';
 export * from './resolve';
 export { TransientError } from './stream';
+export * from './builders';

@@ -51,7 +51,7 @@ export async function buildImage(recipeName: RecipeName, opts: BuildImageOptions
   const scratch = mkdtempSync(join(store.scratchDir(), `build-${recipe.name}-`));
   try {
     const root = join(scratch, 'root');
-    await extractDebs(debs, root, (deb, i) =>
+    await extractDebs(debs, root, (_deb, i) =>
       progress({ phase: 'extract', message: `unpacking ${pkgs[i].name}`, current: i + 1, total: debs.length }),
     );
     progress({ phase: 'configure', message: 'configuring the tree' });

@@ -123,7 +123,10 @@ export class LocalImageStore {
    */
   async add(
     file: string,
-    meta: Omit<ImageManifest, 'schemaVersion' | 'digest' | 'sha256' | 'size' | 'created' | 'format' | 'architecture'> & {
+    meta: Omit<
+      ImageManifest,
+      'schemaVersion' | 'digest' | 'sha256' | 'size' | 'created' | 'format' | 'architecture'
+    > & {
       created?: string;
     },
   ): Promise<LocalImage> {
@@ -163,7 +166,12 @@ export class LocalImageStore {
     } catch (err) {
       throw new Error(`image manifest ${path} is not valid JSON: ${(err as Error).message}`);
     }
-    if (typeof m.name !== 'string' || typeof m.tag !== 'string' || typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256)) {
+    if (
+      typeof m.name !== 'string' ||
+      typeof m.tag !== 'string' ||
+      typeof m.sha256 !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(m.sha256)
+    ) {
       throw new Error(`image manifest ${path} is malformed (needs name, tag, sha256)`);
     }
     return m as ImageManifest;

@@ -65,7 +65,11 @@ export const busyboxRecipe: Recipe = {
     for (const applet of await busyboxApplets(root)) {
       if (applet !== 'bin/busybox') guestSymlink(root, applet, '/bin/busybox');
     }
-    writeGuestFile(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+    writeGuestFile(
+      root,
+      'etc/passwd',
+      'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+    );
     writeGuestFile(root, 'etc/group', 'root:x:0:\nnogroup:x:65534:\n');
     writeGuestFile(root, 'etc/profile', `export PATH=${PATH}\nexport HOME=\${HOME:-/root}\nPS1='\\u@\\h:\\w\\$ '\n`);
     writeGuestFile(root, 'etc/shells', '/bin/sh\n/bin/ash\n');
@@ -113,6 +117,8 @@ export const debianRecipe: Recipe = {
     'bzip2',
     'procps',
     'python3-minimal',
+    // init-system-helpers (via procps) depends on "usrmerge | usr-is-merged"; usrmerge would pull in perl.
+    'usr-is-merged',
   ],
   async configure(root) {
     for (const d of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/lintian']) {
@@ -123,7 +129,11 @@ export const debianRecipe: Recipe = {
     // What base-passwd, netbase and the maintainer scripts would have created (no /etc/shadow).
     writeGuestFile(root, 'etc/passwd', `${DEBIAN_PASSWD.join('\n')}\n`);
     writeGuestFile(root, 'etc/group', `${DEBIAN_GROUP.join('\n')}\n`);
-    writeGuestFile(root, 'etc/nsswitch.conf', 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n');
+    writeGuestFile(
+      root,
+      'etc/nsswitch.conf',
+      'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n',
+    );
     writeGuestFileIfMissing(root, 'etc/profile', `export PATH=${PATH}\n`);
     writeGuestFile(root, 'etc/shells', '/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/dash\n/usr/bin/dash\n');
     // update-alternatives links the postinst scripts would have made.

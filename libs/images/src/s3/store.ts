@@ -74,7 +74,9 @@ export function createS3Client(config: S3Config): S3Client {
     maxAttempts: 1,
     requestHandler: {
       connectionTimeout: config.connectTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
+      // Inactivity timeout (waiting for headers or between body packets), not a cap on the
+      // whole transfer: a large image may legitimately take minutes.
+      socketTimeout: config.requestTimeoutMs,
     },
     // S3-compatible servers (s3rver, older MinIO) do not all understand the flexible
     // checksum trailers newer SDKs send by default; integrity is checked by sha256 digest.
@@ -335,7 +337,10 @@ export class S3ImageStore {
         },
         partSize: this.config.multipartPartSize,
         queueSize: this.config.multipartQueueSize,
-        leavePartsOnError: false,
+        // true: a failed part rejects with its own error (some S3 servers answer 405 to
+        // AbortMultipartUpload, which would mask it); incomplete uploads are reaped by the
+        // bucket's AbortIncompleteMultipartUpload lifecycle rule (see README).
+        leavePartsOnError: true,
       });
       upload.on('httpUploadProgress', (p) => {
         onProgress?.({ phase: 'upload', bytes: p.loaded ?? 0, total });
