@@ -91,7 +91,10 @@ const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
       if (v === undefined || v.trim() === '') return def;
       const n = Number(v);
       if (!Number.isSafeInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be an integer between ${min} and ${max}, got "${v}"` });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `must be an integer between ${min} and ${max}, got "${v}"`,
+        });
         return z.NEVER;
       }
       return n;
@@ -104,8 +107,14 @@ const str = (def: string) =>
     .transform((v) => (v === undefined || v.trim() === '' ? def : v.trim()));
 
 const schema = z.object({
-  REDIS_URL: str('redis://127.0.0.1:6379').refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
-  LICHEN_REDIS_PREFIX: str('lichen').refine((v) => /^[A-Za-z0-9_.:-]{1,64}$/.test(v), 'must be 1-64 of [A-Za-z0-9_.:-]'),
+  REDIS_URL: str('redis://127.0.0.1:6379').refine(
+    (v) => /^rediss?:\/\//.test(v),
+    'must be a redis:// or rediss:// URL',
+  ),
+  LICHEN_REDIS_PREFIX: str('lichen').refine(
+    (v) => /^[A-Za-z0-9_.:-]{1,64}$/.test(v),
+    'must be 1-64 of [A-Za-z0-9_.:-]',
+  ),
   LICHEN_QUEUE_NAME: str('runs').refine((v) => /^[A-Za-z0-9_-]{1,64}$/.test(v), 'must be 1-64 of [A-Za-z0-9_-]'),
   LICHEN_API_HOST: str('0.0.0.0'),
   LICHEN_API_PORT: int(8080, 0, 65535),
@@ -120,7 +129,10 @@ const schema = z.object({
     .optional()
     .transform((v, ctx) => {
       const out: { tenant: string; key: string }[] = [];
-      for (const part of (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const part of (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const eq = part.indexOf('=');
         const tenant = part.slice(0, eq);
         const key = part.slice(eq + 1);

@@ -1,0 +1,45 @@
+/** Every Redis key the service uses, in one place. */
+export class Keys {
+  constructor(readonly prefix: string) {}
+  run(id: string): string {
+    return `${this.prefix}:run:${id}`;
+  }
+  runSpec(id: string): string {
+    return `${this.prefix}:run:${id}:spec`;
+  }
+  runEvents(id: string): string {
+    return `${this.prefix}:run:${id}:events`;
+  }
+  batch(id: string): string {
+    return `${this.prefix}:batch:${id}`;
+  }
+  batchCells(id: string): string {
+    return `${this.prefix}:batch:${id}:cells`;
+  }
+  apiKey(hash: string): string {
+    return `${this.prefix}:apikey:${hash}`;
+  }
+  tenant(id: string): string {
+    return `${this.prefix}:tenant:${id}`;
+  }
+  tenants(): string {
+    return `${this.prefix}:tenants`;
+  }
+  tenantRunning(id: string): string {
+    return `${this.prefix}:tenant:${id}:running`;
+  }
+  rateLimit(tenant: string, window: number): string {
+    return `${this.prefix}:rl:${tenant}:${window}`;
+  }
+  cancelChannel(): string {
+    return `${this.prefix}:cancel`;
+  }
+  /** Pub/sub channel carrying the id of every run that became final. */
+  doneChannel(): string {
+    return `${this.prefix}:done`;
+  }
+  /** BullMQ key prefix: queues live under `<prefix>:bull:<queue>:*`. */
+  bullPrefix(): string {
+    return `${this.prefix}:bull`;
+  }
+}

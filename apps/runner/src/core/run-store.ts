@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import type { Keys } from './keys';
+import type { ConsoleEvent, RunOutcome, RunSpec, RunStatus, RunView } from './types';
+import { isTerminal } from './types';
+
+const START = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return 'missing' end
+if st ~= 'queued' and st ~= 'running' then return 'terminal' end
+if redis.call('HGET', KEYS[1], 'cancel') == '1' then return 'cancel' end
+local att = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
+redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1])
+local ev = cjson.decode(ARGV[2])
+ev['attempt'] = att
+redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(ev))
+return tostring(att)
+`;
+
+// Idempotent completion: only the first write for the current attempt wins.
+const FINISH = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return 0 end
+if st ~= 'queued' and st ~= 'running' then return 0 end
+local att = redis.call('HGET', KEYS[1], 'attempt')
+if ARGV[1] ~= '0' and att ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3], 'finishedAt', ARGV[4])
+redis.call('XADD', KEYS[2], '*', 'e', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return 1
+`;
+
+const CANCEL = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return 'missing' end
+if st ~= 'queued' and st ~= 'running' then return 'terminal' end
+redis.call('HSET', KEYS[1], 'cancel', '1')
+return st
+`;
+
+export interface RunMeta {
+  id: string;
+  tenant: string;
+  status: RunStatus;
+  attempt: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  image: string;
+  argv: string[];
+  batchId: string | null;
+  artifacts: boolean;
+  webhookUrl: string | null;
+  cancelRequested: boolean;
+  outcome: RunOutcome | null;
+}
+
+type Scripted = Redis & {
+  lichenStart(k1: string, k2: string, now: string, ev: string): Promise<string>;
+  lichenFinish(
+    k1: string,
+    k2: string,
+    attempt: string,
+    status: string,
+    result: string,
+    now: string,
+    ev: string,
+    ttl: string,
+    channel: string,
+    message: string,
+  ): Promise<number>;
+  lichenCancel(k1: string): Promise<string>;
+};
+
+export function defineRunScripts(redis: Redis): Scripted {
+  const r = redis as Scripted;
+  if (typeof r.lichenStart !== 'function') {
+    redis.defineCommand('lichenStart', { numberOfKeys: 2, lua: START });
+    redis.defineCommand('lichenFinish', { numberOfKeys: 2, lua: FINISH });
+    redis.defineCommand('lichenCancel', { numberOfKeys: 1, lua: CANCEL });
+  }
+  return r;
+}
+
+/** Run records (Redis hashes), their specs and console streams. Shared by the API and the runner. */
+export class RunStore {
+  private readonly r: Scripted;
+  constructor(
+    redis: Redis,
+    readonly keys: Keys,
+    private readonly ttlSeconds: number,
+  ) {
+    this.r = defineRunScripts(redis);
+  }
+
+  newId(): string {
+    return randomUUID();
+  }
+
+  /** Creates the record, the spec and the stream's first (`queued`) event in one transaction. */
+  async create(id: string, tenant: string, spec: RunSpec, now = Date.now()): Promise<void> {
+    const ev: ConsoleEvent = { type: 'status', status: 'queued', attempt: 0 };
+    const m = this.r.multi();
+    m.hset(this.keys.run(id), {
+      tenant,
+      status: 'queued',
+      attempt: '0',
+      createdAt: String(now),
+      image: spec.image,
+      argv: JSON.stringify(spec.argv),
+      batchId: spec.batch?.id ?? '',
+      artifacts: spec.artifacts ? '1' : '0',
+      webhookUrl: spec.webhookUrl ?? '',
+    });
+    m.set(this.keys.runSpec(id), JSON.stringify(spec), 'EX', this.ttlSeconds);
+    m.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(ev));
+    m.expire(this.keys.run(id), this.ttlSeconds);
+    m.expire(this.keys.runEvents(id), this.ttlSeconds);
+    await m.exec();
+  }
+
+  async spec(id: string): Promise<RunSpec | null> {
+    const s = await this.r.get(this.keys.runSpec(id));
+    return s ? (JSON.parse(s) as RunSpec) : null;
+  }
+
+  async meta(id: string): Promise<RunMeta | null> {
+    const h = await this.r.hgetall(this.keys.run(id));
+    if (!h || !h.status) return null;
+    return {
+      id,
+      tenant: h.tenant ?? '',
+      status: h.status as RunStatus,
+      attempt: Number(h.attempt ?? 0),
+      createdAt: Number(h.createdAt),
+      startedAt: h.startedAt ? Number(h.startedAt) : null,
+      finishedAt: h.finishedAt ? Number(h.finishedAt) : null,
+      image: h.image ?? '',
+      argv: h.argv ? (JSON.parse(h.argv) as string[]) : [],
+      batchId: h.batchId ? h.batchId : null,
+      artifacts: h.artifacts === '1',
+      webhookUrl: h.webhookUrl ? h.webhookUrl : null,
+      cancelRequested: h.cancel === '1',
+      outcome: h.result ? (JSON.parse(h.result) as RunOutcome) : null,
+    };
+  }
+
+  /**
+   * queued/running → running with a new attempt number (a runner that died mid-run leaves the
+   * run `running`; the retry takes attempt n+1). Returns the attempt, or why it must not run.
+   */
+  async start(id: string, now = Date.now()): Promise<number | 'terminal' | 'cancel' | 'missing'> {
+    const ev: ConsoleEvent = { type: 'status', status: 'running', attempt: 0 };
+    const r = await this.r.lichenStart(this.keys.run(id), this.keys.runEvents(id), String(now), JSON.stringify(ev));
+    if (r === 'terminal' || r === 'cancel' || r === 'missing') return r;
+    return Number(r);
+  }
+
+  /**
+   * Writes the final outcome once. Returns true when this call made the run final; false when
+   * it already was (another attempt, a cancel) — the caller then does nothing visible.
+   * `attempt` 0 finishes whatever attempt is current (used for cancelling queued runs).
+   */
+  async finish(id: string, outcome: RunOutcome, attempt: number, now = Date.now()): Promise<boolean> {
+    if (!isTerminal(outcome.status)) throw new Error(`finish with non-final status ${outcome.status}`);
+    const ev: ConsoleEvent = {
+      type: 'status',
+      status: outcome.status,
+      attempt: outcome.attempt,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+    };
+    const n = await this.r.lichenFinish(
+      this.keys.run(id),
+      this.keys.runEvents(id),
+      String(attempt),
+      outcome.status,
+      JSON.stringify(outcome),
+      String(now),
+      JSON.stringify(ev),
+      String(this.ttlSeconds),
+      this.keys.doneChannel(),
+      id,
+    );
+    return n === 1;
+  }
+
+  /** Marks a cancel request. Returns the status it found: 'queued' | 'running' | 'terminal' | 'missing'. */
+  async requestCancel(id: string): Promise<string> {
+    return this.r.lichenCancel(this.keys.run(id));
+  }
+
+  /** True for the first caller only: the completion webhook is sent once. */
+  async claimWebhook(id: string): Promise<boolean> {
+    return (await this.r.hsetnx(this.keys.run(id), 'webhookSent', '1')) === 1;
+  }
+
+  /** Appends console events (one round trip). */
+  async appendEvents(id: string, events: ConsoleEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const p = this.r.pipeline();
+    for (const ev of events) p.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(ev));
+    await p.exec();
+  }
+
+  /** Events after `afterId` (exclusive; '0' for all), up to `count`. */
+  async readEvents(id: string, afterId: string, count = 500): Promise<{ id: string; event: ConsoleEvent }[]> {
+    const start = afterId === '0' ? '-' : `(${afterId}`;
+    const rows = await this.r.xrange(this.keys.runEvents(id), start, '+', 'COUNT', count);
+    return rows.map(([eid, fields]) => ({ id: eid, event: JSON.parse(fields[1] ?? '{}') as ConsoleEvent }));
+  }
+
+  static view(m: RunMeta): RunView {
+    const o = m.outcome;
+    return {
+      id: m.id,
+      status: m.status,
+      image: m.image,
+      argv: m.argv,
+      createdAt: new Date(m.createdAt).toISOString(),
+      startedAt: m.startedAt ? new Date(m.startedAt).toISOString() : null,
+      finishedAt: m.finishedAt ? new Date(m.finishedAt).toISOString() : null,
+      attempt: m.attempt,
+      batchId: m.batchId,
+      exitCode: o?.exitCode ?? null,
+      signal: o?.signal ?? null,
+      message: o?.message ?? null,
+      stdout: o ? o.stdout : null,
+      stdoutTruncated: o?.stdoutTruncated ?? false,
+      stderr: o ? o.stderr : null,
+      stderrTruncated: o?.stderrTruncated ?? false,
+      encoding: o?.encoding ?? 'utf8',
+      stats: o?.stats ?? null,
+      crash: o?.crash ?? null,
+      artifacts: !!o?.artifactsKey,
+    };
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Messages between the runner's main thread and a VM worker thread.
+ * The worker loads the VM engine (default `@lichen/kernel`, whose `runVm` it calls), says
+ * `ready`, runs exactly one job, reports the result and exits: one thread per VM.
+ */
+
+/**
+ * The parts of the kernel's VM API (`libs/kernel/src/vm-api.ts`) the runner relies on,
+ * restated structurally so the runner builds against the published contract.
+ */
+export interface VmLimits {
+  cpuSteps?: number;
+  memoryBytes?: number;
+  wallMs?: number;
+  processes?: number;
+  openFiles?: number;
+  fileSizeBytes?: number;
+  outputBytes?: number;
+}
+
+export type VmRunStatus =
+  | 'exited'
+  | 'signaled'
+  | 'cpu_steps_exceeded'
+  | 'memory_exceeded'
+  | 'timed_out'
+  | 'output_exceeded'
+  | 'cancelled'
+  | 'internal_error';
+
+export interface VmCrashInfo {
+  signal: number;
+  signalName: string;
+  code: number;
+  pc: string;
+  faultAddress: string | null;
+  reason: string;
+  tid: number;
+  x: string[];
+  sp: string;
+  pstate: string;
+}
+
+export interface RunResult {
+  status: VmRunStatus;
+  exitCode: number | null;
+  signal: number | null;
+  message: string | null;
+  stats: {
+    instructions: number;
+    wallMs: number;
+    maxMemoryBytes: number;
+    syscalls: Record<string, number>;
+    unsupportedSyscalls: Record<string, number>;
+    tasksCreated: number;
+    outputBytes: number;
+  };
+  crash: VmCrashInfo | null;
+  artifacts: Uint8Array | null;
+}
+
+export interface ThreadJob {
+  argv: string[];
+  env: string[];
+  cwd: string;
+  /** ext4 image file on local disk, or an empty tmpfs root. */
+  rootfs: { kind: 'ext4'; path: string } | { kind: 'tmpfs' };
+  files: { path: string; content: Uint8Array; mode: number }[];
+  stdin: Uint8Array | null;
+  limits: VmLimits;
+  deterministic: { seed: number } | null;
+  collectArtifacts: boolean;
+}
+
+export type ToWorker = { t: 'run'; job: ThreadJob } | { t: 'cancel' };
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'out'; d: Uint8Array }
+  | { t: 'err'; d: Uint8Array }
+  | { t: 'result'; result: RunResult }
+  | { t: 'failed'; message: string; stack: string | null };
+
+export interface WorkerInit {
+  /** Module specifier or absolute path of the engine: it must export `runVm(config, io)`. */
+  engine: string;
+}

@@ -1,0 +1,77 @@
+/**
+ * Entry point of a VM worker thread: loads the engine, runs one job, reports, exits.
+ * Anything thrown here (or a blown heap limit) ends this thread only.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { FileBlockDevice } from './file-block-device';
+import type { FromWorker, RunResult, ThreadJob, ToWorker, WorkerInit } from './protocol';
+
+interface Engine {
+  runVm(config: Record<string, unknown>, io: Record<string, unknown>): Promise<RunResult>;
+}
+
+const port = parentPort;
+if (!port) throw new Error('vm-worker must run in a worker thread');
+const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
+
+async function loadEngine(spec: string): Promise<Engine> {
+  const mod = (await import(spec)) as Partial<Engine> & { default?: Partial<Engine> };
+  const runVm = mod.runVm ?? mod.default?.runVm;
+  if (typeof runVm !== 'function') throw new Error(`VM engine ${spec} does not export runVm(config, io)`);
+  return { runVm };
+}
+
+async function run(engine: Engine, job: ThreadJob, abort: AbortController): Promise<void> {
+  const device = job.rootfs.kind === 'ext4' ? await FileBlockDevice.open(job.rootfs.path) : null;
+  try {
+    const result = await engine.runVm(
+      {
+        argv: job.argv,
+        env: job.env,
+        cwd: job.cwd,
+        rootfs: device ? { kind: 'ext4', device } : { kind: 'tmpfs' },
+        files: job.files,
+        limits: job.limits,
+        deterministic: job.deterministic ?? undefined,
+        collectArtifacts: job.collectArtifacts,
+      },
+      {
+        stdin: job.stdin ?? undefined,
+        stdout: (c: Uint8Array) => post({ t: 'out', d: c.slice() }),
+        stderr: (c: Uint8Array) => post({ t: 'err', d: c.slice() }),
+        signal: abort.signal,
+      },
+    );
+    post({ t: 'result', result });
+  } finally {
+    await device?.close();
+  }
+}
+
+const abort = new AbortController();
+let started = false;
+const init = workerData as WorkerInit;
+loadEngine(init.engine).then(
+  (engine) => {
+    port.on('message', (m: ToWorker) => {
+      if (m.t === 'cancel') abort.abort();
+      else if (m.t === 'run' && !started) {
+        started = true;
+        run(engine, m.job, abort).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            const e = err instanceof Error ? err : new Error(String(err));
+            post({ t: 'failed', message: e.message, stack: e.stack ?? null });
+            process.exit(1);
+          },
+        );
+      }
+    });
+    post({ t: 'ready' });
+  },
+  (err: unknown) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    post({ t: 'failed', message: `cannot load VM engine: ${e.message}`, stack: e.stack ?? null });
+    process.exit(1);
+  },
+);
