@@ -346,12 +346,14 @@ export class AddressSpaceImpl implements AddressSpace {
   /** Checks that [va, va+len) is writable (resolving lazy/COW pages) without writing. */
   probeWrite(va: number, len: number): void {
     this.wBase(va);
-    if ((va % PAGE_SIZE) + len > PAGE_SIZE) this.wBase(va + len - 1);
+    const end = va + len - 1;
+    if ((va % PAGE_SIZE) + len > PAGE_SIZE) this.wBase(end - (end % PAGE_SIZE));
   }
   /** Checks that [va, va+len) is readable. */
   probeRead(va: number, len: number): void {
     this.rBase(va);
-    if ((va % PAGE_SIZE) + len > PAGE_SIZE) this.rBase(va + len - 1);
+    const end = va + len - 1;
+    if ((va % PAGE_SIZE) + len > PAGE_SIZE) this.rBase(end - (end % PAGE_SIZE));
   }
 
   // ---- CPU accesses (throw FAULT_SIGNAL with `fault` filled in) ------------------------

@@ -80,7 +80,7 @@ export function exclusive(s: CpuState, insn: number): void {
   }
   if (o2 === 0 && o1 === 1) {
     if (size < 2) return casp(s, insn, addr);
-    const esize = size - 1; // 2 -> 32-bit elements, 3 -> 64-bit
+    const esize = size; // 2 -> 32-bit elements, 3 -> 64-bit
     const bytes = 2 << esize;
     if (load) {
       checkAlign(s, addr, bytes, false);

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { PROT_READ, PROT_WRITE, guestAddr } from './api';
+import { AddressSpaceImpl, PhysicalMemoryImpl } from './memory';
+import { FAULT_SIGNAL } from './state';
+
+const thrown = (f: () => unknown): unknown => {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+};
+
+const RW = PROT_READ | PROT_WRITE;
+const A = guestAddr(0x10000);
+
+describe('physical memory', () => {
+  it('allocates zeroed frames with refcounts and reports exhaustion as -1', () => {
+    const pm = new PhysicalMemoryImpl(3 * 4096);
+    const f = pm.allocFrame();
+    pm.bytes[f * 4096] = 7;
+    pm.retain(f);
+    expect(pm.refCount(f)).toBe(2);
+    pm.release(f);
+    pm.release(f);
+    expect(pm.freeFrames).toBe(3);
+    const g = [pm.allocFrame(), pm.allocFrame(), pm.allocFrame()];
+    expect(pm.bytes[g.find((x) => x === f)! * 4096]).toBe(0);
+    expect(pm.allocFrame()).toBe(-1);
+    expect(pm.peakFramesUsed).toBe(3);
+    expect(() => pm.release(99)).toThrow(RangeError);
+  });
+});
+
+describe('address space', () => {
+  it('lazily zero-fills on first touch and counts resident pages', () => {
+    const as = new AddressSpaceImpl(new PhysicalMemoryImpl(1 << 20));
+    as.mapAnonymous(A, 3 * 4096, RW);
+    expect(as.residentPages).toBe(0);
+    expect(as.query(A)).toEqual({ prot: RW, frame: -1 });
+    expect(as.ld32(0x10ffc)).toBe(0);
+    expect(as.residentPages).toBe(1);
+  });
+
+  it('reports unmapped, permission and no-memory faults', () => {
+    const pm = new PhysicalMemoryImpl(4096);
+    const as = new AddressSpaceImpl(pm);
+    as.mapAnonymous(A, 2 * 4096, PROT_READ);
+    expect(thrown(() => as.st8(0x10000, 1))).toBe(FAULT_SIGNAL);
+    expect(as.fault).toMatchObject({ addr: 0x10000, access: 'write', cause: 'permission' });
+    expect(thrown(() => as.ld8(0x5000))).toBe(FAULT_SIGNAL);
+    expect(as.fault).toMatchObject({ addr: 0x5000, access: 'read', cause: 'not-mapped' });
+    as.ld8(0x10000);
+    expect(thrown(() => as.ld8(0x11000))).toBe(FAULT_SIGNAL);
+    expect(as.fault.cause).toBe('no-memory');
+    expect(thrown(() => as.ld8(2 ** 48))).toBe(FAULT_SIGNAL);
+  });
+
+  it('unaligned and page-crossing accesses are correct and all-or-nothing', () => {
+    const as = new AddressSpaceImpl(new PhysicalMemoryImpl(1 << 20));
+    as.mapAnonymous(A, 2 * 4096, RW);
+    for (let off = 4096 - 9; off < 4096 + 1; off++) {
+      as.st64(0x10000 + off, 0x44332211, 0x88776655 | 0);
+      expect(as.ld64(0x10000 + off)).toBe(0x44332211);
+      expect(as.hi).toBe(0x88776655 | 0);
+      expect(as.ld32(0x10000 + off + 1)).toBe(0x55443322);
+      expect(as.ld16(0x10000 + off + 3)).toBe(0x5544);
+    }
+    as.unmap(guestAddr(0x11000), 4096);
+    as.st32(0x10ffc, 0);
+    expect(thrown(() => as.st64(0x10ffc, -1, -1))).toBe(FAULT_SIGNAL);
+    expect(as.fault).toMatchObject({ addr: 0x11000, access: 'write', cause: 'not-mapped' });
+    expect(as.ld32(0x10ffc)).toBe(0);
+  });
+
+  it('fork shares frames copy-on-write and copies on the first write by either side', () => {
+    const pm = new PhysicalMemoryImpl(1 << 20);
+    const parent = new AddressSpaceImpl(pm);
+    parent.mapAnonymous(A, 2 * 4096, RW);
+    parent.st32(0x10000, 111);
+    const used = pm.frameCount - pm.freeFrames;
+    const child = parent.fork() as AddressSpaceImpl;
+    const f = parent.query(A)!.frame;
+    expect(child.query(A)!.frame).toBe(f);
+    expect(pm.refCount(f)).toBe(2);
+    expect(child.ld32(0x10000)).toBe(111);
+    child.st32(0x10000, 222);
+    expect(parent.ld32(0x10000)).toBe(111);
+    expect(child.ld32(0x10000)).toBe(222);
+    expect(pm.refCount(f)).toBe(1);
+    parent.st32(0x10000, 333); // sole owner now: no copy
+    expect(parent.query(A)!.frame).toBe(f);
+    expect(pm.frameCount - pm.freeFrames).toBe(used + 1);
+    // the lazy page stays lazy and private on both sides
+    child.st8(0x11000, 5);
+    expect(parent.ld8(0x11000)).toBe(0);
+    child.destroy();
+    parent.destroy();
+    expect(pm.freeFrames).toBe(pm.frameCount);
+  });
+
+  it('kernel copies ignore PROT bits, honour COW, and report partial progress on faults', () => {
+    const pm = new PhysicalMemoryImpl(1 << 20);
+    const as = new AddressSpaceImpl(pm);
+    as.mapAnonymous(A, 4096, PROT_READ);
+    expect(as.write(A, new Uint8Array([1, 2, 3]))).toBeNull();
+    const child = as.fork();
+    expect(child.write(guestAddr(0x10001), new Uint8Array([9]))).toBeNull();
+    const b = new Uint8Array(3);
+    expect(as.read(A, b)).toBeNull();
+    expect([...b]).toEqual([1, 2, 3]);
+    const r = as.write(guestAddr(0x10ffe), new Uint8Array(4));
+    expect(r?.copied).toBe(2);
+    expect(r?.fault).toMatchObject({ addr: 0x11000, cause: 'not-mapped', access: 'write' });
+  });
+
+  it('protect and unmap take effect immediately (TLB flushed)', () => {
+    const as = new AddressSpaceImpl(new PhysicalMemoryImpl(1 << 20));
+    as.mapAnonymous(A, 4096, RW);
+    as.st8(0x10000, 1);
+    as.protect(A, 4096, PROT_READ);
+    expect(thrown(() => as.st8(0x10000, 2))).toBe(FAULT_SIGNAL);
+    as.unmap(A, 4096);
+    expect(thrown(() => as.ld8(0x10000))).toBe(FAULT_SIGNAL);
+    expect(as.residentPages).toBe(0);
+  });
+});
