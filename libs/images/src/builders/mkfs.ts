@@ -23,7 +23,7 @@ export interface PackOptions {
   epochSeconds: number;
   /** The staging tree's entries (from walkTree). */
   entries: readonly TreeEntry[];
-  /** Extra free space in bytes (default 8 MiB). */
+  /** Extra free space in bytes (default 4 MiB). */
   extraBytes?: number;
 }
 
@@ -39,15 +39,15 @@ export function uuidFromSeed(seed: string): string {
 }
 
 /** Image size and inode count for a tree: data blocks plus metadata, with headroom. */
-export function imageGeometry(entries: readonly TreeEntry[], extraBytes = 8 << 20): { bytes: number; inodes: number } {
+export function imageGeometry(entries: readonly TreeEntry[], extraBytes = 4 << 20): { bytes: number; inodes: number } {
   let blocks = 0;
   for (const { stat } of entries) {
-    if (stat.isFile()) blocks += Math.ceil(stat.size / BLOCK) + 1;
+    if (stat.isFile()) blocks += Math.ceil(stat.size / BLOCK);
     else if (stat.isDirectory()) blocks += 1 + Math.ceil(stat.size / BLOCK);
     else if (stat.isSymbolicLink() && stat.size >= 60) blocks += 1;
   }
   const inodes = Math.ceil((entries.length + 64) * 1.25);
-  const dataBytes = blocks * BLOCK * 1.15;
+  const dataBytes = blocks * BLOCK * 1.05;
   const metaBytes = inodes * 256 + (4 << 20);
   const mib = 1 << 20;
   return { bytes: Math.ceil((dataBytes + metaBytes + extraBytes) / mib) * mib, inodes };
