@@ -44,6 +44,8 @@ export interface TmpFsOptions {
   rootUid?: number;
   rootGid?: number;
   source?: string;
+  /** Read-only after construction (sysfs is built with the library's own calls, then sealed). */
+  readOnly?: boolean;
 }
 
 interface Entry {
@@ -330,7 +332,7 @@ export class TmpNode implements VNode {
 export class TmpFs implements FileSystem {
   readonly type: string = 'tmpfs';
   readonly source: string;
-  readonly readonly = false;
+  readonly readonly: boolean;
   dev = 0;
   readonly clock: Clock;
   private nextIno = 2;
@@ -341,6 +343,7 @@ export class TmpFs implements FileSystem {
   constructor(private readonly opts: TmpFsOptions = {}) {
     this.clock = opts.clock ?? hostClock;
     this.source = opts.source ?? 'tmpfs';
+    this.readonly = opts.readOnly ?? false;
     this.rootNode = new TmpNode(
       this,
       1,
