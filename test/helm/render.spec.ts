@@ -10,8 +10,8 @@ type Container = {
   ports?: { name: string; containerPort: number }[];
   securityContext?: Obj;
   resources?: { requests?: Obj; limits?: Obj };
-  livenessProbe?: { httpGet: { path: string; port: string } };
-  readinessProbe?: { httpGet: { path: string; port: string } };
+  livenessProbe?: { httpGet?: { path: string; port: string }; tcpSocket?: { port: string } };
+  readinessProbe?: { httpGet?: { path: string; port: string }; tcpSocket?: { port: string } };
   volumeMounts?: { name: string; mountPath: string }[];
 };
 type PodSpec = {
@@ -187,8 +187,9 @@ for (const [name, overrides] of scenarios) {
         expect(c.resources?.requests).toMatchObject({ cpu: expect.anything(), memory: expect.anything() });
         expect(c.resources?.limits).toMatchObject({ memory: expect.anything() });
         const ports = (c.ports ?? []).map((p) => p.name);
-        expect(ports).toContain(c.livenessProbe!.httpGet.port);
-        expect(ports).toContain(c.readinessProbe!.httpGet.port);
+        for (const probe of [c.livenessProbe!, c.readinessProbe!]) {
+          expect(ports).toContain((probe.httpGet ?? probe.tcpSocket)!.port);
+        }
       }
     });
 
