@@ -30,11 +30,12 @@ export interface VmPoolOptions {
   onCrash?(reason: string): void;
 }
 
-function workerEntry(): { file: string; execArgv: string[] } {
+function workerEntry(): { file: string; eval: boolean } {
   const js = join(__dirname, 'vm-worker.js');
-  if (existsSync(js)) return { file: js, execArgv: [] };
-  // Running from sources (tests, tsx): load the TypeScript entry through tsx.
-  return { file: join(__dirname, 'vm-worker.ts'), execArgv: ['--import', 'tsx'] };
+  if (existsSync(js)) return { file: js, eval: false };
+  // Running from sources (tests, tsx): load the TypeScript entry through tsx's require hook.
+  const ts = join(__dirname, 'vm-worker.ts');
+  return { file: `require('tsx/cjs'); require(${JSON.stringify(ts)});`, eval: true };
 }
 
 interface Warm {
@@ -65,7 +66,7 @@ export class VmPool {
   private spawn(): Warm {
     const worker = new Worker(this.entry.file, {
       workerData: { engine: this.opts.engine } satisfies WorkerInit,
-      execArgv: this.entry.execArgv,
+      eval: this.entry.eval,
       resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb, maxYoungGenerationSizeMb: 64 },
       stdout: false,
       stderr: false,

@@ -15,7 +15,8 @@ if (!port) throw new Error('vm-worker must run in a worker thread');
 const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
 
 async function loadEngine(spec: string): Promise<Engine> {
-  const mod = (await import(spec)) as Partial<Engine> & { default?: Partial<Engine> };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(spec) as Partial<Engine> & { default?: Partial<Engine> };
   const runVm = mod.runVm ?? mod.default?.runVm;
   if (typeof runVm !== 'function') throw new Error(`VM engine ${spec} does not export runVm(config, io)`);
   return { runVm };

@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import { ValidationPipe } from '@nestjs/common';
+import type { INestApplication, ValidationError } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { Logger } from 'nestjs-pino';
+import type { LichenConfig } from '../../runner/src/core/config';
+import type { ServiceContext } from '../../runner/src/core/context';
+import { ApiError } from './common/api-error';
+import { toErrorBody } from './common/error-filter';
+import { CTX } from './common/tokens';
+import { ApiModule } from './app.module';
+import type { ApiModuleOptions } from './app.module';
+
+function flatten(errors: ValidationError[], parent = ''): { field: string; problems: string[] }[] {
+  const out: { field: string; problems: string[] }[] = [];
+  for (const e of errors) {
+    const field = parent
+      ? /^\d+$/.test(e.property)
+        ? `${parent}[${e.property}]`
+        : `${parent}.${e.property}`
+      : e.property;
+    if (e.constraints) out.push({ field, problems: Object.values(e.constraints) });
+    if (e.children?.length) out.push(...flatten(e.children, field));
+  }
+  return out;
+}
+
+/** Builds the API application (not listening yet): body limits, validation, errors, docs. */
+export async function createApiApp(cfg: LichenConfig, opts: ApiModuleOptions = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(cfg, opts), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', true);
+  app.use(express.json({ limit: cfg.api.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  // body-parser errors (malformed JSON, too large) in the same error body as everything else.
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (!err) return next();
+    const { status, body } = toErrorBody(err);
+    res.status(status).json(body);
+  });
+  const ctx = app.get<ServiceContext>(CTX);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.on('finish', () => {
+      const route = (req as Request & { route?: { path?: string } }).route?.path ?? 'unmatched';
+      ctx.metrics.httpRequests.inc({ method: req.method, route, code: String(res.statusCode) });
+    });
+    next();
+  });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => {
+        const details = flatten(errors);
+        const msg = details.map((d) => `${d.field}: ${d.problems.join('; ')}`).join(', ');
+        return new ApiError(400, 'validation_failed', `invalid request: ${msg}`, details);
+      },
+    }),
+  );
+  const doc = new DocumentBuilder()
+    .setTitle('Lichen API')
+    .setDescription('Run untrusted aarch64 Linux programs in TypeScript VMs; grade batches of submissions.')
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), {
+    jsonDocumentUrl: 'docs/openapi.json',
+  });
+  app.enableShutdownHooks();
+  return app;
+}

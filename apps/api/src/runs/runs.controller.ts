@@ -1,0 +1,100 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import type { ServiceContext } from '../../../runner/src/core/context';
+import type { Principal } from '../../../runner/src/core/tenants';
+import type { RunView } from '../../../runner/src/core/types';
+import { isTerminal } from '../../../runner/src/core/types';
+import { badRequest } from '../common/api-error';
+import { CurrentPrincipal, TenantOnly } from '../common/auth';
+import { CTX } from '../common/tokens';
+import { streamEvents } from './events';
+import { CreateRunDto } from './run.dto';
+import { RunsService } from './runs.service';
+
+@ApiTags('runs')
+@ApiBearerAuth()
+@Controller('v1/runs')
+export class RunsController {
+  constructor(
+    private readonly runs: RunsService,
+    @Inject(CTX) private readonly ctx: ServiceContext,
+  ) {}
+
+  @Post()
+  @TenantOnly()
+  @ApiOperation({ summary: 'Queue a run. 202 {id}; with ?wait=SECONDS, 200 and the finished run if it ends in time.' })
+  @ApiQuery({
+    name: 'wait',
+    required: false,
+    description: 'Seconds to wait for the result (bounded by LICHEN_WAIT_MAX_SECONDS)',
+  })
+  @ApiResponse({ status: 202, description: 'Queued' })
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @Body() dto: CreateRunDto,
+    @Query('wait') wait: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<{ id: string; status: string } | RunView> {
+    const seconds = this.waitSeconds(wait);
+    const id = await this.runs.submit(p.kind === 'tenant' ? p.tenant : '', dto);
+    res.setHeader('Location', `/v1/runs/${id}`);
+    if (seconds > 0) {
+      await this.runs.waitFor(id, seconds);
+      const v = await this.runs.view(p, id);
+      if (isTerminal(v.status)) {
+        res.status(200);
+        return v;
+      }
+      res.status(202);
+      return { id, status: v.status };
+    }
+    res.status(202);
+    return { id, status: 'queued' };
+  }
+
+  private waitSeconds(wait: string | undefined): number {
+    if (wait === undefined || wait === '') return 0;
+    const n = Number(wait);
+    const max = this.ctx.cfg.api.maxWaitSeconds;
+    if (!Number.isFinite(n) || n < 0 || n > max)
+      throw badRequest('invalid_wait', `wait must be a number of seconds between 0 and ${max}`);
+    return n;
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A run: status, exit code, signal, bounded stdout/stderr, stats, crash info' })
+  get(@CurrentPrincipal() p: Principal, @Param('id') id: string): Promise<RunView> {
+    return this.runs.view(p, id);
+  }
+
+  @Get(':id/events')
+  @ApiOperation({
+    summary: 'Server-Sent Events: stdout/stderr chunks with byte offsets and status changes; resume with Last-Event-ID',
+  })
+  async events(
+    @CurrentPrincipal() p: Principal,
+    @Param('id') id: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.runs.meta(p, id);
+    await streamEvents(req, res, this.ctx.runs, this.ctx.redis, id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Cancel a queued or running run (reaches the VM within a second)' })
+  cancel(@CurrentPrincipal() p: Principal, @Param('id') id: string): Promise<RunView> {
+    return this.runs.cancel(p, id);
+  }
+
+  @Get(':id/artifacts')
+  @ApiOperation({ summary: 'Tar of the files the run created or changed (runs submitted with artifacts: true)' })
+  async artifacts(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Res() res: Response): Promise<void> {
+    const data = await this.runs.artifacts(p, id);
+    res.setHeader('Content-Type', 'application/x-tar');
+    res.setHeader('Content-Disposition', `attachment; filename="${id}.tar"`);
+    res.status(200).end(Buffer.from(data));
+  }
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import { startServe } from '../../../apps/api/src/serve';
+import type { ServeHandle } from '../../../apps/api/src/serve';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const SCRIPTED_ENGINE = resolve(__dirname, 'scripted-engine.ts');
+
+export const ADMIN_KEY = 'admin-key-0123456789abcdef';
+export const KEY_A = 'tenant-a-key-0123456789';
+export const KEY_B = 'tenant-b-key-0123456789';
+
+/** Environment of one isolated service instance: its own Redis prefix and queue, temp dirs. */
+export function testEnv(extra: Record<string, string> = {}): { env: NodeJS.ProcessEnv; prefix: string; dir: string } {
+  const prefix = `lichen-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'lichen-svc-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    REDIS_URL,
+    LICHEN_REDIS_PREFIX: prefix,
+    LICHEN_QUEUE_NAME: 'runs',
+    LICHEN_ADMIN_KEY: ADMIN_KEY,
+    LICHEN_API_KEYS: `alpha=${KEY_A},beta=${KEY_B}`,
+    LICHEN_RUNNER_CONCURRENCY: '2',
+    LICHEN_RUNNER_METRICS_PORT: '0',
+    LICHEN_IMAGE_DIR: join(dir, 'images'),
+    LICHEN_IMAGE_CACHE_DIR: join(dir, 'cache'),
+    LICHEN_ARTIFACT_DIR: join(dir, 'artifacts'),
+    LICHEN_VM_ENGINE: SCRIPTED_ENGINE,
+    LICHEN_STALLED_INTERVAL_MS: '5000',
+    LICHEN_SHUTDOWN_GRACE_MS: '2000',
+    LOG_LEVEL: 'silent',
+    ...extra,
+  };
+  return { env, prefix, dir };
+}
+
+/** Deletes every key under the prefix (SCAN, so other users of this Redis are untouched). */
+export async function dropPrefix(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+export interface Service {
+  handle: ServeHandle;
+  url: string;
+  prefix: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** API + runner in this process (what `lichen serve` runs), on a free port. */
+export async function startService(extra: Record<string, string> = {}): Promise<Service> {
+  const { env, prefix, dir } = testEnv(extra);
+  const handle = await startServe({ env, port: 0, host: '127.0.0.1' });
+  return {
+    handle,
+    url: handle.url,
+    prefix,
+    dir,
+    async stop() {
+      await handle.close();
+      await dropPrefix(prefix);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const auth = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
+
+/** Polls GET /v1/runs/:id until final. */
+export async function waitRun(url: string, key: string, id: string, ms = 20_000): Promise<Record<string, unknown>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await fetch(`${url}/v1/runs/${id}`, { headers: auth(key) });
+    const body = (await r.json()) as Record<string, unknown>;
+    if (body.status !== 'queued' && body.status !== 'running') return body;
+    if (Date.now() > end) throw new Error(`run ${id} still ${String(body.status)} after ${ms} ms`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
