@@ -54,9 +54,10 @@ RUN set -eu; \
       if [ -d "$ws/bin" ]; then cp -R "$ws/bin" "/out/$ws/bin"; fi; \
     done; \
     find /out -name '*.tsbuildinfo' -delete; \
-    test -f /out/apps/api/dist/main.js; \
+    test -f /out/apps/api/dist/api/src/main.js; \
     test -f /out/apps/runner/dist/main.js; \
-    test -f /out/apps/cli/dist/main.js
+    test -f /out/apps/cli/dist/main.js; \
+    test -f /out/apps/cli/bin/lichen.js
 
 # ---------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -65,20 +66,24 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends e2fsprogs \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# Writable state lives under /var/lib/lichen (the Helm chart mounts an emptyDir there, the
+# root filesystem being read-only): image cache (S3 mode), local image store and artifacts
+# (single-machine mode without S3).
 ENV NODE_ENV=production \
-    LICHEN_IMAGE_DIR=/var/cache/lichen/images
+    LICHEN_IMAGE_CACHE_DIR=/var/lib/lichen/cache \
+    LICHEN_IMAGE_DIR=/var/lib/lichen/images \
+    LICHEN_ARTIFACT_DIR=/var/lib/lichen/artifacts
 # Files stay owned by root and read-only to the process; the process itself runs
-# as the unprivileged `node` user (uid/gid 1000) of the base image. The chart
-# mounts emptyDirs on the image cache and /tmp and keeps the root filesystem
-# read-only.
+# as the unprivileged `node` user (uid/gid 1000) of the base image.
 COPY --from=deps /app/package.json /app/package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /out/ ./
 COPY deploy/docker/entrypoint.sh /usr/local/bin/lichen-entrypoint
 RUN chmod 0755 /usr/local/bin/lichen-entrypoint \
- && mkdir -p /var/cache/lichen/images \
- && chown -R 1000:1000 /var/cache/lichen
+ && mkdir -p /var/lib/lichen \
+ && chown 1000:1000 /var/lib/lichen
 USER 1000:1000
-EXPOSE 3000
+# API (LICHEN_API_PORT) and runner metrics/health (LICHEN_RUNNER_METRICS_PORT).
+EXPOSE 8080 9464
 ENTRYPOINT ["/usr/local/bin/lichen-entrypoint"]
 CMD ["api"]
