@@ -1,0 +1,245 @@
+/**
+ * The run's console: stdin from the host (VmIo.stdin), stdout/stderr to the host sinks.
+ * fds 0, 1, 2 of the first process and /dev/tty, /dev/console refer to it. With
+ * `VmConfig.tty` set it behaves as a terminal (TCGETS, TIOCGWINSZ, process groups).
+ */
+import type { Stat } from '@lichen/vfs';
+import { Errno, KernelError } from '../errno';
+import type { Kernel } from '../kernel';
+import type { Task } from '../task';
+import { copyIn, copyOut, readI32, writeI32, userAddr } from '../uaccess';
+import { WaitQueue } from '../wait';
+import { KFile, O_RDONLY, O_WRONLY, POLLIN, POLLOUT, POLLHUP, anonStat } from './file';
+
+export const TCGETS = 0x5401;
+export const TCSETS = 0x5402;
+export const TCSETSW = 0x5403;
+export const TCSETSF = 0x5404;
+export const TIOCSCTTY = 0x540e;
+export const TIOCGPGRP = 0x540f;
+export const TIOCSPGRP = 0x5410;
+export const TIOCOUTQ = 0x5411;
+export const TIOCGWINSZ = 0x5413;
+export const TIOCSWINSZ = 0x5414;
+export const FIONREAD = 0x541b;
+export const FIONBIO = 0x5421;
+export const TIOCNOTTY = 0x5422;
+export const TIOCGSID = 0x5429;
+export const FIOCLEX = 0x5451;
+export const FIONCLEX = 0x5450;
+
+/** Buffered host stdin. */
+export class StdinSource {
+  private chunks: Uint8Array[] = [];
+  private eof = false;
+  private pumping = false;
+  readonly wq = new WaitQueue();
+  private iterator: AsyncIterator<Uint8Array> | null = null;
+
+  constructor(
+    src: Uint8Array | string | AsyncIterable<Uint8Array> | undefined,
+    private readonly k: Kernel,
+  ) {
+    if (src === undefined) this.eof = true;
+    else if (typeof src === 'string') {
+      this.chunks.push(Buffer.from(src, 'utf8'));
+      this.eof = true;
+    } else if (src instanceof Uint8Array) {
+      this.chunks.push(src);
+      this.eof = true;
+    } else this.iterator = src[Symbol.asyncIterator]();
+  }
+
+  get available(): number {
+    let n = 0;
+    for (const c of this.chunks) n += c.length;
+    return n;
+  }
+  get ready(): boolean {
+    return this.chunks.length > 0 || this.eof;
+  }
+
+  /** Starts fetching the next host chunk (once). */
+  pump(): void {
+    if (this.pumping || this.eof || !this.iterator) return;
+    this.pumping = true;
+    const it = this.iterator;
+    void this.k
+      .hostIo(it.next())
+      .then(
+        (r) => {
+          if (r.done) this.eof = true;
+          else if (r.value.length) this.chunks.push(r.value);
+        },
+        () => {
+          this.eof = true;
+        },
+      )
+      .finally(() => {
+        this.pumping = false;
+        this.wq.wakeAll();
+      });
+  }
+
+  take(len: number): Uint8Array {
+    const out: Uint8Array[] = [];
+    let n = 0;
+    while (this.chunks.length && n < len) {
+      const c = this.chunks[0];
+      const want = len - n;
+      if (c.length <= want) {
+        out.push(c);
+        n += c.length;
+        this.chunks.shift();
+      } else {
+        out.push(c.subarray(0, want));
+        this.chunks[0] = c.subarray(want);
+        n += want;
+      }
+    }
+    return out.length === 1 ? out[0] : Buffer.concat(out);
+  }
+}
+
+/** Terminal state shared by all console fds. */
+export class Console {
+  readonly stdin: StdinSource;
+  /** termios bytes (struct termios, 60 bytes on aarch64 for TCGETS). */
+  termios = defaultTermios();
+  winsize: { rows: number; cols: number };
+  foregroundPgrp = 1;
+  sessionSid = 1;
+  constructor(
+    readonly k: Kernel,
+    readonly isTty: boolean,
+  ) {
+    this.stdin = new StdinSource(k.io.stdin, k);
+    this.winsize = k.config.tty ?? { rows: 24, cols: 80 };
+  }
+}
+
+function defaultTermios(): Uint8Array {
+  const b = new Uint8Array(60);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 0x2d02, true); // c_iflag: ICRNL|IXON|IXANY|IMAXBEL|BRKINT
+  v.setUint32(4, 0x5, true); // c_oflag: OPOST|ONLCR
+  v.setUint32(8, 0xbf, true); // c_cflag: B38400|CS8|CREAD
+  v.setUint32(12, 0x8a3b, true); // c_lflag: ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE
+  b[16] = 0; // c_line
+  const cc = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22];
+  cc.forEach((c, i) => (b[17 + i] = c));
+  return b;
+}
+
+export class ConsoleFile extends KFile {
+  constructor(
+    readonly console: Console,
+    flags: number,
+    readonly stream: 0 | 1 | 2,
+  ) {
+    super(flags);
+  }
+  static stdio(c: Console): [ConsoleFile, ConsoleFile, ConsoleFile] {
+    return [new ConsoleFile(c, O_RDONLY, 0), new ConsoleFile(c, O_WRONLY, 1), new ConsoleFile(c, O_WRONLY, 2)];
+  }
+  describe(): string {
+    return this.console.isTty ? '/dev/pts/0' : this.stream === 0 ? 'pipe:[1]' : 'pipe:[2]';
+  }
+  stat(): Stat {
+    return this.console.isTty ? { ...anonStat(0o20620, 3), rdev: 0x8800 } : anonStat(0o10600, 1 + this.stream);
+  }
+
+  override read(t: Task, len: number): Uint8Array | Promise<Uint8Array> {
+    if (!this.readable) throw new KernelError(Errno.EBADF);
+    const src = this.console.stdin;
+    if (len === 0) return new Uint8Array(0);
+    if (src.available > 0) return src.take(len);
+    if (src.ready) return new Uint8Array(0);
+    if (this.nonblock) {
+      src.pump();
+      throw new KernelError(Errno.EAGAIN);
+    }
+    return this.readSlow(t, len);
+  }
+  private async readSlow(t: Task, len: number): Promise<Uint8Array> {
+    const src = this.console.stdin;
+    while (!(src.available > 0) && !src.ready) {
+      src.pump();
+      await t.sleep([src.wq]);
+    }
+    return src.take(len);
+  }
+  override write(_t: Task, data: Uint8Array): number {
+    if (!this.writable) throw new KernelError(Errno.EBADF);
+    return this.console.k.output(this.stream === 2 ? 2 : 1, data);
+  }
+  override poll(events: number): number {
+    let r = 0;
+    const src = this.console.stdin;
+    if (this.readable) {
+      if (src.available > 0) r |= POLLIN;
+      else if (src.ready) r |= POLLIN | POLLHUP;
+      else src.pump();
+    }
+    if (this.writable) r |= POLLOUT;
+    return r & (events | POLLHUP);
+  }
+  override ioctl(t: Task, cmd: number, arg: number): number {
+    const c = this.console;
+    const as = t.mm.as;
+    const p = userAddr(arg);
+    if (cmd === FIONREAD) {
+      writeI32(as, p, this.readable ? c.stdin.available : 0);
+      return 0;
+    }
+    if (cmd === FIONBIO) {
+      const on = readI32(as, p);
+      this.flags = on ? this.flags | 0o4000 : this.flags & ~0o4000;
+      return 0;
+    }
+    if (!c.isTty) throw new KernelError(Errno.ENOTTY);
+    switch (cmd) {
+      case TCGETS:
+        copyOut(as, p, c.termios.subarray(0, 36));
+        return 0;
+      case TCSETS:
+      case TCSETSW:
+      case TCSETSF:
+        c.termios.set(copyIn(as, p, 36));
+        return 0;
+      case TIOCGWINSZ: {
+        const b = new Uint8Array(8);
+        const v = new DataView(b.buffer);
+        v.setUint16(0, c.winsize.rows, true);
+        v.setUint16(2, c.winsize.cols, true);
+        copyOut(as, p, b);
+        return 0;
+      }
+      case TIOCSWINSZ: {
+        const v = new DataView(copyIn(as, p, 8).buffer);
+        c.winsize = { rows: v.getUint16(0, true), cols: v.getUint16(2, true) };
+        return 0;
+      }
+      case TIOCGPGRP:
+        writeI32(as, p, c.foregroundPgrp);
+        return 0;
+      case TIOCSPGRP: {
+        const pg = readI32(as, p);
+        if (pg <= 0) throw new KernelError(Errno.EINVAL);
+        c.foregroundPgrp = pg;
+        return 0;
+      }
+      case TIOCGSID:
+        writeI32(as, p, c.sessionSid);
+        return 0;
+      case TIOCSCTTY:
+      case TIOCNOTTY:
+        return 0;
+      case TIOCOUTQ:
+        writeI32(as, p, 0);
+        return 0;
+      default:
+        throw new KernelError(Errno.ENOTTY);
+    }
+  }
+}

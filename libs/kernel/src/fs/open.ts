@@ -1,0 +1,234 @@
+/** openat, close, close_range, dup, dup3, fcntl, pipe2, ioctl, flock. */
+import { Errno, KernelError } from '../errno';
+import type { Kernel } from '../kernel';
+import type { SyscallDefs } from '../syscalls/types';
+import type { Task } from '../task';
+import { copyIn, copyOut, readPath, writeI32, type UserAddr } from '../uaccess';
+import { O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, putFile, type KFile } from './file';
+import { FIOCLEX, FIONBIO, FIONCLEX } from './console';
+import { makePipe } from './pipe';
+import { dirfdRef } from './paths';
+import { VfsFile } from './vfs-file';
+
+const F_DUPFD = 0;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_GETLK = 5;
+const F_SETLK = 6;
+const F_SETLKW = 7;
+const F_SETOWN = 8;
+const F_GETOWN = 9;
+const F_SETSIG = 10;
+const F_GETSIG = 11;
+const F_OFD_GETLK = 36;
+const F_OFD_SETLK = 37;
+const F_OFD_SETLKW = 38;
+const F_DUPFD_CLOEXEC = 1030;
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
+const FD_CLOEXEC = 1;
+const F_UNLCK = 2;
+
+async function openat(
+  k: Kernel,
+  t: Task,
+  dirfd: number,
+  pathPtr: UserAddr,
+  flags: number,
+  mode: number,
+): Promise<number> {
+  const path = readPath(t.mm.as, pathPtr);
+  const at = path.startsWith('/') ? undefined : dirfdRef(t, dirfd);
+  if (t.files.count >= t.files.limit) return -Errno.EMFILE;
+  const of = await k.hostIo(k.vfs.open(t.process.fs.ctx, at, path, flags & ~O_CLOEXEC, mode));
+  const f = new VfsFile(k, of);
+  return k.allocFd(t, f, (flags & O_CLOEXEC) !== 0);
+}
+
+export function closeFd(k: Kernel, t: Task, fd: number): number {
+  const f = t.files.remove(fd);
+  k.closeFile(f);
+  return 0;
+}
+
+function dup3(k: Kernel, t: Task, oldfd: number, newfd: number, flags: number): number {
+  if (flags & ~O_CLOEXEC) return -Errno.EINVAL;
+  if (oldfd === newfd) return -Errno.EINVAL;
+  const f = t.files.get(oldfd);
+  if (newfd < 0 || newfd >= t.files.limit) return -Errno.EBADF;
+  f.refs++;
+  const old = t.files.install(newfd, f, (flags & O_CLOEXEC) !== 0);
+  if (old) k.closeFile(old);
+  return newfd;
+}
+
+/** struct flock on aarch64: l_type(2) l_whence(2) pad(4) l_start(8) l_len(8) l_pid(4) pad(4). */
+function fcntlLock(t: Task, cmd: number, arg: UserAddr): number {
+  const b = copyIn(t.mm.as, arg, 32);
+  const v = new DataView(b.buffer);
+  const type = v.getInt16(0, true);
+  if (type < 0 || type > 2) return -Errno.EINVAL;
+  if (cmd === F_GETLK || cmd === F_OFD_GETLK) {
+    // single VM, advisory locks never conflict with ourselves: report unlocked
+    v.setInt16(0, F_UNLCK, true);
+    copyOut(t.mm.as, arg, b);
+  }
+  return 0;
+}
+
+function fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: number, argPtr: UserAddr): number {
+  const f = t.files.get(fd);
+  const e = t.files.entry(fd);
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+      if (arg < 0 || arg >= t.files.limit) return -Errno.EINVAL;
+      f.refs++;
+      return k.allocFd(t, f, cmd === F_DUPFD_CLOEXEC, arg);
+    case F_GETFD:
+      return e?.cloexec ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      if (e) e.cloexec = (arg & FD_CLOEXEC) !== 0;
+      return 0;
+    case F_GETFL:
+      return f.flags & ~O_CLOEXEC;
+    case F_SETFL: {
+      if (f.flags & O_PATH) return -Errno.EBADF;
+      const settable =
+        O_APPEND | O_NONBLOCK | 0o20000 /* O_ASYNC */ | 0o40000 /* O_DIRECT */ | 0o1000000; /* O_NOATIME */
+      f.flags = (f.flags & ~settable) | (arg & settable);
+      f.pollWq.wakeAll();
+      return 0;
+    }
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+      return fcntlLock(t, cmd, argPtr);
+    case F_GETOWN:
+      return 0;
+    case F_SETOWN:
+    case F_SETSIG:
+      return 0;
+    case F_GETSIG:
+      return 0;
+    case F_GETPIPE_SZ:
+      return 'pipe' in f ? 65536 : -Errno.EBADF;
+    case F_SETPIPE_SZ:
+      return 'pipe' in f ? Math.max(arg, 65536) : -Errno.EBADF;
+    case F_ADD_SEALS:
+    case F_GET_SEALS:
+      return -Errno.EINVAL;
+    default:
+      return -Errno.EINVAL;
+  }
+}
+
+function ioctl(_k: Kernel, t: Task, fd: number, cmd: number, arg: number): number | Promise<number> {
+  const f: KFile = t.files.get(fd);
+  switch (cmd) {
+    case FIOCLEX:
+    case FIONCLEX: {
+      const e = t.files.entry(fd);
+      if (e) e.cloexec = cmd === FIOCLEX;
+      return 0;
+    }
+    case FIONBIO: {
+      if (!('console' in f)) {
+        const b = copyIn(t.mm.as, arg as UserAddr, 4);
+        const on = new DataView(b.buffer).getInt32(0, true) !== 0;
+        f.flags = on ? f.flags | O_NONBLOCK : f.flags & ~O_NONBLOCK;
+        return 0;
+      }
+    }
+  }
+  return f.ioctl(t, cmd >>> 0, arg);
+}
+
+export const openSyscalls: SyscallDefs = {
+  openat: {
+    handler: (k, t, a) => openat(k, t, a.i(0), a.p(1), a.i(2), a.i(3)),
+    status: 'partial',
+    note: 'O_TMPFILE unsupported (EOPNOTSUPP)',
+  },
+  close: { handler: (k, t, a) => closeFd(k, t, a.i(0)) },
+  close_range: {
+    handler: (k, t, a) => {
+      const first = a.u(0);
+      const last = a.u(1);
+      const flags = a.u(2);
+      if (first > last) return -Errno.EINVAL;
+      for (const fd of t.files.list()) {
+        if (fd < first || fd > last) continue;
+        if (flags & 4 /* CLOSE_RANGE_CLOEXEC */) {
+          const e = t.files.entry(fd);
+          if (e) e.cloexec = true;
+        } else closeFd(k, t, fd);
+      }
+      return 0;
+    },
+  },
+  dup: {
+    handler: (k, t, a) => {
+      const f = t.files.get(a.i(0));
+      f.refs++;
+      return k.allocFd(t, f, false);
+    },
+  },
+  dup3: { handler: (k, t, a) => dup3(k, t, a.i(0), a.i(1), a.i(2)) },
+  fcntl: {
+    handler: (k, t, a) => fcntl(k, t, a.i(0), a.i(1), a.i(2), a.p(2)),
+    status: 'partial',
+    note: 'advisory locks are accepted and never conflict (single VM); F_SETOWN/F_SETSIG accepted without SIGIO',
+  },
+  pipe2: {
+    handler: (k, t, a) => {
+      const ptr = a.p(0);
+      const flags = a.i(1);
+      if (flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000)) return -Errno.EINVAL;
+      const [r, w] = makePipe(k, flags & O_NONBLOCK);
+      const cloexec = (flags & O_CLOEXEC) !== 0;
+      const rfd = k.allocFd(t, r, cloexec);
+      let wfd: number;
+      try {
+        wfd = k.allocFd(t, w, cloexec);
+      } catch (e) {
+        closeFd(k, t, rfd);
+        throw e;
+      }
+      const b = new Uint8Array(8);
+      const v = new DataView(b.buffer);
+      v.setInt32(0, rfd, true);
+      v.setInt32(4, wfd, true);
+      try {
+        copyOut(t.mm.as, ptr, b);
+      } catch (e) {
+        closeFd(k, t, rfd);
+        closeFd(k, t, wfd);
+        throw e;
+      }
+      return 0;
+    },
+  },
+  ioctl: {
+    handler: (k, t, a) => ioctl(k, t, a.i(0), a.i(1), a.x(2)),
+    status: 'partial',
+    note: 'terminal ioctls on the console (TCGETS/TCSETS*, TIOCGWINSZ, TIOC[GS]PGRP, FIONREAD, FIONBIO, FIOCLEX); ENOTTY elsewhere',
+  },
+  flock: {
+    handler: (_k, t, a) => {
+      t.files.get(a.i(0));
+      return 0;
+    },
+    status: 'partial',
+    note: 'locks never conflict (single VM)',
+  },
+};
+
+export { putFile, writeI32, KernelError };

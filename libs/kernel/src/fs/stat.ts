@@ -1,0 +1,441 @@
+/** stat family, directories, links, permissions, times, truncate, statfs, sync, cwd. */
+import {
+  AT_EMPTY_PATH,
+  AT_REMOVEDIR,
+  AT_SYMLINK_NOFOLLOW,
+  major,
+  minor,
+  type Stat,
+  type StatFs,
+  type Timespec,
+} from '@lichen/vfs';
+import { Errno } from '../errno';
+import type { Kernel } from '../kernel';
+import type { SyscallDefs } from '../syscalls/types';
+import type { Task } from '../task';
+import { copyIn, copyOut, readPath, setU64, type UserAddr } from '../uaccess';
+import { atRef, dirfdRef } from './paths';
+
+export function encodeStat(st: Stat): Uint8Array {
+  const b = new Uint8Array(128);
+  const v = new DataView(b.buffer);
+  setU64(v, 0, st.dev);
+  setU64(v, 8, st.ino);
+  v.setUint32(16, st.mode, true);
+  v.setUint32(20, st.nlink, true);
+  v.setUint32(24, st.uid, true);
+  v.setUint32(28, st.gid, true);
+  setU64(v, 32, st.rdev);
+  setU64(v, 48, st.size);
+  v.setInt32(56, st.blksize, true);
+  setU64(v, 64, st.blocks);
+  setU64(v, 72, st.atime.sec);
+  setU64(v, 80, st.atime.nsec);
+  setU64(v, 88, st.mtime.sec);
+  setU64(v, 96, st.mtime.nsec);
+  setU64(v, 104, st.ctime.sec);
+  setU64(v, 112, st.ctime.nsec);
+  return b;
+}
+
+function encodeStatx(st: Stat, mask: number): Uint8Array {
+  const b = new Uint8Array(256);
+  const v = new DataView(b.buffer);
+  const have = st.mask & (mask | 0x7ff);
+  v.setUint32(0, have, true);
+  v.setUint32(4, st.blksize, true);
+  setU64(v, 8, st.attributes ?? 0);
+  v.setUint32(16, st.nlink, true);
+  v.setUint32(20, st.uid, true);
+  v.setUint32(24, st.gid, true);
+  v.setUint16(28, st.mode, true);
+  setU64(v, 32, st.ino);
+  setU64(v, 40, st.size);
+  setU64(v, 48, st.blocks);
+  setU64(v, 56, 0x30 | 0x2000); // attributes_mask: APPEND|IMMUTABLE|MOUNT_ROOT known
+  const ts = (off: number, t: Timespec): void => {
+    setU64(v, off, t.sec);
+    v.setUint32(off + 8, t.nsec, true);
+  };
+  ts(64, st.atime);
+  if (st.btime) ts(80, st.btime);
+  ts(96, st.ctime);
+  ts(112, st.mtime);
+  v.setUint32(128, major(st.rdev), true);
+  v.setUint32(132, minor(st.rdev), true);
+  v.setUint32(136, major(st.dev), true);
+  v.setUint32(140, minor(st.dev), true);
+  setU64(v, 144, st.mntId);
+  return b;
+}
+
+export function encodeStatfs(s: StatFs): Uint8Array {
+  const b = new Uint8Array(120);
+  const v = new DataView(b.buffer);
+  setU64(v, 0, s.type);
+  setU64(v, 8, s.bsize);
+  setU64(v, 16, s.blocks);
+  setU64(v, 24, s.bfree);
+  setU64(v, 32, s.bavail);
+  setU64(v, 40, s.files);
+  setU64(v, 48, s.ffree);
+  v.setInt32(56, s.fsid[0], true);
+  v.setInt32(60, s.fsid[1], true);
+  setU64(v, 64, s.namelen);
+  setU64(v, 72, s.frsize);
+  setU64(v, 80, s.flags);
+  return b;
+}
+
+async function statAt(k: Kernel, t: Task, dirfd: number, path: string, flags: number): Promise<Stat> {
+  if (path === '' && flags & AT_EMPTY_PATH) {
+    if (dirfd === -100) return k.vfs.stat(t.process.fs.ctx, undefined, '.', 0);
+    return t.files.get(dirfd).stat();
+  }
+  const at = atRef(t, dirfd, path, false);
+  return k.hostIo(k.vfs.stat(t.process.fs.ctx, at, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)));
+}
+
+function readTimes(t: Task, ptr: UserAddr): [Timespec, Timespec] | undefined {
+  if (ptr === 0) return undefined;
+  const b = copyIn(t.mm.as, ptr, 32);
+  const v = new DataView(b.buffer);
+  const one = (o: number): Timespec => ({
+    sec: Number(v.getBigInt64(o, true)),
+    nsec: Number(v.getBigInt64(o + 8, true)),
+  });
+  const a = one(0);
+  const m = one(16);
+  for (const x of [a, m]) {
+    if (x.nsec !== (1 << 30) - 1 && x.nsec !== (1 << 30) - 2 && (x.nsec < 0 || x.nsec >= 1e9))
+      throw Object.assign(new Error('EINVAL'), { errno: Errno.EINVAL });
+  }
+  return [a, m];
+}
+
+async function getcwd(k: Kernel, t: Task, buf: UserAddr, size: number): Promise<number> {
+  const ctx = t.process.fs.ctx;
+  const p = k.vfs.pathOf(ctx.cwd, ctx.root);
+  const bytes = Buffer.from(p + '\0', 'latin1');
+  if (bytes.length > size) return -Errno.ERANGE;
+  copyOut(t.mm.as, buf, bytes);
+  return bytes.length;
+}
+
+export const statSyscalls: SyscallDefs = {
+  newfstatat: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      const buf = a.p(2);
+      const flags = a.i(3);
+      const st = await statAt(k, t, dirfd, path, flags);
+      copyOut(t.mm.as, buf, encodeStat(st));
+      return 0;
+    },
+  },
+  fstat: {
+    handler: (_k, t, a) => {
+      const st = t.files.get(a.i(0)).stat();
+      copyOut(t.mm.as, a.p(1), encodeStat(st));
+      return 0;
+    },
+  },
+  statx: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      const flags = a.i(2);
+      const mask = a.u(3);
+      const buf = a.p(4);
+      if (mask & 0x80000000) return -Errno.EINVAL;
+      const st = await statAt(k, t, dirfd, path, flags);
+      copyOut(t.mm.as, buf, encodeStatx(st, mask));
+      return 0;
+    },
+  },
+  readlinkat: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      const buf = a.p(2);
+      const size = a.i(3);
+      if (size <= 0) return -Errno.EINVAL;
+      const target = await k.hostIo(k.vfs.readlink(t.process.fs.ctx, atRef(t, dirfd, path, true), path));
+      const bytes = Buffer.from(target, 'latin1').subarray(0, size);
+      copyOut(t.mm.as, buf, bytes);
+      return bytes.length;
+    },
+  },
+  getdents64: {
+    handler: async (_k, t, a) => {
+      const f = t.files.get(a.i(0));
+      const buf = a.p(1);
+      const size = Math.min(a.x(2), 1 << 20);
+      const data = await f.getdents(size);
+      copyOut(t.mm.as, buf, data);
+      return data.length;
+    },
+  },
+  getcwd: { handler: (k, t, a) => getcwd(k, t, a.p(0), a.x(1)) },
+  chdir: {
+    handler: async (k, t, a) => {
+      const path = readPath(t.mm.as, a.p(0));
+      const ctx = t.process.fs.ctx;
+      ctx.cwd = await k.hostIo(k.vfs.chdirTarget(ctx, undefined, path));
+      return 0;
+    },
+  },
+  fchdir: {
+    handler: async (k, t, a) => {
+      const ref = dirfdRef(t, a.i(0));
+      const ctx = t.process.fs.ctx;
+      ctx.cwd = await k.vfs.chdirTarget(ctx, ref, '');
+      return 0;
+    },
+  },
+  chroot: {
+    handler: async (k, t, a) => {
+      const path = readPath(t.mm.as, a.p(0));
+      const ctx = t.process.fs.ctx;
+      if (t.process.creds.euid !== 0) return -Errno.EPERM;
+      ctx.root = await k.hostIo(k.vfs.chdirTarget(ctx, undefined, path));
+      return 0;
+    },
+  },
+  mkdirat: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      await k.hostIo(k.vfs.mkdir(t.process.fs.ctx, atRef(t, dirfd, path, false), path, a.i(2)));
+      return 0;
+    },
+  },
+  mknodat: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      const mode = a.u(2);
+      const dev = a.u(3);
+      await k.hostIo(k.vfs.mknod(t.process.fs.ctx, atRef(t, dirfd, path, false), path, mode, dev));
+      return 0;
+    },
+  },
+  unlinkat: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      const flags = a.i(2);
+      if (flags & ~AT_REMOVEDIR) return -Errno.EINVAL;
+      await k.hostIo(k.vfs.unlink(t.process.fs.ctx, atRef(t, dirfd, path, false), path, flags));
+      return 0;
+    },
+  },
+  renameat: {
+    handler: async (k, t, a) => {
+      const ofd = a.i(0);
+      const op = readPath(t.mm.as, a.p(1));
+      const nfd = a.i(2);
+      const np = readPath(t.mm.as, a.p(3));
+      await k.hostIo(k.vfs.rename(t.process.fs.ctx, atRef(t, ofd, op, false), op, atRef(t, nfd, np, false), np, 0));
+      return 0;
+    },
+  },
+  renameat2: {
+    handler: async (k, t, a) => {
+      const ofd = a.i(0);
+      const op = readPath(t.mm.as, a.p(1));
+      const nfd = a.i(2);
+      const np = readPath(t.mm.as, a.p(3));
+      const flags = a.u(4);
+      await k.hostIo(k.vfs.rename(t.process.fs.ctx, atRef(t, ofd, op, false), op, atRef(t, nfd, np, false), np, flags));
+      return 0;
+    },
+  },
+  symlinkat: {
+    handler: async (k, t, a) => {
+      const target = readPath(t.mm.as, a.p(0));
+      const dirfd = a.i(1);
+      const path = readPath(t.mm.as, a.p(2));
+      await k.hostIo(k.vfs.symlink(t.process.fs.ctx, target, atRef(t, dirfd, path, false), path));
+      return 0;
+    },
+  },
+  linkat: {
+    handler: async (k, t, a) => {
+      const ofd = a.i(0);
+      const op = readPath(t.mm.as, a.p(1));
+      const nfd = a.i(2);
+      const np = readPath(t.mm.as, a.p(3));
+      const flags = a.i(4);
+      await k.hostIo(
+        k.vfs.link(
+          t.process.fs.ctx,
+          atRef(t, ofd, op, (flags & AT_EMPTY_PATH) !== 0),
+          op,
+          atRef(t, nfd, np, false),
+          np,
+          flags,
+        ),
+      );
+      return 0;
+    },
+  },
+  fchmod: {
+    handler: async (k, t, a) => {
+      const f = t.files.get(a.i(0)).vfsFile;
+      if (!f) return -Errno.EINVAL;
+      await k.hostIo(k.vfs.chmodRef(t.process.fs.ctx, f.path, a.u(1)));
+      return 0;
+    },
+  },
+  fchmodat: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      await k.hostIo(k.vfs.chmod(t.process.fs.ctx, atRef(t, dirfd, path, false), path, a.u(2), 0));
+      return 0;
+    },
+  },
+  fchmodat2: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      const mode = a.u(2);
+      const flags = a.i(3);
+      await k.hostIo(
+        k.vfs.chmod(t.process.fs.ctx, atRef(t, dirfd, path, (flags & AT_EMPTY_PATH) !== 0), path, mode, flags),
+      );
+      return 0;
+    },
+  },
+  fchown: {
+    handler: async (k, t, a) => {
+      const f = t.files.get(a.i(0)).vfsFile;
+      if (!f) return -Errno.EINVAL;
+      await k.hostIo(k.vfs.chownRef(t.process.fs.ctx, f.path, a.i(1), a.i(2)));
+      return 0;
+    },
+  },
+  fchownat: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      const uid = a.i(2);
+      const gid = a.i(3);
+      const flags = a.i(4);
+      await k.hostIo(
+        k.vfs.chown(t.process.fs.ctx, atRef(t, dirfd, path, (flags & AT_EMPTY_PATH) !== 0), path, uid, gid, flags),
+      );
+      return 0;
+    },
+  },
+  utimensat: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const pathPtr = a.p(1);
+      const times = readTimes(t, a.p(2));
+      const flags = a.i(3);
+      if (pathPtr === 0) {
+        const f = t.files.get(dirfd).vfsFile;
+        if (!f) return -Errno.EBADF;
+        await k.hostIo(k.vfs.utimensRef(t.process.fs.ctx, f.path, times));
+        return 0;
+      }
+      const path = readPath(t.mm.as, pathPtr);
+      await k.hostIo(
+        k.vfs.utimens(t.process.fs.ctx, atRef(t, dirfd, path, (flags & AT_EMPTY_PATH) !== 0), path, times, flags),
+      );
+      return 0;
+    },
+  },
+  faccessat: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      await k.hostIo(k.vfs.access(t.process.fs.ctx, atRef(t, dirfd, path, false), path, a.i(2), 0));
+      return 0;
+    },
+  },
+  faccessat2: {
+    handler: async (k, t, a) => {
+      const dirfd = a.i(0);
+      const path = readPath(t.mm.as, a.p(1));
+      const mode = a.i(2);
+      const flags = a.i(3);
+      await k.hostIo(
+        k.vfs.access(t.process.fs.ctx, atRef(t, dirfd, path, (flags & AT_EMPTY_PATH) !== 0), path, mode, flags),
+      );
+      return 0;
+    },
+  },
+  truncate: {
+    handler: async (k, t, a) => {
+      const path = readPath(t.mm.as, a.p(0));
+      const len = a.l(1);
+      if (len < 0) return -Errno.EINVAL;
+      await k.hostIo(k.vfs.truncate(t.process.fs.ctx, undefined, path, len));
+      return 0;
+    },
+  },
+  ftruncate: {
+    handler: async (k, t, a) => {
+      const f = t.files.get(a.i(0)).vfsFile;
+      const len = a.l(1);
+      if (!f) return -Errno.EINVAL;
+      if (len < 0) return -Errno.EINVAL;
+      await k.hostIo(f.truncate(len));
+      return 0;
+    },
+  },
+  fallocate: {
+    handler: async (k, t, a) => {
+      const f = t.files.get(a.i(0)).vfsFile;
+      const mode = a.i(1);
+      const off = a.l(2);
+      const len = a.l(3);
+      if (!f) return -Errno.ESPIPE;
+      if (off < 0 || len <= 0) return -Errno.EINVAL;
+      if (mode !== 0) return -Errno.EOPNOTSUPP;
+      if (f.stat().size < off + len) await k.hostIo(f.truncate(off + len));
+      return 0;
+    },
+    status: 'partial',
+    note: 'mode 0 only (extends the file)',
+  },
+  statfs: {
+    handler: async (k, t, a) => {
+      const path = readPath(t.mm.as, a.p(0));
+      const s = await k.hostIo(k.vfs.statfs(t.process.fs.ctx, undefined, path));
+      copyOut(t.mm.as, a.p(1), encodeStatfs(s));
+      return 0;
+    },
+  },
+  fstatfs: {
+    handler: async (k, t, a) => {
+      const f = t.files.get(a.i(0)).vfsFile;
+      const buf = a.p(1);
+      if (!f) return -Errno.ENOSYS;
+      const s = await k.hostIo(k.vfs.statfsOf(f.path));
+      copyOut(t.mm.as, buf, encodeStatfs(s));
+      return 0;
+    },
+  },
+  fsync: {
+    handler: async (k, t, a) => {
+      const f = t.files.get(a.i(0)).vfsFile;
+      if (f) await k.hostIo(f.fsync());
+      return 0;
+    },
+  },
+  fdatasync: {
+    handler: async (k, t, a) => {
+      const f = t.files.get(a.i(0)).vfsFile;
+      if (f) await k.hostIo(f.fsync());
+      return 0;
+    },
+  },
+  sync: { handler: () => 0 },
+  syncfs: { handler: (_k, t, a) => (t.files.get(a.i(0)), 0) },
+  sync_file_range: { handler: (_k, t, a) => (t.files.get(a.i(0)), 0) },
+};

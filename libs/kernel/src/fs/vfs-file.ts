@@ -1,0 +1,75 @@
+/** An fd that refers to a VFS open file (regular files, directories, devices, procfs, fifos). */
+import type { OpenFile, Stat } from '@lichen/vfs';
+import type { Kernel } from '../kernel';
+import type { Task } from '../task';
+import { KFile } from './file';
+
+/** Largest single read/write moved through a kernel buffer. */
+export const MAX_IO = 16 * 1024 * 1024;
+
+export class VfsFile extends KFile {
+  constructor(
+    readonly k: Kernel,
+    readonly file: OpenFile,
+  ) {
+    super(file.flags);
+  }
+
+  override get flags(): number {
+    return this.file?.flags ?? 0;
+  }
+  override set flags(v: number) {
+    if (this.file) this.file.flags = v;
+  }
+
+  describe(): string {
+    return this.file.vfs.pathOf(this.file.path);
+  }
+  override get vfsFile(): OpenFile {
+    return this.file;
+  }
+
+  private clamp(len: number): number {
+    let n = Math.min(len, MAX_IO);
+    if (!this.file.ops) {
+      const st = this.file.stat();
+      if ((st.mode & 0o170000) === 0o100000) n = Math.min(n, Math.max(0, st.size - this.file.pos));
+    }
+    return n;
+  }
+
+  override async read(_t: Task, len: number): Promise<Uint8Array> {
+    const buf = new Uint8Array(this.clamp(len));
+    const n = await this.k.hostIo(this.file.read(buf));
+    return buf.subarray(0, n);
+  }
+  override async pread(_t: Task, len: number, pos: number): Promise<Uint8Array> {
+    const buf = new Uint8Array(Math.min(len, MAX_IO));
+    const n = await this.k.hostIo(this.file.pread(buf, pos));
+    return buf.subarray(0, n);
+  }
+  override write(_t: Task, data: Uint8Array): Promise<number> {
+    return this.k.hostIo(this.file.write(data));
+  }
+  override pwrite(_t: Task, data: Uint8Array, pos: number): Promise<number> {
+    return this.k.hostIo(this.file.pwrite(data, pos));
+  }
+  override seek(offset: number, whence: number): Promise<number> {
+    return this.file.seek(offset, whence);
+  }
+  override ioctl(_t: Task, cmd: number, arg: number): Promise<number> {
+    return this.file.ioctl(cmd, arg);
+  }
+  override poll(events: number): number {
+    return this.file.poll(events);
+  }
+  stat(): Stat {
+    return this.file.stat();
+  }
+  override getdents(size: number): Promise<Uint8Array> {
+    return this.k.hostIo(this.file.getdents64(size));
+  }
+  override release(): Promise<void> {
+    return this.file.release();
+  }
+}

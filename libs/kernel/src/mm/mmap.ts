@@ -1,0 +1,229 @@
+/** brk, mmap, munmap, mprotect, mremap, madvise, msync, mlock family. */
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr } from '@lichen/machine';
+import { Errno, KernelError } from '../errno';
+import type { Kernel } from '../kernel';
+import type { SyscallDefs } from '../syscalls/types';
+import type { Task } from '../task';
+import { copyOut } from '../uaccess';
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  MAP_TYPE,
+  TASK_SIZE,
+  pageUp,
+  type Mm,
+} from './mm';
+
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
+const MREMAP_DONTUNMAP = 4;
+
+function sysBrk(_k: Kernel, t: Task, addr: number): number {
+  const mm = t.mm;
+  if (addr === 0 || addr < mm.brkStart) return mm.brk;
+  const oldEnd = pageUp(mm.brk);
+  const newEnd = pageUp(addr);
+  if (newEnd > oldEnd) {
+    if (newEnd - mm.brkStart > mm.quota) return mm.brk;
+    if (mm.overlaps(oldEnd, newEnd)) return mm.brk;
+    mm.mapAnon(oldEnd, newEnd - oldEnd, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, '[heap]');
+  } else if (newEnd < oldEnd) {
+    mm.unmap(newEnd, oldEnd - newEnd);
+  }
+  mm.brk = addr;
+  return addr;
+}
+
+/** Picks the address for a new mapping (hint, MAP_FIXED, MAP_FIXED_NOREPLACE). */
+function placeMapping(mm: Mm, addr: number, len: number, flags: number): number {
+  if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+    if (addr % PAGE_SIZE !== 0) throw new KernelError(Errno.EINVAL);
+    if (addr + len > TASK_SIZE || addr < 4096) throw new KernelError(flags & MAP_FIXED ? Errno.EINVAL : Errno.ENOMEM);
+    if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED) && mm.overlaps(addr, addr + len))
+      throw new KernelError(Errno.EEXIST);
+    return addr;
+  }
+  if (addr !== 0) {
+    const a = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+    if (a >= 0x10000 && a + len <= mm.mmapBase && !mm.overlaps(a, a + len)) return a;
+  }
+  return mm.findFree(len);
+}
+
+async function sysMmap(
+  k: Kernel,
+  t: Task,
+  addr: number,
+  length: number,
+  prot: number,
+  flags: number,
+  fd: number,
+  offset: number,
+): Promise<number> {
+  const mm = t.mm;
+  if (length === 0 || length > TASK_SIZE) return -Errno.EINVAL;
+  if (offset % PAGE_SIZE !== 0 || offset < 0) return -Errno.EINVAL;
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -Errno.EINVAL;
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -Errno.EINVAL;
+  const len = pageUp(length);
+  if (len > mm.quota) return -Errno.ENOMEM;
+  const start = placeMapping(mm, addr, len, flags);
+  if (flags & MAP_ANONYMOUS) {
+    mm.mapAnon(start, len, prot, flags & (MAP_TYPE | MAP_ANONYMOUS | MAP_GROWSDOWN), '');
+    return start;
+  }
+  const f = t.files.get(fd);
+  const vf = f.vfsFile;
+  if (!vf) return -Errno.ENODEV;
+  if (!f.readable) return -Errno.EACCES;
+  if (type !== MAP_PRIVATE && prot & PROT_WRITE && !f.writable) return -Errno.EACCES;
+  const st = vf.stat();
+  // read the file pages first (async), then map them in one step
+  const pages: Uint8Array[] = [];
+  const npages = len / PAGE_SIZE;
+  const fileEndPage = Math.ceil(Math.max(0, st.size - offset) / PAGE_SIZE);
+  for (let i = 0; i < npages && i < fileEndPage; i++) pages.push(await k.hostIo(vf.readPage(offset / PAGE_SIZE + i)));
+  if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED) && mm.overlaps(start, start + len)) return -Errno.EEXIST;
+  const name = vf.vfs.pathOf(vf.path);
+  mm.mapAnon(start, len, prot, flags & (MAP_TYPE | MAP_GROWSDOWN), name, { ino: st.ino, dev: st.dev, offset });
+  for (let i = 0; i < pages.length; i++) {
+    if (mm.as.write(guestAddr(start + i * PAGE_SIZE), pages[i]) !== null) {
+      mm.unmap(start, len);
+      return -Errno.ENOMEM;
+    }
+  }
+  return start;
+}
+
+function sysMunmap(t: Task, addr: number, len: number): number {
+  if (addr % PAGE_SIZE !== 0 || len === 0 || addr + len > TASK_SIZE) return -Errno.EINVAL;
+  t.mm.unmap(addr, len);
+  return 0;
+}
+
+function sysMprotect(k: Kernel, t: Task, addr: number, len: number, prot: number): number {
+  if (addr % PAGE_SIZE !== 0) return -Errno.EINVAL;
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x01000000 | 0x02000000)) return -Errno.EINVAL;
+  if (len === 0) return 0;
+  if (addr + len > TASK_SIZE) return -Errno.ENOMEM;
+  t.mm.protect(addr, len, prot & 7);
+  k.cpu.invalidateCode(guestAddr(addr), pageUp(len));
+  return 0;
+}
+
+function sysMremap(
+  k: Kernel,
+  t: Task,
+  old: number,
+  oldLen: number,
+  newLen: number,
+  flags: number,
+  newAddr: number,
+): number {
+  const mm = t.mm;
+  if (old % PAGE_SIZE !== 0) return -Errno.EINVAL;
+  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return -Errno.EINVAL;
+  if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -Errno.EINVAL;
+  oldLen = pageUp(oldLen);
+  newLen = pageUp(newLen);
+  if (newLen === 0) return -Errno.EINVAL;
+  const vma = mm.find(old);
+  if (!vma || (oldLen > 0 && vma.end < old + oldLen)) return -Errno.EFAULT;
+  if (newLen > mm.quota) return -Errno.ENOMEM;
+  if (!(flags & MREMAP_FIXED)) {
+    if (newLen <= oldLen) {
+      if (newLen < oldLen) mm.unmap(old + newLen, oldLen - newLen);
+      return old;
+    }
+    // grow in place when the following range is free
+    if (!mm.overlaps(old + oldLen, old + newLen) && old + newLen <= TASK_SIZE) {
+      mm.mapAnon(old + oldLen, newLen - oldLen, vma.prot, vma.flags, vma.name);
+      return old;
+    }
+    if (!(flags & MREMAP_MAYMOVE)) return -Errno.ENOMEM;
+  }
+  const dest = flags & MREMAP_FIXED ? newAddr : mm.findFree(newLen);
+  if (dest % PAGE_SIZE !== 0) return -Errno.EINVAL;
+  if (flags & MREMAP_FIXED) mm.unmap(dest, newLen);
+  // move: copy the old contents page by page (frames are shared, then the old range is unmapped)
+  mm.mapAnon(dest, newLen, vma.prot, vma.flags, vma.name);
+  const copyLen = Math.min(oldLen, newLen);
+  for (let off = 0; off < copyLen; off += PAGE_SIZE) {
+    const q = mm.as.query(guestAddr(old + off));
+    if (q && q.frame >= 0) mm.as.mapFrame(guestAddr(dest + off), q.frame, vma.prot);
+  }
+  if (!(flags & MREMAP_DONTUNMAP)) mm.unmap(old, oldLen);
+  k.cpu.invalidateCode(guestAddr(old), oldLen);
+  return dest;
+}
+
+const MADV_DONTNEED = 4;
+const MADV_FREE = 8;
+const MADV_REMOVE = 9;
+
+function sysMadvise(t: Task, addr: number, len: number, advice: number): number {
+  if (addr % PAGE_SIZE !== 0) return -Errno.EINVAL;
+  len = pageUp(len);
+  if (advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE) {
+    // private anonymous pages read back as zero: re-map them lazily with the same protections
+    for (const v of t.mm.vmas) {
+      const s = Math.max(v.start, addr);
+      const e = Math.min(v.end, addr + len);
+      if (s >= e) continue;
+      if ((v.flags & MAP_TYPE) === MAP_PRIVATE) t.mm.as.mapAnonymous(guestAddr(s), e - s, v.prot);
+    }
+    return 0;
+  }
+  if (advice < 0 || advice > 100) return -Errno.EINVAL;
+  return 0;
+}
+
+export const mmapSyscalls: SyscallDefs = {
+  brk: { handler: (k, t, a) => sysBrk(k, t, a.x(0)) },
+  mmap: {
+    handler: (k, t, a) => sysMmap(k, t, a.x(0), a.x(1), a.i(2), a.i(3), a.i(4), a.l(5)),
+    status: 'partial',
+    note: 'file mappings are copied at map time: MAP_SHARED writes are not written back to the file, and MAP_SHARED anonymous memory is not shared across fork',
+  },
+  munmap: { handler: (_k, t, a) => sysMunmap(t, a.x(0), a.x(1)) },
+  mprotect: { handler: (k, t, a) => sysMprotect(k, t, a.x(0), a.x(1), a.i(2)) },
+  mremap: { handler: (k, t, a) => sysMremap(k, t, a.x(0), a.x(1), a.x(2), a.i(3), a.x(4)) },
+  madvise: {
+    handler: (_k, t, a) => sysMadvise(t, a.x(0), a.x(1), a.i(2)),
+    status: 'partial',
+    note: 'DONTNEED/FREE zero private pages; other advice accepted',
+  },
+  msync: {
+    handler: (_k, _t, a) => (a.x(0) % PAGE_SIZE !== 0 ? -Errno.EINVAL : 0),
+    status: 'partial',
+    note: 'no write-back (see mmap)',
+  },
+  mlock: { handler: () => 0 },
+  munlock: { handler: () => 0 },
+  mlockall: { handler: () => 0 },
+  munlockall: { handler: () => 0 },
+  mlock2: { handler: () => 0 },
+  mincore: {
+    handler: (_k, t, a) => {
+      const addr = a.x(0);
+      const len = pageUp(a.x(1));
+      const vec = a.p(2);
+      if (addr % PAGE_SIZE !== 0) return -Errno.EINVAL;
+      const n = len / PAGE_SIZE;
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const q = t.mm.as.query(guestAddr(addr + i * PAGE_SIZE));
+        if (!q) return -Errno.ENOMEM;
+        out[i] = q.frame >= 0 ? 1 : 0;
+      }
+      copyOut(t.mm.as, vec, out);
+      return 0;
+    },
+  },
+};
