@@ -92,3 +92,66 @@ export async function waitRun(url: string, key: string, id: string, ms = 20_000)
     await new Promise((res) => setTimeout(res, 50));
   }
 }
+
+export interface SseEvent {
+  id: string | null;
+  event: string;
+  data: string;
+}
+
+/** Reads an SSE stream until the server ends it (or `stopAfter` events), returning the events. */
+export async function readSse(
+  url: string,
+  headers: Record<string, string>,
+  stopAfter = Infinity,
+  timeoutMs = 20_000,
+): Promise<{ status: number; events: SseEvent[] }> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const res = await fetch(url, { headers, signal: ac.signal });
+  const events: SseEvent[] = [];
+  if (!res.body || res.status !== 200) {
+    clearTimeout(timer);
+    return { status: res.status, events };
+  }
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  try {
+    while (events.length < stopAfter) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0 && events.length < stopAfter) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        let id: string | null = null;
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('id: ')) id = line.slice(4);
+          else if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data.push(line.slice(6));
+        }
+        if (data.length || id) events.push({ id, event, data: data.join('\n') });
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+  return { status: res.status, events };
+}
+
+/** Number of jobs in the service's queue in any state, and run records stored. */
+export async function queuedAnything(prefix: string): Promise<{ jobs: number; runs: number }> {
+  const r = new Redis(REDIS_URL);
+  try {
+    const jobs = (await r.keys(`${prefix}:bull:runs:*`)).filter((k) => /:bull:runs:[0-9a-f-]{36}$/.test(k)).length;
+    const runs = (await r.keys(`${prefix}:run:*`)).length;
+    return { jobs, runs };
+  } finally {
+    r.disconnect();
+  }
+}
