@@ -3,10 +3,8 @@
  * a minimal ELF loader and syscall shim (the real loader and syscalls are the kernel's job),
  * and runs them under qemu-aarch64-static for comparison.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import {
   type AddressSpaceImpl,
   type AArch64Cpu,
@@ -20,24 +18,11 @@ import {
   createPhysicalMemory,
   guestAddr,
 } from '@lichen/machine';
+import { type Variant, fixture } from '../support/fixtures';
 
-const ROOT = resolve(__dirname, '../..');
-const CACHE = join(ROOT, '.cache/cpu-fixtures');
-
-/** Compiles test/guest/<name>.c (static) at `opt`, cached by source hash; returns the binary path. */
-export function buildGuest(name: string, opt = '-O2', extra: string[] = []): string {
-  const src = join(ROOT, 'test/guest', `${name}.c`);
-  const text = readFileSync(src);
-  const key = createHash('sha256').update(text).update(opt).update(extra.join(' ')).digest('hex').slice(0, 16);
-  mkdirSync(CACHE, { recursive: true });
-  const out = join(CACHE, `${name}${opt}-${key}`);
-  if (!existsSync(out)) {
-    execFileSync('aarch64-linux-gnu-gcc', ['-static', opt, '-o', out + '.tmp', src, ...extra, '-lm'], {
-      stdio: 'pipe',
-    });
-    execFileSync('mv', [out + '.tmp', out]);
-  }
-  return out;
+/** Path of the fixture binary test/guest/<name>.c built statically at `opt` (H5's fixture builder). */
+export function buildGuest(name: string, opt: '-O0' | '-O2' | '-O3' = '-O2'): string {
+  return fixture(name, `static-${opt.slice(1)}` as Variant);
 }
 
 export interface GuestResult {

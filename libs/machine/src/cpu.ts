@@ -14,6 +14,12 @@ import { AddressSpaceImpl, PhysicalMemoryImpl } from './memory';
 import { CpuState, StopSignal } from './state';
 
 const TWO32 = 4294967296;
+// Local copies: hot code must not read module exports (getters under some loaders).
+const PAGE = 4096;
+const R_BUDGET = 0;
+const R_FAULT = 2;
+const R_UNDEFINED = 3;
+const R_BREAKPOINT = 4;
 const TWO64 = 18446744073709551616n;
 
 interface SavedContext extends CpuContext {
@@ -85,11 +91,11 @@ export class AArch64Cpu implements Cpu {
     let base = 0;
     let code: Int32Array = EMPTY_CODE;
     let insn = 0;
-    let reason: StopReason = StopReason.Budget;
+    let reason: number = R_BUDGET;
     try {
       while (n < budget) {
         let off = pc - pageVA;
-        if (off < 0 || off >= PAGE_SIZE) {
+        if (off < 0 || off >= PAGE) {
           s.pc = pc;
           if (pc % 4 !== 0) {
             mem.fault.addr = pc;
@@ -99,9 +105,9 @@ export class AArch64Cpu implements Cpu {
           }
           const frame = mem.fetchFrame(pc);
           code = phys.codeOf(frame);
-          off = pc % PAGE_SIZE;
+          off = pc % PAGE;
           pageVA = pc - off;
-          base = frame * (PAGE_SIZE / 4);
+          base = frame * (PAGE / 4);
         }
         const idx = off >> 2;
         insn = i32[base + idx];
@@ -109,7 +115,7 @@ export class AArch64Cpu implements Cpu {
         if (h === 0) {
           h = decoder.decode(insn);
           code[idx] = h;
-          phys.codeMark[base / (PAGE_SIZE / 4)] = 1;
+          phys.codeMark[base / (PAGE / 4)] = 1;
         }
         s.pc = pc;
         s.npc = pc + 4;
@@ -132,15 +138,15 @@ export class AArch64Cpu implements Cpu {
       if (e.kind === 'fault') {
         const f = mem.fault;
         this.fault = { pc: s.pc as GuestAddr, addr: f.addr as GuestAddr, access: f.access, cause: f.cause };
-        reason = StopReason.Fault;
+        reason = R_FAULT;
       } else if (e.kind === 'undefined') {
         this.undef = insn >>> 0;
-        reason = StopReason.Undefined;
-      } else reason = StopReason.Breakpoint;
+        reason = R_UNDEFINED;
+      } else reason = R_BREAKPOINT;
     }
     this.retiredLast = n;
     this.total += n;
-    return reason;
+    return reason as StopReason;
   }
 
   // ---- architectural state ------------------------------------------------------------
@@ -175,7 +181,7 @@ export class AArch64Cpu implements Cpu {
     return (this.state.xu[65] * TWO32 + this.state.xu[64]) as GuestAddr;
   }
   set sp(v: GuestAddr) {
-    this.state.x[64] = (v % TWO32) | 0;
+    this.state.x[64] = v | 0;
     this.state.x[65] = Math.floor(v / TWO32) | 0;
   }
   get pc(): GuestAddr {

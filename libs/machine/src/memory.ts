@@ -10,12 +10,12 @@ import {
   type GuestAddr,
   type PhysicalMemory,
   type Prot,
-  PAGE_SIZE,
-  PROT_EXEC,
-  PROT_READ,
-  PROT_WRITE,
 } from './api';
-import { FAULT_SIGNAL } from './state';
+import * as M_api from './api';
+import * as M_state from './state';
+// Local bindings: hot code must not go through module-export getters.
+const { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } = M_api;
+const { FAULT_SIGNAL } = M_state;
 
 export class PhysicalMemoryImpl implements PhysicalMemory {
   readonly frameCount: number;
@@ -37,7 +37,8 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   readonly codeMark: Uint8Array;
 
   constructor(bytes: number) {
-    if (!Number.isInteger(bytes) || bytes < PAGE_SIZE) throw new RangeError(`memory size must be >= ${PAGE_SIZE}`);
+    if (!Number.isInteger(bytes) || bytes < PAGE_SIZE || bytes > 2 ** 32 - PAGE_SIZE)
+      throw new RangeError(`memory size must be between 4 KiB and 4 GiB, got ${bytes}`);
     this.frameCount = Math.floor(bytes / PAGE_SIZE);
     this.buffer = new ArrayBuffer(this.frameCount * PAGE_SIZE);
     this.bytes = new Uint8Array(this.buffer);
@@ -115,6 +116,9 @@ const L2_BITS = 10;
 const L2_SIZE = 1 << L2_BITS;
 const TLB_SIZE = 256;
 const MAX_VA = 2 ** 48;
+const PAGE = 4096;
+const INV_PAGE = 1 / 4096;
+const TLB_MASK = TLB_SIZE - 1;
 
 /** A fault record; the CPU adds the pc. */
 export interface PendingFault {
@@ -128,6 +132,8 @@ export class AddressSpaceImpl implements AddressSpace {
   private readonly bytes: Uint8Array;
   private readonly i32: Int32Array;
   private readonly dv: DataView;
+  private readonly u16: Uint16Array;
+  private readonly codeMark: Uint8Array;
   private readonly table = new Map<number, Int32Array>();
   /** TLBs: tag = virtual page number (or -1), frame = physical frame. */
   private readonly rTag = new Float64Array(TLB_SIZE).fill(-1);
@@ -148,6 +154,8 @@ export class AddressSpaceImpl implements AddressSpace {
     this.bytes = memory.bytes;
     this.i32 = memory.i32;
     this.dv = memory.view;
+    this.u16 = memory.u16;
+    this.codeMark = memory.codeMark;
   }
 
   get residentPages(): number {
@@ -330,59 +338,80 @@ export class AddressSpaceImpl implements AddressSpace {
   }
   /** Byte offset in physical memory for reading `va` (page-local). */
   rBase(va: number): number {
-    const vpn = Math.floor(va / PAGE_SIZE);
-    const t = vpn & (TLB_SIZE - 1);
+    const vpn = Math.floor(va * INV_PAGE);
+    const t = vpn & TLB_MASK;
     const f = this.rTag[t] === vpn ? this.rFrame[t] : this.rMiss(va);
-    return f * PAGE_SIZE + (va - vpn * PAGE_SIZE);
+    return f * PAGE + (va - vpn * PAGE);
   }
   /** Byte offset in physical memory for writing `va`; drops decoded code of the frame. */
   wBase(va: number): number {
-    const vpn = Math.floor(va / PAGE_SIZE);
-    const t = vpn & (TLB_SIZE - 1);
+    const vpn = Math.floor(va * INV_PAGE);
+    const t = vpn & TLB_MASK;
     const f = this.wTag[t] === vpn ? this.wFrame[t] : this.wMiss(va);
-    if (this.memory.codeMark[f] !== 0) this.memory.dropCode(f);
-    return f * PAGE_SIZE + (va - vpn * PAGE_SIZE);
+    if (this.codeMark[f] !== 0) this.memory.dropCode(f);
+    return f * PAGE + (va - vpn * PAGE);
   }
   /** Checks that [va, va+len) is writable (resolving lazy/COW pages) without writing. */
   probeWrite(va: number, len: number): void {
     this.wBase(va);
     const end = va + len - 1;
-    if ((va % PAGE_SIZE) + len > PAGE_SIZE) this.wBase(end - (end % PAGE_SIZE));
+    const first = Math.floor(va * INV_PAGE);
+    const last = Math.floor(end * INV_PAGE);
+    if (last !== first) this.wBase(last * PAGE);
   }
   /** Checks that [va, va+len) is readable. */
   probeRead(va: number, len: number): void {
     this.rBase(va);
     const end = va + len - 1;
-    if ((va % PAGE_SIZE) + len > PAGE_SIZE) this.rBase(end - (end % PAGE_SIZE));
+    const first = Math.floor(va * INV_PAGE);
+    const last = Math.floor(end * INV_PAGE);
+    if (last !== first) this.rBase(last * PAGE);
   }
 
   // ---- CPU accesses (throw FAULT_SIGNAL with `fault` filled in) ------------------------
+  // Each accessor inlines the TLB lookup; page-crossing accesses take the byte-wise path
+  // after checking every page they touch.
 
   ld8(va: number): number {
-    return this.bytes[this.rBase(va)];
+    const vpn = Math.floor(va * INV_PAGE);
+    const t = vpn & TLB_MASK;
+    const f = this.rTag[t] === vpn ? this.rFrame[t] : this.rMiss(va);
+    return this.bytes[f * PAGE + (va - vpn * PAGE)];
   }
   ld16(va: number): number {
-    if (va % PAGE_SIZE <= PAGE_SIZE - 2) return this.dv.getUint16(this.rBase(va), true);
+    const vpn = Math.floor(va * INV_PAGE);
+    const o = va - vpn * PAGE;
+    if (o <= PAGE - 2) {
+      const t = vpn & TLB_MASK;
+      const p = (this.rTag[t] === vpn ? this.rFrame[t] : this.rMiss(va)) * PAGE + o;
+      return (p & 1) === 0 ? this.u16[p >>> 1] : this.dv.getUint16(p, true);
+    }
+    this.probeRead(va, 2);
     return this.ld8(va) | (this.ld8(va + 1) << 8);
   }
   /** 32-bit load, returned as a signed int32. */
   ld32(va: number): number {
-    const o = va % PAGE_SIZE;
-    if (o <= PAGE_SIZE - 4) {
-      const p = this.rBase(va);
-      return (p & 3) === 0 ? this.i32[p >> 2] : this.dv.getInt32(p, true);
+    const vpn = Math.floor(va * INV_PAGE);
+    const o = va - vpn * PAGE;
+    if (o <= PAGE - 4) {
+      const t = vpn & TLB_MASK;
+      const p = (this.rTag[t] === vpn ? this.rFrame[t] : this.rMiss(va)) * PAGE + o;
+      return (p & 3) === 0 ? this.i32[p >>> 2] : this.dv.getInt32(p, true);
     }
     this.probeRead(va, 4);
     return this.ld8(va) | (this.ld8(va + 1) << 8) | (this.ld8(va + 2) << 16) | (this.ld8(va + 3) << 24);
   }
   /** 64-bit load: returns the low half, high half in `this.hi`. */
   ld64(va: number): number {
-    const o = va % PAGE_SIZE;
-    if (o <= PAGE_SIZE - 8) {
-      const p = this.rBase(va);
+    const vpn = Math.floor(va * INV_PAGE);
+    const o = va - vpn * PAGE;
+    if (o <= PAGE - 8) {
+      const t = vpn & TLB_MASK;
+      const p = (this.rTag[t] === vpn ? this.rFrame[t] : this.rMiss(va)) * PAGE + o;
       if ((p & 3) === 0) {
-        this.hi = this.i32[(p >> 2) + 1];
-        return this.i32[p >> 2];
+        const i = p >>> 2;
+        this.hi = this.i32[i + 1];
+        return this.i32[i];
       }
       this.hi = this.dv.getInt32(p + 4, true);
       return this.dv.getInt32(p, true);
@@ -398,8 +427,12 @@ export class AddressSpaceImpl implements AddressSpace {
   }
   st16(va: number, v: number): void {
     if (this.monitorAddr >= 0) this.touchMonitor(va, 2);
-    if (va % PAGE_SIZE <= PAGE_SIZE - 2) {
-      this.dv.setUint16(this.wBase(va), v, true);
+    const vpn = Math.floor(va * INV_PAGE);
+    const o = va - vpn * PAGE;
+    if (o <= PAGE - 2) {
+      const p = this.wBase(va);
+      if ((p & 1) === 0) this.u16[p >>> 1] = v;
+      else this.dv.setUint16(p, v, true);
       return;
     }
     this.probeWrite(va, 2);
@@ -408,10 +441,14 @@ export class AddressSpaceImpl implements AddressSpace {
   }
   st32(va: number, v: number): void {
     if (this.monitorAddr >= 0) this.touchMonitor(va, 4);
-    const o = va % PAGE_SIZE;
-    if (o <= PAGE_SIZE - 4) {
-      const p = this.wBase(va);
-      if ((p & 3) === 0) this.i32[p >> 2] = v;
+    const vpn = Math.floor(va * INV_PAGE);
+    const o = va - vpn * PAGE;
+    if (o <= PAGE - 4) {
+      const t = vpn & TLB_MASK;
+      const f = this.wTag[t] === vpn ? this.wFrame[t] : this.wMiss(va);
+      if (this.codeMark[f] !== 0) this.memory.dropCode(f);
+      const p = f * PAGE + o;
+      if ((p & 3) === 0) this.i32[p >>> 2] = v;
       else this.dv.setInt32(p, v, true);
       return;
     }
@@ -420,12 +457,17 @@ export class AddressSpaceImpl implements AddressSpace {
   }
   st64(va: number, lo: number, hi: number): void {
     if (this.monitorAddr >= 0) this.touchMonitor(va, 8);
-    const o = va % PAGE_SIZE;
-    if (o <= PAGE_SIZE - 8) {
-      const p = this.wBase(va);
+    const vpn = Math.floor(va * INV_PAGE);
+    const o = va - vpn * PAGE;
+    if (o <= PAGE - 8) {
+      const t = vpn & TLB_MASK;
+      const f = this.wTag[t] === vpn ? this.wFrame[t] : this.wMiss(va);
+      if (this.codeMark[f] !== 0) this.memory.dropCode(f);
+      const p = f * PAGE + o;
       if ((p & 3) === 0) {
-        this.i32[p >> 2] = lo;
-        this.i32[(p >> 2) + 1] = hi;
+        const i = p >>> 2;
+        this.i32[i] = lo;
+        this.i32[i + 1] = hi;
       } else {
         this.dv.setInt32(p, lo, true);
         this.dv.setInt32(p + 4, hi, true);

@@ -177,7 +177,7 @@ export function udiv64(s: CpuState, alo: number, ahi: number, blo: number, bhi: 
   }
   if (a1 < 0x200000 && b1 < 0x200000) {
     const q = Math.floor((a1 * TWO32 + a0) / (b1 * TWO32 + b0));
-    s.rlo = (q % TWO32) | 0;
+    s.rlo = q | 0;
     s.rhi = Math.floor(q / TWO32) | 0;
     return;
   }

@@ -1,8 +1,14 @@
 /** Exclusives, load-acquire/store-release, compare-and-swap and LSE atomic memory operations. */
-import { alignmentFault } from '../memory';
-import { type CpuState, setW, setX, undefinedInsn } from '../state';
-import { adc32, adc64 } from './arith';
-import { baseAddr } from './ldst';
+import * as M_memory from '../memory';
+import { type CpuState } from '../state';
+import * as M_state from '../state';
+import * as M_arith from './arith';
+import * as M_ldst from './ldst';
+// Local bindings: hot code must not go through module-export getters.
+const { alignmentFault } = M_memory;
+const { setW, setX, undefinedInsn } = M_state;
+const { adc32, adc64 } = M_arith;
+const { baseAddr } = M_ldst;
 
 /** Loads 1<<size bytes; low half returned, high half (size 3) in s.rhi. */
 function ldN(s: CpuState, size: number, addr: number): number {

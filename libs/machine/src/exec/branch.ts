@@ -1,12 +1,15 @@
 /** Branches, exception generation, hints, barriers and system-register access. */
-import { BREAKPOINT_SIGNAL, type CpuState, condHolds, setX, undefinedInsn, xNum } from '../state';
+import { type CpuState } from '../state';
+import * as M_state from '../state';
+// Local bindings: hot code must not go through module-export getters.
+const { BREAKPOINT_SIGNAL, condHolds, setX, undefinedInsn, xNum } = M_state;
 
 const TWO32 = 4294967296;
 const STOP_SVC = 1;
 
 function link(s: CpuState): void {
   const r = s.pc + 4;
-  s.x[60] = (r % TWO32) | 0;
+  s.x[60] = r | 0;
   s.x[61] = Math.floor(r / TWO32) | 0;
 }
 
@@ -109,7 +112,7 @@ function readSys(s: CpuState, key: number, t: number): void {
     case CNTPCT_EL0:
     case CNTVCT_EL0: {
       const c = s.readCounter();
-      return setX(s, t, (c % TWO32) | 0, Math.floor(c / TWO32) | 0);
+      return setX(s, t, c | 0, Math.floor(c / TWO32) | 0);
     }
     case CTR_EL0:
       return setX(s, t, 0x8444c004 | 0, 0);

@@ -1,6 +1,10 @@
 /** Integer data-processing handlers (immediate and register forms). */
-import { type CpuState, condHolds, setW, setX, setXsp, spSlot, undefinedInsn } from '../state';
-import {
+import { type CpuState } from '../state';
+import * as M_state from '../state';
+import * as M_arith from './arith';
+// Local bindings: hot code must not go through module-export getters.
+const { condHolds, setW, setX, setXsp, spSlot, undefinedInsn } = M_state;
+const {
   CRC32C_TABLE,
   CRC32_TABLE,
   adc32,
@@ -19,7 +23,7 @@ import {
   udiv64,
   umulh64,
   umulhi32,
-} from './arith';
+} = M_arith;
 
 const TWO32 = 4294967296;
 
@@ -28,14 +32,14 @@ const TWO32 = 4294967296;
 export function adr(s: CpuState, insn: number): void {
   const imm = (((insn << 8) >> 13) << 2) | ((insn >>> 29) & 3); // signed immhi:immlo
   const t = s.pc + imm;
-  setX(s, insn & 31, (t % TWO32) | 0, Math.floor(t / TWO32) | 0);
+  setX(s, insn & 31, t | 0, Math.floor(t / TWO32) | 0);
 }
 
 export function adrp(s: CpuState, insn: number): void {
   const imm = (((insn << 8) >> 13) << 2) | ((insn >>> 29) & 3);
   const t = (Math.floor(s.pc / 4096) + imm) * 4096;
   const tt = t < 0 ? t + 2 ** 64 : t;
-  setX(s, insn & 31, (tt % TWO32) | 0, Math.floor(tt / TWO32) | 0);
+  setX(s, insn & 31, tt | 0, Math.floor(tt / TWO32) | 0);
 }
 
 // ---- add/sub immediate ---------------------------------------------------------------------

@@ -1,5 +1,8 @@
 /** Integer and SIMD&FP register loads and stores (single, pair, literal, register offset). */
-import { type CpuState, setW, setX, undefinedInsn } from '../state';
+import { type CpuState } from '../state';
+import * as M_state from '../state';
+// Local bindings: hot code must not go through module-export getters.
+const { setW, setX, undefinedInsn } = M_state;
 
 const TWO32 = 4294967296;
 
@@ -15,7 +18,7 @@ export function writeBack(s: CpuState, n: number, addr: number): void {
   const top = s.x[i + 1] & 0xff000000;
   let a = addr;
   if (a < 0) a += 2 ** 56;
-  s.x[i] = (a % TWO32) | 0;
+  s.x[i] = a | 0;
   s.x[i + 1] = (Math.floor(a / TWO32) & 0xffffff) | top;
 }
 
