@@ -1,0 +1,56 @@
+/**
+ * Runs a guest binary in a Lichen VM the way the qemu helper runs it under qemu: the binary's
+ * directory is mounted read-only at /t, the cross sysroot's /lib at /lib (dynamic programs),
+ * on an empty tmpfs root with /proc, /dev, /sys and /tmp.
+ */
+import { basename, dirname } from 'node:path';
+import { runVm, type RunResult, type VmConfig } from '@lichen/kernel';
+import { CROSS_SYSROOT } from '../support';
+
+export interface LichenRun {
+  result: RunResult;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Buffer;
+  exitCode: number;
+}
+
+export interface LichenOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  stdin?: string | Uint8Array;
+  limits?: VmConfig['limits'];
+  deterministic?: { seed: number };
+}
+
+export async function runLichen(binary: string, opts: LichenOptions = {}): Promise<LichenRun> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const guestPath = `/t/${basename(binary)}`;
+  const result = await runVm(
+    {
+      argv: [guestPath, ...(opts.args ?? [])],
+      env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      rootfs: { kind: 'tmpfs' },
+      mounts: [
+        { hostPath: dirname(binary), guestPath: '/t', readOnly: true },
+        { hostPath: `${CROSS_SYSROOT}/lib`, guestPath: '/lib', readOnly: true },
+      ],
+      limits: { wallMs: 60_000, ...(opts.limits ?? {}) },
+      deterministic: opts.deterministic,
+    },
+    {
+      stdin: opts.stdin ?? new Uint8Array(0),
+      stdout: (b) => out.push(Buffer.from(b)),
+      stderr: (b) => err.push(Buffer.from(b)),
+    },
+  );
+  const stdoutBytes = Buffer.concat(out);
+  return {
+    result,
+    stdout: stdoutBytes.toString('utf8'),
+    stderr: Buffer.concat(err).toString('utf8'),
+    stdoutBytes,
+    exitCode: result.cliExitCode,
+  };
+}
