@@ -21,6 +21,7 @@ import {
 import { Command } from 'commander';
 import type { CliIo } from '../io';
 import { formatBytes } from '../parse';
+import { formatTable } from './image';
 
 /** Opens the S3 store from the environment, or explains how to configure it. */
 export function remoteStore(io: CliIo): S3ImageStore {
@@ -74,16 +75,6 @@ function manifestRow(m: RemoteManifest): string[] {
   ];
 }
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
 /** The `lichen image ls --remote` listing (text table or --json). */
 export async function listRemoteImages(io: CliIo, opts: { json?: boolean }): Promise<void> {
   const store = remoteStore(io);
@@ -99,7 +90,7 @@ export async function listRemoteImages(io: CliIo, opts: { json?: boolean }): Pro
     );
     return;
   }
-  io.stdout(table(['NAME', 'TAG', 'DIGEST', 'SIZE', 'CREATED', 'PACKAGES'], manifests.map(manifestRow)));
+  io.stdout(formatTable(['NAME', 'TAG', 'DIGEST', 'SIZE', 'CREATED', 'PACKAGES'], manifests.map(manifestRow)));
 }
 
 interface PushFlags {

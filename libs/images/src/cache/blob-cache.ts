@@ -350,13 +350,25 @@ export class BlobCache {
     let bytes = 0;
     const fh = await open(tmp, 'wx');
     try {
+      // Network chunks are small (16-64 KiB); batch them into ~1 MiB writes.
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      const flush = async () => {
+        if (pendingBytes === 0) return;
+        await fh.writev(pending);
+        pending = [];
+        pendingBytes = 0;
+        options.onProgress?.(bytes, expected);
+      };
       for await (const chunk of withStallTimeout(opened.body, this.opts.stallTimeoutMs, `download of ${digest}`)) {
         hash.update(chunk);
         bytes += chunk.length;
         if (bytes > expected) throw new TransientError(`${digest}: body longer than ${expected} bytes`);
-        await fh.write(chunk);
-        options.onProgress?.(bytes, expected);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= 1 << 20) await flush();
       }
+      await flush();
       if (bytes !== expected) {
         throw new TransientError(`${digest}: body truncated at ${bytes} of ${expected} bytes`);
       }
