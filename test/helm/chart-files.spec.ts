@@ -47,7 +47,11 @@ function templateValuePaths(): Map<string, string[]> {
     for (const m of content.matchAll(/(\$[A-Za-z0-9_]+)\s*:=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) {
       vars.set(m[1], m[2].slice(1));
     }
-    for (const m of content.matchAll(/\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) add(m[1].slice(1), name);
+    // `index .Values.a.b "key"` reads a.b.key (templates use index for keys that may be null).
+    const indexed = /index \$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+) "([A-Za-z_][A-Za-z0-9_]*)"/g;
+    for (const m of content.matchAll(indexed)) add(`${m[1].slice(1)}.${m[2]}`, name);
+    const rest = content.replace(indexed, '');
+    for (const m of rest.matchAll(/\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) add(m[1].slice(1), name);
     for (const [v, base] of vars) {
       const re = new RegExp(`\\${v}((?:\\.[A-Za-z_][A-Za-z0-9_]*)+)`, 'g');
       for (const m of content.matchAll(re)) add(`${base}${m[1]}`, name);
@@ -192,6 +196,8 @@ describe('template value paths', () => {
   it('the scan finds the paths the templates read', () => {
     expect(used.size).toBeGreaterThan(50);
     expect(used.has('runner.keda.redis.address')).toBe(true); // read through $keda
+    expect(used.has('runner.shutdownGraceMs')).toBe(true); // read through index
+    expect(used.has('runner')).toBe(false); // index of a literal key is not a read of the whole map
   });
 
   it('every .Values path a template reads exists in values.yaml', () => {

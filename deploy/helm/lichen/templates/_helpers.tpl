@@ -97,10 +97,12 @@ then cancels the rest and hands them back to the queue. Kubernetes must wait lon
 */}}
 {{- define "lichen.runner.shutdownGraceMs" -}}
 {{- $maxWall := int64 (required "limits.max.wallMs is required" .Values.limits.max.wallMs) -}}
-{{- if kindIs "invalid" .Values.runner.shutdownGraceMs -}}
+{{- /* index, not .field: a null value is absent after Helm coalesces values (missingkey=error under lint --strict). */ -}}
+{{- $configured := index .Values.runner "shutdownGraceMs" -}}
+{{- if kindIs "invalid" $configured -}}
 {{- add $maxWall 15000 -}}
 {{- else -}}
-{{- $grace := int64 .Values.runner.shutdownGraceMs -}}
+{{- $grace := int64 $configured -}}
 {{- if lt $grace $maxWall -}}
 {{- fail (printf "runner.shutdownGraceMs (%d) must be at least limits.max.wallMs (%d): a draining runner would cancel runs that are still within their limits" $grace $maxWall) -}}
 {{- end -}}
@@ -110,10 +112,11 @@ then cancels the rest and hands them back to the queue. Kubernetes must wait lon
 
 {{- define "lichen.runner.terminationGracePeriodSeconds" -}}
 {{- $drain := div (add (int64 (include "lichen.runner.shutdownGraceMs" .)) 999) 1000 -}}
-{{- if kindIs "invalid" .Values.runner.terminationGracePeriodSeconds -}}
+{{- $configured := index .Values.runner "terminationGracePeriodSeconds" -}}
+{{- if kindIs "invalid" $configured -}}
 {{- add $drain (int64 .Values.runner.shutdownMarginSeconds) -}}
 {{- else -}}
-{{- $grace := int64 .Values.runner.terminationGracePeriodSeconds -}}
+{{- $grace := int64 $configured -}}
 {{- if le $grace $drain -}}
 {{- fail (printf "runner.terminationGracePeriodSeconds (%d) must be longer than the runner's shutdown drain (%d s = runner.shutdownGraceMs, at least limits.max.wallMs)" $grace $drain) -}}
 {{- end -}}
