@@ -45,15 +45,25 @@ export interface AsmRun {
 }
 
 /** Runs `source` (end it with `brk #0`) with X registers preset from `regs`. */
-export function runAsm(source: string, regs: Record<number, bigint | number> = {}, budget = 1_000_000): AsmRun {
+export function runAsm(
+  source: string,
+  regs: Record<number, bigint | number> = {},
+  budget = 1_000_000,
+  opts: { jit?: boolean; writableCode?: boolean } = {},
+): AsmRun {
   const code = assemble(source);
   const phys = createPhysicalMemory(16 << 20);
   const as = createAddressSpace(phys);
-  as.mapAnonymous(guestAddr(CODE), Math.ceil(code.length / 4096) * 4096 || 4096, PROT_READ | PROT_EXEC);
+  as.mapAnonymous(
+    guestAddr(CODE),
+    Math.ceil(code.length / 4096) * 4096 || 4096,
+    PROT_READ | PROT_EXEC | (opts.writableCode ? PROT_WRITE : 0),
+  );
   as.write(guestAddr(CODE), code);
   as.mapAnonymous(guestAddr(DATA), 2 * 4096, PROT_READ | PROT_WRITE);
   as.mapAnonymous(guestAddr(STACK_TOP - 0x10000), 0x10000, PROT_READ | PROT_WRITE);
   const cpu = createCpu(as, { readCounter: () => 12345, counterFrequency: 1000 });
+  cpu.jit = opts.jit ?? true;
   cpu.pc = guestAddr(CODE);
   cpu.sp = guestAddr(STACK_TOP);
   for (const [k, v] of Object.entries(regs)) cpu.setX(Number(k), BigInt.asUintN(64, BigInt(v)));

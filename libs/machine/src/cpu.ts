@@ -9,6 +9,7 @@ import {
   PAGE_SIZE,
   StopReason,
 } from './api';
+import { type CompiledBlock, HOT_THRESHOLD, compileBlock } from './decode/blocks';
 import { type Decoder, defaultDecoder } from './decode/dispatch';
 import { AddressSpaceImpl, PhysicalMemoryImpl } from './memory';
 import { CpuState, StopSignal } from './state';
@@ -36,6 +37,8 @@ export class AArch64Cpu implements Cpu {
   private total = 0;
   private fault: FaultInfo | null = null;
   private undef = 0;
+  /** Compile hot blocks (true by default; false = pure interpreter, for differential checks). */
+  jit = true;
 
   constructor(addressSpace: AddressSpace, host?: CpuHost) {
     this.space = asImpl(addressSpace);
@@ -81,19 +84,26 @@ export class AArch64Cpu implements Cpu {
     const mem = this.space;
     const phys = mem.memory;
     const i32 = phys.i32;
-    const handlers = this.decoder.handlers;
     const decoder = this.decoder;
+    const handlers = decoder.handlers;
+    const flags = decoder.flags;
+    const jit = this.jit;
     s.stop = 0;
     this.fault = null;
     let n = 0;
     let pc = s.pc;
     let pageVA = -1;
     let base = 0;
+    let frame = 0;
     let code: Int32Array = EMPTY_CODE;
+    let blocks: (CompiledBlock | undefined)[] = EMPTY_BLOCKS;
+    let heat: Uint8Array = EMPTY_HEAT;
     let insn = 0;
+    let blockStart = -1;
     let reason: number = R_BUDGET;
     try {
-      while (n < budget) {
+      outer: while (n < budget) {
+        // At a block start.
         let off = pc - pageVA;
         if (off < 0 || off >= PAGE) {
           s.pc = pc;
@@ -103,28 +113,59 @@ export class AArch64Cpu implements Cpu {
             mem.fault.cause = 'alignment';
             throw FAULT;
           }
-          const frame = mem.fetchFrame(pc);
+          frame = mem.fetchFrame(pc);
           code = phys.codeOf(frame);
+          if (jit) {
+            blocks = phys.blocksOf(frame);
+            heat = phys.heat[frame] as Uint8Array;
+          }
           off = pc % PAGE;
           pageVA = pc - off;
           base = frame * (PAGE / 4);
         }
-        const idx = off >> 2;
-        insn = i32[base + idx];
-        let h = code[idx];
-        if (h === 0) {
-          h = decoder.decode(insn);
-          code[idx] = h;
-          phys.codeMark[base / (PAGE / 4)] = 1;
+        let idx = off >> 2;
+        if (jit) {
+          const blk = blocks[idx];
+          if (blk !== undefined) {
+            if (n + blk.length <= budget) {
+              blockStart = pc;
+              blk.fn(s);
+              blockStart = -1;
+              n += blk.length;
+              pc = s.npc;
+              if (s.stop !== 0) {
+                reason = s.stop;
+                break;
+              }
+              continue;
+            }
+          } else if (++heat[idx] >= HOT_THRESHOLD) {
+            phys.codeMark[frame] = 1;
+            blocks[idx] = compileBlock(decoder, i32, base, code, idx, pc);
+            continue;
+          }
         }
-        s.pc = pc;
-        s.npc = pc + 4;
-        handlers[h](s, insn);
-        n++;
-        pc = s.npc;
-        if (s.stop !== 0) {
-          reason = s.stop;
-          break;
+        // Interpret up to the end of the block.
+        for (;;) {
+          insn = i32[base + idx];
+          let h = code[idx];
+          if (h === 0) {
+            h = decoder.decode(insn);
+            code[idx] = h;
+            phys.codeMark[frame] = 1;
+          }
+          s.pc = pc;
+          s.npc = pc + 4;
+          handlers[h](s, insn);
+          n++;
+          pc = s.npc;
+          if (s.stop !== 0) {
+            reason = s.stop;
+            break outer;
+          }
+          if (flags[h] !== 0 || n >= budget) continue outer;
+          idx++;
+          if (idx === PAGE / 4) continue outer;
         }
       }
       s.pc = pc;
@@ -135,12 +176,14 @@ export class AArch64Cpu implements Cpu {
           { cause: e },
         );
       }
+      if (blockStart >= 0) n += (s.pc - blockStart) / 4;
       if (e.kind === 'fault') {
         const f = mem.fault;
         this.fault = { pc: s.pc as GuestAddr, addr: f.addr as GuestAddr, access: f.access, cause: f.cause };
         reason = R_FAULT;
       } else if (e.kind === 'undefined') {
-        this.undef = insn >>> 0;
+        const w = new Uint8Array(4);
+        this.undef = mem.read(s.pc as GuestAddr, w) === null ? new DataView(w.buffer).getUint32(0, true) : insn >>> 0;
         reason = R_UNDEFINED;
       } else reason = R_BREAKPOINT;
     }
@@ -277,6 +320,8 @@ export class AArch64Cpu implements Cpu {
 }
 
 const EMPTY_CODE = new Int32Array(0);
+const EMPTY_BLOCKS: (CompiledBlock | undefined)[] = [];
+const EMPTY_HEAT = new Uint8Array(0);
 const FAULT = new StopSignal('fault');
 
 function asImpl(a: AddressSpace): AddressSpaceImpl {

@@ -2,6 +2,7 @@
  * Guest physical memory (frames with reference counts) and address spaces (two-level page
  * table, lazy zero-fill, copy-on-write, a direct-mapped TLB of plain numbers).
  */
+import type { CompiledBlock } from './decode/blocks';
 import {
   type AccessKind,
   type AddressSpace,
@@ -35,6 +36,9 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
    */
   readonly code: (Int32Array | undefined)[];
   readonly codeMark: Uint8Array;
+  /** Compiled blocks per code frame, by starting word, and block-start execution counts. */
+  readonly blocks: ((CompiledBlock | undefined)[] | undefined)[];
+  readonly heat: (Uint8Array | undefined)[];
 
   constructor(bytes: number) {
     if (!Number.isInteger(bytes) || bytes < PAGE_SIZE || bytes > 2 ** 32 - PAGE_SIZE)
@@ -51,6 +55,8 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     this.freeTop = this.frameCount;
     this.code = new Array<Int32Array | undefined>(this.frameCount).fill(undefined);
     this.codeMark = new Uint8Array(this.frameCount);
+    this.blocks = new Array<(CompiledBlock | undefined)[] | undefined>(this.frameCount).fill(undefined);
+    this.heat = new Array<Uint8Array | undefined>(this.frameCount).fill(undefined);
   }
 
   get freeFrames(): number {
@@ -89,6 +95,20 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     this.codeMark[frame] = 0;
     const c = this.code[frame];
     if (c !== undefined) c.fill(0);
+    const b = this.blocks[frame];
+    if (b !== undefined) b.fill(undefined);
+    const h = this.heat[frame];
+    if (h !== undefined) h.fill(0);
+  }
+  /** Compiled-block table of a code frame, created on first use. */
+  blocksOf(frame: number): (CompiledBlock | undefined)[] {
+    let b = this.blocks[frame];
+    if (b === undefined) {
+      b = new Array<CompiledBlock | undefined>(PAGE_SIZE / 4).fill(undefined);
+      this.blocks[frame] = b;
+      this.heat[frame] = new Uint8Array(PAGE_SIZE / 4);
+    }
+    return b;
   }
   /** The decode cache of a frame, created on first use. */
   codeOf(frame: number): Int32Array {

@@ -6,7 +6,7 @@
  */
 import { undefinedInsn } from '../state';
 import { ALL_ROWS } from './table';
-import type { DecodeRow, Handler } from './types';
+import { type DecodeRow, type Handler, ROW_BRANCH } from './types';
 
 export interface CompiledRow {
   readonly row: DecodeRow;
@@ -41,12 +41,15 @@ export class Decoder {
   readonly handlers: Handler[];
   readonly rows: CompiledRow[];
   readonly undefinedId: number;
+  /** Row flags by row id (ROW_BRANCH marks block ends; ids 0 and undefinedId are block ends). */
+  readonly flags: Uint8Array;
   private readonly buckets: Int32Array[];
 
   constructor(rows: readonly DecodeRow[] = ALL_ROWS) {
     this.rows = rows.map(compilePattern);
     this.handlers = [undefinedHandler, ...this.rows.map((r) => r.row.handler), undefinedHandler];
     this.undefinedId = this.rows.length + 1;
+    this.flags = Uint8Array.from([ROW_BRANCH, ...this.rows.map((r) => r.row.flags ?? 0), ROW_BRANCH]);
     const lists: number[][] = Array.from({ length: BUCKETS }, () => []);
     this.rows.forEach((r, idx) => {
       const bmask = r.mask >>> BUCKET_SHIFT;

@@ -55,7 +55,7 @@ export const BASE_ROWS: readonly DecodeRow[] = [
   { name: 'CLREX/DSB/DMB/ISB/SB', pattern: '11010101000000110011xxxxooo11111', handler: br.barrier },
   { name: 'SYS (DC ZVA, cache maintenance)', pattern: '1101010100001ooonnnnmmmmooottttt', handler: br.sys },
   { name: 'MSR (register)', pattern: '110101010001xxxxxxxxxxxxxxxttttt', handler: br.msr },
-  { name: 'MRS', pattern: '110101010011xxxxxxxxxxxxxxxttttt', handler: br.mrs },
+  { name: 'MRS', pattern: '110101010011xxxxxxxxxxxxxxxttttt', handler: br.mrs, flags: B },
   // ---- loads and stores
   {
     name: 'LDXR/STXR/LDAR/STLR/CAS/CASP (exclusive & ordered)',
