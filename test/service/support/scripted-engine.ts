@@ -50,6 +50,10 @@ function stdinText(io: Io): string {
   return typeof io.stdin === 'string' ? io.stdin : new TextDecoder().decode(io.stdin);
 }
 
+function file(config: Config, path: string): Uint8Array | undefined {
+  return config.files?.find((f) => f.path === path)?.content;
+}
+
 export async function runVm(config: Config, io: Io) {
   const [cmd, ...args] = config.argv;
   const out = (s: string): void => io.stdout(enc.encode(s));
@@ -130,10 +134,55 @@ export async function runVm(config: Config, io: Io) {
     case 'slow':
       return result('timed_out', null, null, { message: 'wall-time limit reached' });
     case 'build': {
-      // Emits an artifacts tar holding /work/prog with the given content.
+      // "Compiles" /src/prog.c: its text is the behaviour of /work/prog; "syntax error" fails.
+      const src = new TextDecoder().decode(file(config, '/src/prog.c') ?? new Uint8Array());
+      if (src.includes('syntax error')) {
+        io.stderr(enc.encode('prog.c:1: error: syntax error\n'));
+        return result('exited', 1, null);
+      }
       return result('exited', 0, null, {
-        artifacts: writeTar([{ path: 'work/prog', mode: 0o755, content: enc.encode(args[0] ?? 'built') }]),
+        artifacts: writeTar([{ path: 'work/prog', mode: 0o755, content: enc.encode(src.trim()) }]),
       });
+    }
+    case 'prog': {
+      const mode = new TextDecoder().decode(file(config, '/work/prog') ?? enc.encode('missing')).trim();
+      const nums = stdinText(io).split(/\s+/).filter(Boolean).map(Number);
+      const sum = nums.reduce((a, b) => a + b, 0);
+      switch (mode) {
+        case 'sum':
+          out(`${sum}\n`);
+          return result('exited', 0, null);
+        case 'sum-spaces':
+          out(`${sum}   \n\n`);
+          return result('exited', 0, null);
+        case 'wrong':
+          out(`${sum + 1}\n`);
+          return result('exited', 0, null);
+        case 'loop':
+          return result('cpu_steps_exceeded', null, null, { message: 'CPU-step limit reached' });
+        case 'hog':
+          return result('memory_exceeded', null, null, { message: 'out of memory' });
+        case 'crash':
+          return runVm({ ...config, argv: ['segv'] }, io);
+        case 'fork-bomb':
+          // What a fork bomb looks like under the process limit: fork fails, the program gives up.
+          io.stderr(enc.encode('fork: Resource temporarily unavailable\n'));
+          return result('exited', 1, null);
+        case 'slow':
+          return result('timed_out', null, null, { message: 'wall-time limit reached' });
+        default:
+          io.stderr(enc.encode(`prog: ${mode}: not runnable\n`));
+          return result('exited', 126, null);
+      }
+    }
+    case 'check': {
+      // Checker protocol: argv ends with input, output, expected paths.
+      const [, outPath, expPath] = args.slice(-3);
+      const got = new TextDecoder().decode(file(config, outPath ?? '') ?? new Uint8Array()).trim();
+      const want = new TextDecoder().decode(file(config, expPath ?? '') ?? new Uint8Array()).trim();
+      if (Number(got) === Number(want)) return result('exited', 0, null);
+      io.stderr(enc.encode(`expected ${want}, got ${got}\n`));
+      return result('exited', 1, null);
     }
     case 'write-artifact': {
       out('wrote\n');
