@@ -7,7 +7,7 @@
 # A missing tool is reported as SKIPPED (exit 0); a failing check exits 1.
 #
 # Environment:
-#   KUBE_VERSION                 Kubernetes version for kubeconform schemas (default 1.29.0)
+#   KUBE_VERSION                 Kubernetes version for helm template and kubeconform (default 1.29.0)
 #   KUBECONFORM_SCHEMA_LOCATIONS space-separated -schema-location values (default: "default" plus
 #                                the datree CRDs catalog for ServiceMonitor/PrometheusRule/ScaledObject)
 #   HELM_CHECK_REQUIRE=1         treat a missing tool as a failure (for CI images that ship them)
@@ -55,7 +55,7 @@ if command -v kubeconform >/dev/null 2>&1; then
     mapfile -t args < <(values_args "$vs")
     if command -v helm >/dev/null 2>&1; then
       source_desc="helm template"
-      manifests="$(helm template lichen "$CHART" "${args[@]}")" || { echo "helm-check: FAIL helm template ($(label "$vs"))"; failed=1; continue; }
+      manifests="$(helm template lichen "$CHART" --kube-version "$KUBE_VERSION" "${args[@]}")" || { echo "helm-check: FAIL helm template ($(label "$vs"))"; failed=1; continue; }
     else
       source_desc="test renderer (helm not on PATH)"
       manifests="$(cd "$ROOT" && npx --no-install tsx test/helm/support/render-cli.ts "${args[@]}")" || { echo "helm-check: FAIL render ($(label "$vs"))"; failed=1; continue; }

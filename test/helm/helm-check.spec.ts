@@ -77,6 +77,7 @@ describe('scripts/helm-check.sh', () => {
     expect(templates).toHaveLength(valueSets);
     expect(kc).toHaveLength(valueSets);
     expect(kc[0]).toContain('-strict');
+    expect(templates[0]).toContain('--kube-version 1.29.0');
     expect(kc[0]).toContain('-kubernetes-version 1.29.0');
     for (const f of exampleFiles()) expect(lints.some((c) => c.endsWith(`-f ${f}`))).toBe(true);
     expect(r.out).toContain('helm-check: OK (0 skipped)');
