@@ -1,9 +1,22 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CliIo } from './io';
 import { main } from './program';
+import type { RunOptions } from './run-options';
+
+// The VM side is the kernel's (commands/run-vm.ts); here we check what the CLI hands to it.
+const handedOver: RunOptions[] = [];
+vi.mock('./commands/run-vm', () => ({
+  executeRun: async (options: RunOptions) => {
+    handedOver.push(options);
+    return 42;
+  },
+}));
+beforeEach(() => {
+  handedOver.length = 0;
+});
 
 const scratch = mkdtempSync(join(tmpdir(), 'lichen-cli-'));
 const imageFile = join(scratch, 'root.ext4');
@@ -55,7 +68,7 @@ describe('lichen run argument validation', () => {
     expect(r.err).toMatch(/missing required argument 'program'/);
   });
 
-  it('passes valid options through to the VM, which is not available yet', async () => {
+  it('hands the validated options to the VM and returns its exit status', async () => {
     const r = await cli(
       'run',
       '--image',
@@ -68,25 +81,50 @@ describe('lichen run argument validation', () => {
       '1e9',
       '-e',
       'A=1',
+      '--env',
+      'B=x=y',
       '--mount',
       `${scratch}:/data:rw`,
       '--deterministic',
       '--seed',
       '7',
+      '--stats',
+      'stats.json',
+      '--user',
+      '1000:100',
       '--',
       '/bin/echo',
       '--not-an-option',
       'x',
     );
-    expect(r.code).toBe(125);
-    expect(r.err).toMatch(/VM is not available yet/);
-    expect(r.err).toContain('["/bin/echo","--not-an-option","x"]');
+    expect(r).toMatchObject({ code: 42, err: '', out: '' });
+    expect(handedOver).toHaveLength(1);
+    const { image, ...rest } = handedOver[0];
+    expect(image).toMatchObject({ requested: imageFile, origin: 'file', path: imageFile, size: 4096 });
+    expect(rest).toEqual({
+      argv: ['/bin/echo', '--not-an-option', 'x'],
+      env: ['A=1', 'B=x=y'],
+      cpuSteps: 1e9,
+      memoryBytes: 256 * 1024 * 1024,
+      timeoutMs: 10_000,
+      mounts: [{ hostPath: scratch, guestPath: '/data', readOnly: false }],
+      deterministic: { seed: 7 },
+      statsFile: join(scratch, 'stats.json'),
+      user: { uid: 1000, gid: 100 },
+    });
+  });
+
+  it('uses defaults when no options are given', async () => {
+    const r = await cli('run', '--image', imageFile, 'true');
+    expect(r.code).toBe(42);
+    const { image: _image, ...rest } = handedOver[0];
+    expect(rest).toEqual({ argv: ['true'], env: [], mounts: [] });
   });
 
   it('treats options after PROGRAM as the program arguments even without --', async () => {
     const r = await cli('run', '--image', imageFile, 'ls', '-l', '--memory', 'lots');
-    expect(r.code).toBe(125);
-    expect(r.err).toContain('["ls","-l","--memory","lots"]');
+    expect(r.code).toBe(42);
+    expect(handedOver[0].argv).toEqual(['ls', '-l', '--memory', 'lots']);
   });
 
   it('says clearly when an image cannot be found', async () => {

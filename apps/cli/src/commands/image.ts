@@ -11,6 +11,7 @@ import { Argument, Command } from 'commander';
 import type { CliIo } from '../io';
 import { formatBytes } from '../parse';
 import { progressReporter } from '../progress';
+import { listRemoteImages, registerRemoteImageCommands } from './image-remote';
 
 function imageJson(img: LocalImage): Record<string, unknown> {
   return { ...img.manifest, path: img.path };
@@ -83,10 +84,18 @@ Examples:
 
   image
     .command('ls')
-    .description('list the images in the local store')
+    .description('list the images in the local store (or, with --remote, in the S3 store)')
     .option('--json', 'print a JSON array of manifests (with their file paths)')
-    .addHelpText('after', "\nExamples:\n  $ lichen image ls\n  $ lichen image ls --json | jq -r '.[].path'")
-    .action((opts: { json?: boolean }) => {
+    .option('--remote', 'list the S3 store instead (needs the LICHEN_S3_* configuration)')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ lichen image ls\n  $ lichen image ls --json | jq -r '.[].path'\n  $ lichen image ls --remote",
+    )
+    .action(async (opts: { json?: boolean; remote?: boolean }) => {
+      if (opts.remote) {
+        await listRemoteImages(io, opts);
+        return;
+      }
       const store = new LocalImageStore(defaultImageDir(io.env));
       const images = store.list();
       if (opts.json) {
@@ -111,5 +120,6 @@ Examples:
         ),
       );
     });
+  registerRemoteImageCommands(image, io);
   return image;
 }
