@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobCache, parseImageRef, S3ImageStore, type BlobFetcher } from '../../libs/images/src';
 import { FaultProxy } from './support/fault-proxy';
 import { randomFile, tempDir } from './support/fixtures';
-import { s3ConfigFor, startS3rver, type S3Backend } from './support/s3-server';
+import { s3ConfigFor, type S3Backend } from './support/s3-server';
+import { backends } from './backends';
 
 const BLOB = /\/blobs\/sha256\/[0-9a-f]{64}(\?|$)/;
 
@@ -119,63 +120,65 @@ describe('blob cache (local behaviour)', () => {
   });
 });
 
-describe('blob cache shared by two processes', () => {
-  let server: S3Backend;
-  let proxy: FaultProxy;
-  let store: S3ImageStore;
+for (const backend of backends) {
+  describe.skipIf(!backend.available)(`blob cache shared by two processes — ${backend.name}`, () => {
+    let server: S3Backend;
+    let proxy: FaultProxy;
+    let store: S3ImageStore;
 
-  beforeAll(async () => {
-    server = await startS3rver();
-    proxy = new FaultProxy({ host: server.host, port: server.port });
-    const port = await proxy.start();
-    const cfg = s3ConfigFor(server);
-    await new S3ImageStore(cfg).ensureBucket();
-    store = new S3ImageStore({ ...cfg, endpoint: `http://127.0.0.1:${port}` });
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-    await server?.stop();
-  });
+    beforeAll(async () => {
+      server = await backend.start();
+      proxy = new FaultProxy({ host: server.host, port: server.port });
+      const port = await proxy.start();
+      const cfg = s3ConfigFor(server);
+      await new S3ImageStore(cfg).ensureBucket();
+      store = new S3ImageStore({ ...cfg, endpoint: `http://127.0.0.1:${port}` });
+    });
+    afterAll(async () => {
+      await proxy?.stop();
+      await server?.stop();
+    });
 
-  it('two processes pulling the same digest at once download it once', async () => {
-    const file = randomFile(tempDir('mp'), 'img.ext4', 3 * 1024 * 1024);
-    const { manifest } = await store.pushFile(file, parseImageRef('shared:1'));
-    proxy.requests.length = 0;
-    // Slow the first download down so the second process surely arrives while it runs.
-    proxy.inject({ kind: 'delayHeaders', ms: 600 }, { method: 'GET', path: BLOB });
-    const cacheDir = tempDir('mpcache');
-    const job = { config: store.config, cacheDir, digest: manifest.digest, size: manifest.size };
-    const children: ChildProcess[] = [];
-    // Both children start pulling only when both are up.
-    let ready = 0;
-    const onReady = () => {
-      if (++ready === 2) for (const c of children) c.send({ go: job });
-    };
-    const results = await Promise.all(
-      [0, 1].map(
-        () =>
-          new Promise<{ ok: boolean; outcome?: string; path?: string; error?: string }>((resolve, reject) => {
-            const child = fork(join(__dirname, 'support', 'pull-child.ts'), [], {
-              execArgv: ['--import', 'tsx'],
-              env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-              stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-            });
-            children.push(child);
-            child.on('message', (m: { ready?: boolean; ok?: boolean }) => {
-              if (m.ready) onReady();
-              else resolve(m as { ok: boolean });
-            });
-            child.on('error', reject);
-            child.on('exit', (code) => code !== 0 && reject(new Error(`child exited ${code}`)));
-          }),
-      ),
-    );
-    for (const c of children) c.kill();
-    expect(results.map((r) => r.error)).toEqual([undefined, undefined]);
-    expect(results.map((r) => r.outcome).sort()).toEqual(['download', 'shared']);
-    expect(proxy.count('GET', BLOB)).toBe(1);
-    expect(createHash('sha256').update(readFileSync(results[0]!.path!)).digest('hex')).toBe(manifest.digest.slice(7));
-    expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([]);
-    expect(readdirSync(join(cacheDir, 'locks'))).toEqual([]);
+    it('two processes pulling the same digest at once download it once', async () => {
+      const file = randomFile(tempDir('mp'), 'img.ext4', 3 * 1024 * 1024);
+      const { manifest } = await store.pushFile(file, parseImageRef('shared:1'));
+      proxy.requests.length = 0;
+      // Slow the first download down so the second process surely arrives while it runs.
+      proxy.inject({ kind: 'delayHeaders', ms: 600 }, { method: 'GET', path: BLOB });
+      const cacheDir = tempDir('mpcache');
+      const job = { config: store.config, cacheDir, digest: manifest.digest, size: manifest.size };
+      const children: ChildProcess[] = [];
+      // Both children start pulling only when both are up.
+      let ready = 0;
+      const onReady = () => {
+        if (++ready === 2) for (const c of children) c.send({ go: job });
+      };
+      const results = await Promise.all(
+        [0, 1].map(
+          () =>
+            new Promise<{ ok: boolean; outcome?: string; path?: string; error?: string }>((resolve, reject) => {
+              const child = fork(join(__dirname, 'support', 'pull-child.ts'), [], {
+                execArgv: ['--import', 'tsx'],
+                env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+                stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+              });
+              children.push(child);
+              child.on('message', (m: { ready?: boolean; ok?: boolean }) => {
+                if (m.ready) onReady();
+                else resolve(m as { ok: boolean });
+              });
+              child.on('error', reject);
+              child.on('exit', (code) => code !== 0 && reject(new Error(`child exited ${code}`)));
+            }),
+        ),
+      );
+      for (const c of children) c.kill();
+      expect(results.map((r) => r.error)).toEqual([undefined, undefined]);
+      expect(results.map((r) => r.outcome).sort()).toEqual(['download', 'shared']);
+      expect(proxy.count('GET', BLOB)).toBe(1);
+      expect(createHash('sha256').update(readFileSync(results[0]!.path!)).digest('hex')).toBe(manifest.digest.slice(7));
+      expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([]);
+      expect(readdirSync(join(cacheDir, 'locks'))).toEqual([]);
+    });
   });
-});
+}
