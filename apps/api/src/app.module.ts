@@ -5,7 +5,7 @@ import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { BatchCoordinator } from '../../runner/src/batch/coordinator';
 import type { LichenConfig } from '../../runner/src/core/config';
 import type { ServiceContext } from '../../runner/src/core/context';
-import { closeContext, createContext } from '../../runner/src/core/context';
+import { checkImageStore, closeContext, createContext } from '../../runner/src/core/context';
 import { RunSubmitter } from '../../runner/src/core/submitter';
 import { BatchesController } from './batches/batches.controller';
 import { BatchesService } from './batches/batches.service';
@@ -28,6 +28,7 @@ class ApiLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject('OWNS_CONTEXT') private readonly owns: boolean,
   ) {}
   async onApplicationBootstrap(): Promise<void> {
+    await checkImageStore(this.ctx);
     await this.ctx.tenants.bootstrap(this.ctx.cfg.bootstrapKeys);
     await this.waiter.start();
   }

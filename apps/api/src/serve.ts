@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import type { LichenConfig } from '../../runner/src/core/config';
 import { loadConfig } from '../../runner/src/core/config';
-import { closeContext, createContext } from '../../runner/src/core/context';
+import { checkImageStore, closeContext, createContext } from '../../runner/src/core/context';
 import type { ServiceContext } from '../../runner/src/core/context';
 import { RunnerModule } from '../../runner/src/runner.module';
 import type { RunnerOptions } from '../../runner/src/runner-core';
@@ -35,6 +35,12 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
   if (opts.port !== undefined) cfg.api.port = opts.port;
   if (opts.host !== undefined) cfg.api.host = opts.host;
   const context = createContext(cfg, { app: 'api', env: opts.env });
+  try {
+    await checkImageStore(context);
+  } catch (e) {
+    await closeContext(context);
+    throw e;
+  }
   // The API's /metrics shows everything; the runner's own metrics port is not opened.
   const runner = await NestFactory.createApplicationContext(
     RunnerModule.forRoot(cfg, { ...opts.runner, metricsServer: false, context }),

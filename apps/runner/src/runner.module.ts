@@ -3,7 +3,7 @@ import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import type { LichenConfig } from './core/config';
 import type { ServiceContext } from './core/context';
-import { closeContext, createContext } from './core/context';
+import { checkImageStore, closeContext, createContext } from './core/context';
 import { RunnerCore } from './runner-core';
 import type { RunnerOptions } from './runner-core';
 
@@ -18,6 +18,7 @@ class RunnerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject('OWNS_CONTEXT') private readonly ownsContext: boolean,
   ) {}
   async onApplicationBootstrap(): Promise<void> {
+    await checkImageStore(this.ctx);
     await this.core.start();
   }
   async onApplicationShutdown(): Promise<void> {

@@ -16,8 +16,6 @@ import { AdminOnly } from '../common/auth';
 import { CTX } from '../common/tokens';
 import { checkImage } from '../runs/normalize';
 
-const MAX_IMAGE_BYTES = 8 * 1024 ** 3;
-
 @ApiTags('images')
 @ApiBearerAuth()
 @Controller('v1/images')
@@ -45,18 +43,18 @@ export class ImagesController {
     const file = join(dir, 'image.ext4');
     try {
       let n = 0;
+      const max = this.ctx.cfg.images.maxBytes;
       const cap = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           n += chunk.length;
-          if (n > MAX_IMAGE_BYTES)
-            cb(new ApiError(413, 'payload_too_large', `image larger than ${MAX_IMAGE_BYTES} bytes`));
+          if (n > max) cb(new ApiError(413, 'payload_too_large', `image larger than ${max} bytes`));
           else cb(null, chunk);
         },
       });
       await pipeline(req, cap, createWriteStream(file));
       if (n === 0) throw badRequest('invalid_image_file', 'empty upload: send the ext4 image as the request body');
       try {
-        await validateExt4Image(file, { maxBytes: MAX_IMAGE_BYTES });
+        await validateExt4Image(file, { maxBytes: max });
       } catch (e) {
         if (e instanceof ImageValidationError) throw badRequest('invalid_image_file', e.message, { reason: e.code });
         throw e;

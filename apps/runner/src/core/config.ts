@@ -1,5 +1,6 @@
-import { cpus, homedir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { defaultCacheRoot, defaultImageDir } from '@lichen/images';
 import { z } from 'zod';
 
 /**
@@ -73,7 +74,8 @@ export interface LichenConfig {
     /** Module a worker thread loads to run a VM; default the kernel adapter. Tests plug engines here. */
     engineModule: string | null;
   };
-  images: { dir: string; cacheDir: string; cacheBytes: number };
+  /** Local image store (the CLI's, `defaultImageDir()` of libs/images) and the upload size cap. */
+  images: { dir: string; maxBytes: number };
   artifacts: { dir: string };
   /** True when LICHEN_S3_BUCKET or LICHEN_S3_ENDPOINT is set (validated by libs/images). */
   s3Enabled: boolean;
@@ -181,10 +183,9 @@ const schema = z.object({
   LICHEN_SHUTDOWN_GRACE_MS: int(30_000, 0),
   LICHEN_STALLED_INTERVAL_MS: int(30_000, 1000),
   LICHEN_VM_ENGINE: z.string().optional(),
-  LICHEN_IMAGE_DIR: str(join(homedir(), '.lichen', 'images')),
-  LICHEN_IMAGE_CACHE_DIR: str(join(homedir(), '.lichen', 'cache')),
-  LICHEN_IMAGE_CACHE_BYTES: int(10 * 1024 * MiB, 0),
-  LICHEN_ARTIFACT_DIR: str(join(homedir(), '.lichen', 'artifacts')),
+  LICHEN_IMAGE_DIR: z.string().optional(),
+  LICHEN_IMAGE_MAX_BYTES: int(8 * 1024 * MiB, 1024 * 1024),
+  LICHEN_ARTIFACT_DIR: z.string().optional(),
   LICHEN_S3_BUCKET: z.string().optional(),
   LICHEN_S3_ENDPOINT: z.string().optional(),
   LICHEN_WEBHOOK_TIMEOUT_MS: int(5000, 100, 120_000),
@@ -264,8 +265,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LichenConfig {
       stalledIntervalMs: e.LICHEN_STALLED_INTERVAL_MS,
       engineModule: e.LICHEN_VM_ENGINE ? e.LICHEN_VM_ENGINE : null,
     },
-    images: { dir: e.LICHEN_IMAGE_DIR, cacheDir: e.LICHEN_IMAGE_CACHE_DIR, cacheBytes: e.LICHEN_IMAGE_CACHE_BYTES },
-    artifacts: { dir: e.LICHEN_ARTIFACT_DIR },
+    images: { dir: defaultImageDir(env), maxBytes: e.LICHEN_IMAGE_MAX_BYTES },
+    artifacts: { dir: e.LICHEN_ARTIFACT_DIR || join(defaultCacheRoot(env), 'artifacts') },
     s3Enabled: !!(e.LICHEN_S3_BUCKET || e.LICHEN_S3_ENDPOINT),
     webhook: { timeoutMs: e.LICHEN_WEBHOOK_TIMEOUT_MS, attempts: e.LICHEN_WEBHOOK_ATTEMPTS },
     logLevel: e.LOG_LEVEL,

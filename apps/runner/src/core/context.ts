@@ -61,6 +61,18 @@ export function createContext(cfg: LichenConfig, opts: ContextOptions): ServiceC
   };
 }
 
+/** Fails clearly at start-up when the image store (S3 bucket or local directory) is unreachable. */
+export async function checkImageStore(ctx: ServiceContext): Promise<void> {
+  try {
+    await ctx.catalog.ping();
+  } catch (e) {
+    const where = ctx.s3
+      ? `S3 bucket ${ctx.s3.config.bucket} at ${ctx.s3.config.endpoint ?? 'AWS'}`
+      : `local image store ${ctx.cfg.images.dir}`;
+    throw new Error(`image store unreachable: ${where}: ${(e as Error).message}`);
+  }
+}
+
 export async function closeContext(ctx: ServiceContext): Promise<void> {
   await closeRedis(ctx.redis);
   ctx.s3?.client.destroy();

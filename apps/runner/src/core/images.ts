@@ -1,14 +1,14 @@
-import { mkdir, readdir, readFile, rename, rm, stat, copyFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BlobCache,
-  formatImageRef,
   ImageNotFoundError,
   loadImageCacheConfig,
+  LocalImageStore,
   parseImageRef,
   resolveImage,
   S3ImageStore,
-  digestFile,
 } from '@lichen/images';
 import type { ImageRef, LocalImageLookup } from '@lichen/images';
 
@@ -52,101 +52,63 @@ export interface ImageProvider {
 }
 
 /**
- * Local image store used when no S3 is configured: `<dir>/<name>/<tag>.ext4` beside a
- * `<tag>.json` manifest. Implements the resolver's LocalImageLookup too.
+ * The local image store of this machine (libs/images LocalImageStore, the same one
+ * `lichen image build` fills), used when no S3 is configured.
  */
 export class LocalImageCatalog implements ImageCatalog, LocalImageLookup {
   readonly kind = 'local' as const;
-  constructor(readonly dir: string) {}
-
-  private file(ref: ImageRef, ext: 'ext4' | 'json'): string {
-    return join(this.dir, ref.name, `${ref.tag}.${ext}`);
+  readonly store: LocalImageStore;
+  constructor(readonly dir: string) {
+    this.store = new LocalImageStore(dir);
   }
 
-  async lookup(ref: ImageRef): Promise<{ path: string; digest?: string; size?: number } | undefined> {
-    const path = this.file(ref, 'ext4');
-    try {
-      const st = await stat(path);
-      const info = await this.info(ref).catch(() => null);
-      return { path, size: st.size, digest: info?.digest ?? undefined };
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async info(ref: ImageRef): Promise<ImageInfo> {
-    const j = JSON.parse(await readFile(this.file(ref, 'json'), 'utf8')) as ImageInfo;
-    return j;
+  lookup(ref: ImageRef): Promise<{ path: string; digest?: string; size?: number } | undefined> {
+    return this.store.lookup(ref);
   }
 
   async list(): Promise<ImageInfo[]> {
-    const out: ImageInfo[] = [];
-    const walk = async (rel: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(join(this.dir, rel), { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        if (e.isDirectory()) await walk(rel ? `${rel}/${e.name}` : e.name);
-        else if (e.name.endsWith('.ext4') && rel) {
-          const ref = { name: rel, tag: e.name.slice(0, -5) };
-          const st = await stat(join(this.dir, rel, e.name));
-          const info = await this.info(ref).catch(() => null);
-          out.push(
-            info ?? {
-              name: ref.name,
-              tag: ref.tag,
-              ref: formatImageRef(ref),
-              digest: null,
-              size: st.size,
-              created: null,
-              source: null,
-            },
-          );
-        }
-      }
-    };
-    await walk('');
-    return out.sort((a, b) => a.ref.localeCompare(b.ref));
+    return this.store.list().map(({ manifest: m }) => ({
+      name: m.name,
+      tag: m.tag,
+      ref: `${m.name}:${m.tag}`,
+      digest: m.digest,
+      size: m.size,
+      created: m.created,
+      source: m.source,
+    }));
   }
 
   async exists(ref: string): Promise<boolean> {
-    return (await this.lookup(parseImageRef(ref))) !== undefined;
+    return this.store.get(ref) !== undefined;
   }
 
   async add(refText: string, file: string, source: string): Promise<ImageInfo> {
     const ref = parseImageRef(refText);
-    const dest = this.file(ref, 'ext4');
-    await mkdir(join(this.dir, ref.name), { recursive: true });
-    const tmp = `${dest}.${process.pid}.${Date.now()}.tmp`;
+    const tmp = join(this.store.scratchDir(), `upload-${process.pid}-${Date.now()}.ext4`);
     await copyFile(file, tmp);
-    const { digest, size } = await digestFile(tmp);
-    const info: ImageInfo = {
-      name: ref.name,
-      tag: ref.tag,
-      ref: formatImageRef(ref),
-      digest,
-      size,
-      created: new Date().toISOString(),
-      source,
+    const { manifest: m } = await this.store.add(tmp, { name: ref.name, tag: ref.tag, source, packages: [] });
+    return {
+      name: m.name,
+      tag: m.tag,
+      ref: `${m.name}:${m.tag}`,
+      digest: m.digest,
+      size: m.size,
+      created: m.created,
+      source: m.source,
     };
-    await writeFile(this.file(ref, 'json'), JSON.stringify(info, null, 2));
-    await rename(tmp, dest);
-    return info;
   }
 
+  /** Removes the tag (its manifest); the content-addressed blob stays for other tags. */
   async remove(refText: string): Promise<boolean> {
     const ref = parseImageRef(refText);
-    const had = (await this.lookup(ref)) !== undefined;
-    await rm(this.file(ref, 'ext4'), { force: true });
-    await rm(this.file(ref, 'json'), { force: true });
-    return had;
+    if (!this.store.get(ref)) return false;
+    await rm(join(this.dir, 'tags', ...ref.name.split('/'), `${ref.tag}.json`), { force: true });
+    return true;
   }
 
   async ping(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    await access(this.dir, constants.R_OK | constants.W_OK);
   }
 }
 
