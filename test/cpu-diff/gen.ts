@@ -224,7 +224,17 @@ const isSystem = (w: number): boolean => (w & 0xffc00000) >>> 0 === 0xd5000000;
  * anything), reads of counters and random-number registers (non-deterministic), and system
  * instructions other than hints, barriers, NZCV/FPCR/FPSR/TPIDR_EL0 moves and DC ZVA.
  */
+/**
+ * Encodings of extensions Lichen does not implement or advertise (HWCAP) but qemu's `max`
+ * CPU executes: never generated, so the comparison stays about what Lichen claims to support.
+ */
+const NOT_ADVERTISED: [number, number, string][] = [
+  [0xfffffc00, 0x1e634000, 'BFCVT (FEAT_BF16)'],
+  [0xfffffc00, 0x1e7e0000, 'FJCVTZS (FEAT_JSCVT)'],
+];
+
 export function rejectWord(w: number): string | null {
+  for (const [mask, value, what] of NOT_ADVERTISED) if ((w & mask) >>> 0 === value) return what;
   if ((w & 0xff000000) >>> 0 === 0xd4000000) {
     // exception generation: allow BRK only
     if ((w & 0xffe0001f) >>> 0 === 0xd4200000) return null;
