@@ -86,10 +86,18 @@ static int bench(int rounds) {
   return 0;
 }
 
-void _start(void) {
-  long rounds = 10;
+static long parse(const char *s) {
+  long v = 0;
+  while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0');
+  return v;
+}
+
+/* Entry: x0 = argc, x1 = argv (set up by the asm stub below). Argument 1 = rounds. */
+void cstart(long argc, char **argv) {
+  long rounds = argc > 1 ? parse(argv[1]) : 10;
   long rc = bench((int)rounds);
   sys3(93, rc, 0, 0);
   for (;;) {
   }
 }
+__asm__(".globl _start\n_start:\n  ldr x0, [sp]\n  add x1, sp, #8\n  bl cstart\n");

@@ -18,11 +18,11 @@ int main(void) {
   unsigned long bad = 0, checks = 0, hash = 0;
   for (int sa = 0; sa < 16; sa++)
     for (int da = 0; da < 16; da++)
-      for (int len = 0; len < 140; len += (len < 40 ? 1 : 7)) {
-        fill(a, 512);
+      for (int len = 0; len < 140; len += (len < 24 ? 1 : 17)) {
+        fill(a, 200);
         memset(b, 0x5a, 512);
         memcpy(b + da, a + sa, len);
-        for (int i = 0; i < 512; i++) {
+        for (int i = 0; i < da + len + 8; i++) {
           unsigned char want = (i >= da && i < da + len) ? a[sa + i - da] : 0x5a;
           bad += b[i] != want;
         }
@@ -33,7 +33,7 @@ int main(void) {
         memset(c + da, sa, len);
         for (int i = 0; i < len; i++) bad += c[da + i] != sa;
         /* strlen/strchr/strrchr/memchr */
-        fill(a, 512);
+        fill(a + sa, len + 16);
         a[sa + len] = 0;
         bad += strlen((char *)a + sa) != (size_t)len;
         if (len > 0) {
