@@ -343,7 +343,9 @@ export class HostNode implements VNode {
     const lnk = (Number(this.st.mode) & S_IFMT) === S_IFLNK;
     if (ch.size !== undefined || ch.mode !== undefined) {
       if (lnk) throw err(Errno.EOPNOTSUPP);
-      const fh = isDir(Number(this.st.mode)) ? await this.openDir() : await this.openFile(ch.size !== undefined ? C.O_WRONLY : C.O_RDONLY);
+      const fh = isDir(Number(this.st.mode))
+        ? await this.openDir()
+        : await this.openFile(ch.size !== undefined ? C.O_WRONLY : C.O_RDONLY);
       try {
         if (ch.size !== undefined) await fh.truncate(ch.size);
         if (ch.mode !== undefined) await fh.chmod(ch.mode & 0o7777);

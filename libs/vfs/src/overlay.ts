@@ -127,7 +127,6 @@ export class OverlayFs implements FileSystem {
    */
   async *exportTar(): AsyncGenerator<Uint8Array> {
     const seen = new Map<TmpNode, string>();
-    const self = this;
     async function* walk(dir: TmpNode, path: string): AsyncGenerator<Uint8Array> {
       for (const name of [...dir.entries!.keys()].sort()) {
         const n = dir.child(name)!;
@@ -159,12 +158,17 @@ export class OverlayFs implements FileSystem {
         } else if (t === S_IFIFO) {
           yield tarHeader({ ...base, type: '6' });
         } else if (t === S_IFCHR || t === S_IFBLK) {
-          yield tarHeader({ ...base, type: t === S_IFCHR ? '3' : '4', devmajor: major(a.rdev), devminor: minor(a.rdev) });
+          yield tarHeader({
+            ...base,
+            type: t === S_IFCHR ? '3' : '4',
+            devmajor: major(a.rdev),
+            devminor: minor(a.rdev),
+          });
         }
         // sockets are not representable in tar and are skipped
       }
     }
-    yield* walk(self.upper.rootSync(), '');
+    yield* walk(this.upper.rootSync(), '');
     yield tarEnd();
   }
 }
@@ -234,11 +238,16 @@ export class OvlNode implements VNode {
     const la = lower.attr();
     const up = this.fs.upper;
     const t = la.mode & S_IFMT;
-    const init: NewNode = { mode: la.mode, uid: la.uid, gid: la.gid, rdev: t === S_IFCHR || t === S_IFBLK ? la.rdev : 0 };
+    const init: NewNode = {
+      mode: la.mode,
+      uid: la.uid,
+      gid: la.gid,
+      rdev: t === S_IFCHR || t === S_IFBLK ? la.rdev : 0,
+    };
     const u = up.newNode(init);
     if (t === S_IFREG && la.size > 0) {
       const buf = new Uint8Array(Math.min(COPY_CHUNK, la.size));
-      for (let off = 0; off < la.size; ) {
+      for (let off = 0; off < la.size;) {
         const want = Math.min(buf.length, la.size - off);
         const n = await lower.read!(off, buf.subarray(0, want));
         if (n <= 0) throw err(Errno.EIO, 'copy-up: short read');

@@ -215,7 +215,8 @@ export class ProcNode implements VNode {
         }
         break;
       case 'taskdir':
-        for (const tid of this.p.tids(k.pid)) out.push({ name: String(tid), kind: { k: 'pid', pid: k.pid, tid }, type: DT_DIR });
+        for (const tid of this.p.tids(k.pid))
+          out.push({ name: String(tid), kind: { k: 'pid', pid: k.pid, tid }, type: DT_DIR });
         break;
       default:
         throw err(Errno.ENOTDIR);
@@ -296,7 +297,12 @@ export class ProcNode implements VNode {
     const a = this.attr();
     const c = ctx.cred;
     if (c.uid === 0) return !(want & 1) || (a.mode & 0o111) !== 0 || (a.mode & 0o170000) === S_IFDIR;
-    const bits = c.uid === a.uid ? (a.mode >> 6) & 7 : c.gid === a.gid || c.groups.includes(a.gid) ? (a.mode >> 3) & 7 : a.mode & 7;
+    const bits =
+      c.uid === a.uid
+        ? (a.mode >> 6) & 7
+        : c.gid === a.gid || c.groups.includes(a.gid)
+          ? (a.mode >> 3) & 7
+          : a.mode & 7;
     return (bits & want) === want;
   }
 

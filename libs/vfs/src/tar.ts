@@ -18,7 +18,9 @@ export interface TarEntry {
 const BLOCK = 512;
 
 function octal(buf: Uint8Array, off: number, len: number, value: number): void {
-  const s = Math.max(0, Math.floor(value)).toString(8).padStart(len - 1, '0');
+  const s = Math.max(0, Math.floor(value))
+    .toString(8)
+    .padStart(len - 1, '0');
   for (let i = 0; i < len - 1; i++) buf[off + i] = s.charCodeAt(i);
   buf[off + len - 1] = 0;
 }
@@ -64,7 +66,13 @@ export function tarHeader(e: TarEntry): Uint8Array {
   if (e.size > 0o77777777777) pax.push(paxRecord('size', String(e.size)));
   if (e.uid > 0o7777777) pax.push(paxRecord('uid', String(e.uid)));
   if (e.gid > 0o7777777) pax.push(paxRecord('gid', String(e.gid)));
-  const main = rawHeader(e, e.path.slice(0, 100), (e.linkname ?? '').slice(0, 100), e.type === '0' ? e.size : 0, e.type);
+  const main = rawHeader(
+    e,
+    e.path.slice(0, 100),
+    (e.linkname ?? '').slice(0, 100),
+    e.type === '0' ? e.size : 0,
+    e.type,
+  );
   if (pax.length === 0) return main;
   const body = Buffer.from(pax.join(''), 'latin1');
   const ph = rawHeader({ ...e, mode: 0o644 }, 'PaxHeader', '', body.length, 'x');

@@ -32,8 +32,6 @@ import {
   COMPAT_DIR_INDEX,
   corrupt,
   groupHasSuper,
-  INCOMPAT_64BIT,
-  INCOMPAT_EXTENTS,
   INCOMPAT_FILETYPE,
   INCOMPAT_META_BG,
   parseSuperblock,
@@ -95,7 +93,9 @@ export class Ext4Fs implements FileSystem {
     this.cache = new BlockCache(device, sb.blockSize, opts.cacheBlocks ?? 8192);
     this.source = opts.source ?? 'ext4';
     const hasJournal = (sb.compat & 0x4) !== 0;
-    this.type = sb.incompat & INCOMPAT_EXTENTS || sb.incompat & INCOMPAT_64BIT ? 'ext4' : hasJournal ? 'ext3' : 'ext2';
+    // ext4 when any feature beyond ext3's is on (Linux mounts those only as ext4).
+    const ext4Only = sb.incompat & ~(INCOMPAT_FILETYPE | 0x4 | INCOMPAT_META_BG) || sb.roCompat & ~0x7;
+    this.type = ext4Only ? 'ext4' : hasJournal ? 'ext3' : 'ext2';
   }
 
   /** Opens an image: validates the superblock and reads the group descriptors. */
@@ -422,9 +422,11 @@ export class Ext4Node implements VNode {
     if (pos >= size || buf.length === 0) return 0;
     const n = Math.min(buf.length, size - pos);
     if (this.isInline) {
+      // Bytes past the inline data read as zeros (like Linux's inline readpage).
       const d = await this.inlineData();
-      if (pos + n > d.length) throw corrupt(`inode ${this.ino} (inline size)`);
-      buf.set(d.subarray(pos, pos + n));
+      const avail = Math.max(0, Math.min(n, d.length - pos));
+      if (avail > 0) buf.set(d.subarray(pos, pos + avail));
+      buf.fill(0, avail, n);
       return n;
     }
     const bs = this.bs;
