@@ -1,17 +1,119 @@
-// Guest syscall programs (test/guest/sys_*.c) under Lichen, compared with qemu-aarch64-static.
+// Guest syscall programs (test/guest/sys_*.c), one per family, run under Lichen and compared
+// with qemu-aarch64-static (the reference): stdout, stderr and exit status must be equal.
 import { describe, expect, it } from 'vitest';
-import { fixture, runQemu } from '../support';
+import { fixture, runQemu, type Variant } from '../support';
+import { runVm } from '@lichen/kernel';
 import { runLichen } from './lichen';
 
-describe('sys_nolibc: kernel core without libc', () => {
-  it('prints the same lines and exit status as qemu', async () => {
+const FAMILIES = ['sys_process', 'sys_signal', 'sys_files', 'sys_pipe_poll', 'sys_threads', 'sys_time', 'sys_memory'];
+
+/**
+ * Lichen runs in deterministic mode for the static variants (the programs' short sleeps that
+ * order parent and child then hold whatever the host load) and in normal mode for the
+ * dynamic ones.
+ */
+async function compare(name: string, variant: Variant, args: string[] = []): Promise<void> {
+  const bin = fixture(name, variant);
+  const q = await runQemu(bin, { args });
+  const l = await runLichen(bin, { args, deterministic: variant === 'static' ? { seed: 1 } : undefined });
+  expect(l.result.message ?? '', 'Lichen run message').not.toMatch(/internal|deadlock/);
+  expect(l.stdout).toBe(q.stdout);
+  expect(l.stderr).toBe(q.stderr);
+  expect(l.exitCode).toBe(q.exitCode);
+}
+
+describe('guest syscall programs: Lichen vs qemu', () => {
+  it('sys_nolibc (no libc, no FP/SIMD)', async () => {
     const bin = fixture('sys_nolibc', 'static');
     const q = await runQemu(bin);
     const l = await runLichen(bin);
-    expect(l.stderr).toBe(q.stderr);
     expect(l.stdout).toBe(q.stdout);
     expect(l.exitCode).toBe(q.exitCode);
     expect(l.result.stats.unsupportedSyscalls).toEqual({ syscall_999: 1 });
     expect(l.result.stats.tasksCreated).toBe(2);
+  });
+  for (const name of FAMILIES) {
+    it(`${name} static`, () => compare(name, 'static'));
+    it(`${name} dynamic`, () => compare(name, 'dynamic'));
+  }
+  it('sys_limits static (rlimits)', () => compare('sys_limits', 'static'));
+});
+
+describe('execve (fixed expectations: qemu-user cannot exec aarch64 binaries itself)', () => {
+  for (const variant of ['static', 'dynamic'] as const) {
+    it(`runs /proc/self/exe, passes argv/envp, closes CLOEXEC fds, follows #! (${variant})`, async () => {
+      const l = await runLichen(fixture('sys_exec', variant));
+      expect(l.stdout).toBe(
+        'child argc=3 argv2=two env=yes\n' +
+          'cloexec fd closed: 1, plain fd open: 1\n' +
+          'exec status 42\n' +
+          `via script: argc=3 argv1=script argv2=/tmp/s.sh\n` +
+          'script status 0\n',
+      );
+      expect(l.exitCode).toBe(0);
+    });
+  }
+});
+
+describe('quotas and bad input', () => {
+  it('stops an endless loop at the CPU-step limit (exit 152)', async () => {
+    const l = await runLichen(fixture('sys_limits', 'static'), { args: ['spin'], limits: { cpuSteps: 2_000_000 } });
+    expect(l.result.status).toBe('cpu_steps_exceeded');
+    expect(l.exitCode).toBe(152);
+    expect(l.result.message).toBe('lichen: CPU-step limit of 2000000 reached');
+    expect(l.result.stats.instructions).toBe(2_000_000);
+  });
+  it('OOM-kills a memory hog (exit 137) and keeps the host healthy', async () => {
+    const l = await runLichen(fixture('sys_limits', 'static'), { args: ['hog'], limits: { memoryBytes: 32 << 20 } });
+    expect(l.result.status).toBe('memory_exceeded');
+    expect(l.exitCode).toBe(137);
+    expect(l.result.stats.maxMemoryBytes).toBeLessThanOrEqual(32 << 20);
+  });
+  it('fails an allocation larger than the memory quota with NULL', async () => {
+    const l = await runLichen(fixture('sys_limits', 'static'), {
+      args: ['bigmalloc'],
+      limits: { memoryBytes: 64 << 20 },
+    });
+    expect(l.stdout).toBe('4GiB malloc: NULL\n');
+  });
+  it('limits a fork bomb to the process quota (EAGAIN)', async () => {
+    const l = await runLichen(fixture('sys_limits', 'static'), { args: ['forkbomb'], limits: { processes: 40 } });
+    expect(l.stdout).toBe('fork failed after many children: Resource temporarily unavailable\n');
+    expect(l.exitCode).toBe(0);
+    expect(l.result.stats.tasksCreated).toBe(39);
+  });
+  it('reports a missing program (127) and a corrupt ELF (126) clearly', async () => {
+    const io = { stdout: () => undefined, stderr: () => undefined };
+    const missing = await runVm({ argv: ['/bin/nothing'], rootfs: { kind: 'tmpfs' } }, io);
+    expect(missing.status).toBe('internal_error');
+    expect(missing.cliExitCode).toBe(127);
+    expect(missing.message).toMatch(/cannot execute \/bin\/nothing: ENOENT/);
+    const garbage = new Uint8Array(4096).map((_, i) => (i * 131 + 7) & 0xff);
+    garbage.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
+    const bad = await runVm(
+      { argv: ['/bad'], rootfs: { kind: 'tmpfs' }, files: [{ path: '/bad', content: garbage, mode: 0o755 }] },
+      io,
+    );
+    expect(bad.cliExitCode).toBe(126);
+    expect(bad.message).toMatch(/ENOEXEC/);
+  });
+});
+
+describe('deterministic mode', () => {
+  it('gives byte-identical output and identical instruction counts for a threaded program', async () => {
+    const bin = fixture('sys_threads', 'static');
+    const a = await runLichen(bin, { deterministic: { seed: 7 } });
+    const b = await runLichen(bin, { deterministic: { seed: 7 } });
+    expect(a.stdout).toBe(b.stdout);
+    expect(a.result.stats.instructions).toBe(b.result.stats.instructions);
+    expect(a.result.stats.syscalls).toEqual(b.result.stats.syscalls);
+  });
+  it('derives time and randomness from the seed', async () => {
+    const bin = fixture('sys_time', 'static');
+    const a = await runLichen(bin, { deterministic: { seed: 1 } });
+    const b = await runLichen(bin, { deterministic: { seed: 1 } });
+    expect(a.stdout).toBe(b.stdout);
+    expect(a.result.stats.instructions).toBe(b.result.stats.instructions);
+    expect(a.result.stats.wallMs).toBeGreaterThan(0);
   });
 });

@@ -84,7 +84,7 @@ export class Kernel {
   readonly startMs = performance.now();
   /** Guest-visible memory accounting beyond frames (tmpfs, kernel objects), bytes. */
   extraMemory = 0;
-  peakExtraMemory = 0;
+  private readonly reservedFrames: number[] = [];
   /** Woken whenever any process exits (used by waits on pids). */
   readonly exitWq = new WaitQueue();
   private internalError: unknown = null;
@@ -254,6 +254,10 @@ export class Kernel {
           break;
         case StopReason.Interrupted:
           break;
+      }
+      if (this.timers.size > 0) {
+        const next = this.timers.next();
+        if (next && next.deadline <= this.clock.monotonicNs()) this.timers.fireDue(this.clock.monotonicNs());
       }
       const now = performance.now();
       if (now - lastYield >= YIELD_MS) {
@@ -643,6 +647,8 @@ export class Kernel {
   /** Records the register state of a task killed by a fatal signal (crash report). */
   recordCrash(t: Task, sig: number, code: number): void {
     if (this.crash !== null || t.process !== this.init) return;
+    const fault = sig === SIGSEGV || sig === SIGBUS || sig === SIGILL || sig === SIGTRAP;
+    if (!fault) t.lastFault = null;
     this.switchTo(t);
     const cpu = this.cpu;
     const hex = (v: bigint | number): string => '0x' + BigInt.asUintN(64, BigInt(v)).toString(16).padStart(16, '0');
@@ -715,9 +721,26 @@ export class Kernel {
     return t.mm;
   }
 
-  chargeExtra(bytes: number): void {
-    this.extraMemory += bytes;
-    if (this.extraMemory > this.peakExtraMemory) this.peakExtraMemory = this.extraMemory;
+  /**
+   * tmpfs and kernel objects count against the memory quota: their bytes hold reserved
+   * frames of guest physical memory. Returns false (ENOSPC/ENOMEM for the caller) when the
+   * quota cannot cover them.
+   */
+  chargeExtra(bytes: number): boolean {
+    const want = Math.ceil(Math.max(0, this.extraMemory + bytes) / 4096);
+    const got: number[] = [];
+    while (this.reservedFrames.length + got.length < want) {
+      const f = this.memory.allocFrame();
+      if (f < 0) {
+        for (const g of got) this.memory.release(g);
+        return false;
+      }
+      got.push(f);
+    }
+    this.reservedFrames.push(...got);
+    while (this.reservedFrames.length > want) this.memory.release(this.reservedFrames.pop() as number);
+    this.extraMemory = Math.max(0, this.extraMemory + bytes);
+    return true;
   }
 
   throwIfEnded(): void {

@@ -18,11 +18,12 @@ import {
   SysFs,
   TmpFs,
   Vfs,
+  VfsError,
   type CharDevice,
   type FileSystem,
   type OpenFile,
 } from '@lichen/vfs';
-import { errnoName } from './errno';
+import { Errno, errnoName } from './errno';
 import { Console, ConsoleFile } from './fs/console';
 import { FdTable } from './fs/file';
 import { Kernel, type MachineFactory } from './kernel';
@@ -71,12 +72,10 @@ async function buildNamespace(k: Kernel, config: VmConfig, provider: KernelProcP
   const clock = (): { sec: number; nsec: number } => k.clock.realtime();
   const vfs = new Vfs({ clock, random: (b: Uint8Array) => k.rng.fill(b) });
   const account = {
-    charge: (n: number): boolean => {
-      if (k.memory.freeFrames * 4096 < n) return false;
-      k.chargeExtra(n);
-      return true;
+    charge: (n: number): void => {
+      if (!k.chargeExtra(n)) throw new VfsError(Errno.ENOSPC, 'memory quota exhausted');
     },
-    uncharge: (n: number): void => k.chargeExtra(-n),
+    uncharge: (n: number): void => void k.chargeExtra(-n),
   };
   let root: FileSystem;
   if (config.rootfs.kind === 'ext4') {
@@ -297,7 +296,7 @@ export class Vm {
     const stats: RunStats = {
       instructions: k.instructions,
       wallMs: Math.round((performance.now() - k.startMs) * 1000) / 1000,
-      maxMemoryBytes: k.memory.peakFramesUsed * 4096 + k.peakExtraMemory,
+      maxMemoryBytes: k.memory.peakFramesUsed * 4096,
       syscalls,
       unsupportedSyscalls: unsupported,
       tasksCreated: k.tasksCreated,

@@ -216,6 +216,8 @@ export function deliverSignals(k: Kernel, t: Task): void {
         cpu.setXNumber(0, -Errno.EINTR);
       }
     }
+    // a handled fault is not the crash that may come later
+    if (t.lastFault && t.lastFault.code === info.code) t.lastFault = null;
     if (!setupFrame(k, t, sig, info)) {
       // could not write the frame: SIGSEGV with the default action
       t.sighand.actions[SIGSEGV].handler = SIG_DFL;
