@@ -27,7 +27,7 @@ export interface VmLimits {
 }
 
 export const DEFAULT_LIMITS: Required<Omit<VmLimits, 'cpuSteps' | 'wallMs' | 'outputBytes'>> = {
-  memoryBytes: 512 * 1024 * 1024,
+  memoryBytes: 256 * 1024 * 1024,
   processes: 1024,
   openFiles: 1024,
   fileSizeBytes: Number.MAX_SAFE_INTEGER,
