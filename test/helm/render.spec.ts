@@ -21,6 +21,7 @@ type PodSpec = {
   terminationGracePeriodSeconds?: number;
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
+  enableServiceLinks?: boolean;
 };
 type Deployment = K8sObject & {
   spec: {
@@ -37,6 +38,10 @@ const EVERYTHING: Obj = {
     autoscaling: { enabled: true },
   },
   metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
+  networkPolicy: {
+    enabled: true,
+    metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+  },
   s3: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-example' },
   auth: { adminKey: 'admin-key-0123456789', apiKeys: [{ tenant: 'acme', key: 'acme-key-0123456789' }] },
 };
@@ -148,6 +153,7 @@ for (const [name, overrides] of scenarios) {
         const pod = d.spec.template.spec;
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
         expect(pod.automountServiceAccountToken).toBe(false);
+        expect(pod.enableServiceLinks).toBe(false);
         for (const c of pod.containers) {
           expect(c.securityContext).toMatchObject({
             runAsNonRoot: true,
@@ -218,6 +224,14 @@ for (const [name, overrides] of scenarios) {
       const need = concurrency * (heap + guest) + 256 * 2 ** 20;
       expect(quantityBytes(String(c.resources!.limits!.memory))).toBeGreaterThanOrEqual(need);
       expect(concurrency).toBeGreaterThanOrEqual(1);
+    });
+
+    it('runs at most one VM per requested CPU core in a runner pod', () => {
+      const runner = one(objects, 'Deployment', '-runner') as Deployment;
+      const c = runner.spec.template.spec.containers[0];
+      const cpu = String(c.resources!.requests!.cpu);
+      const cores = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
+      expect(Number(envOf(c).get('LICHEN_RUNNER_CONCURRENCY'))).toBeLessThanOrEqual(Math.ceil(cores));
     });
 
     it('every secret reference resolves to a key the chart or the operator provides', () => {
@@ -401,6 +415,34 @@ describe('chart behaviour', () => {
         expect(a.expr.split(o).length, `${a.alert} ${o}${c}`).toBe(a.expr.split(c).length);
       }
     }
+  });
+
+  it('NetworkPolicies admit only the API port and the runners\u2019 metrics port, when enabled', () => {
+    expect(find(render().objects, 'NetworkPolicy')).toEqual([]);
+    const { objects } = render([EVERYTHING]);
+    const deps = deployments(objects);
+    const policies = find(objects, 'NetworkPolicy');
+    expect(policies.map((p) => p.metadata.name).sort()).toEqual(['demo-lichen-api', 'demo-lichen-runner']);
+    for (const p of policies) {
+      const spec = p.spec as {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: { ports: { port: string }[]; from?: unknown[] }[];
+      };
+      const pods = deps.filter((d) => matches(spec.podSelector.matchLabels, d.spec.template.metadata.labels));
+      expect(pods.map((d) => d.metadata.name)).toEqual([p.metadata.name]);
+      expect(spec.policyTypes).toEqual(['Ingress']);
+      const declared = pods[0].spec.template.spec.containers[0].ports!.map((x) => x.name);
+      expect(spec.ingress).toHaveLength(1);
+      for (const port of spec.ingress[0].ports) expect(declared).toContain(port.port);
+    }
+    const runner = policies.find((p) => p.metadata.name.endsWith('-runner'))!.spec as {
+      ingress: { ports: { port: string }[]; from: unknown[] }[];
+    };
+    expect(runner.ingress[0].ports).toEqual([{ port: 'metrics', protocol: 'TCP' }]);
+    expect(runner.ingress[0].from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ]);
   });
 
   it('the Ingress routes to the API Service port', () => {
