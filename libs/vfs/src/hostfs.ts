@@ -246,19 +246,28 @@ export class HostNode implements VNode {
     const p = await this.at(name);
     const fh = await hostCall(() => fsp.open(p, C.O_CREAT | C.O_EXCL | C.O_WRONLY | C.O_NOFOLLOW, init.mode & 0o7777));
     await fh.close();
+    await this.own(p, init);
     return (await this.lookup(name))!;
   }
   async mkdir(name: string, init: NewNode): Promise<VNode> {
     this.ro();
     const p = await this.at(name);
     await hostCall(() => fsp.mkdir(p, init.mode & 0o7777));
+    await this.own(p, init);
     return (await this.lookup(name))!;
   }
-  async symlink(name: string, target: string): Promise<VNode> {
+  async symlink(name: string, target: string, init: NewNode): Promise<VNode> {
     this.ro();
     const p = await this.at(name);
     await hostCall(() => fsp.symlink(Buffer.from(target, 'latin1').toString(), p));
+    await this.own(p, init);
     return (await this.lookup(name))!;
+  }
+
+  /** Gives a new host file the guest owner when the host process may (runs as root). */
+  private async own(p: string, init: NewNode): Promise<void> {
+    if (process.getuid?.() !== 0) return;
+    await fsp.lchown(p, init.uid, init.gid).catch(() => undefined);
   }
   async link(name: string, target: VNode): Promise<void> {
     this.ro();
@@ -282,7 +291,19 @@ export class HostNode implements VNode {
     if (!(newDir instanceof HostNode) || newDir.fs !== this.fs) throw err(Errno.EXDEV);
     const from = await this.at(oldName);
     const to = await newDir.at(newName);
-    if (flags & RENAME_EXCHANGE) throw err(Errno.EINVAL, 'hostfs: RENAME_EXCHANGE not supported');
+    if (flags & RENAME_EXCHANGE) {
+      // Node has no renameat2: exchange through a temporary name (not atomic on the host).
+      const tmp = await this.at(`.lichen-xchg-${process.pid}-${Date.now()}`);
+      await hostCall(() => fsp.rename(from, tmp));
+      try {
+        await hostCall(() => fsp.rename(to, from));
+      } catch (e) {
+        await fsp.rename(tmp, from);
+        throw e;
+      }
+      await hostCall(() => fsp.rename(tmp, to));
+      return;
+    }
     if (flags & RENAME_NOREPLACE) {
       try {
         await fsp.lstat(to);

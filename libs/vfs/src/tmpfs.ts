@@ -323,7 +323,7 @@ export class TmpNode implements VNode {
 
   /** Frees the data (when the last link goes; open files keep reading what they have). */
   freeData(): void {
-    this.truncateTo(0);
+    if ((this.a.mode & S_IFMT) === S_IFREG) this.truncateTo(0);
     this.fs.unchargeBytes(this.target.length);
     this.target = '';
   }

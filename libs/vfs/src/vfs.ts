@@ -89,6 +89,8 @@ export class Dentry {
   mounts: Mount[] | null = null;
   /** Set when the name was unlinked/removed (getcwd adds " (deleted)"). */
   deleted = false;
+  /** Kept in its parent's children even on a volatile filesystem (a mount point or its ancestors). */
+  pinned = false;
   constructor(
     public name: string,
     public parent: Dentry | null,
@@ -231,6 +233,11 @@ export class Vfs {
       if (!at.dentry.node || !isDir(at.dentry.node.attr().mode)) throw err(Errno.ENOTDIR, 'mount point');
       const m = new Mount(this.nextMountId++, fs, rootDentry, at.mnt, at.dentry, flags);
       (at.dentry.mounts ??= []).push(m);
+      // Pin the chain so walks on volatile filesystems (procfs, hostfs) find the mount.
+      for (let d: Dentry | null = at.dentry; d && d.parent; d = d.parent) {
+        d.pinned = true;
+        d.parent.children.set(d.name, d);
+      }
       this.mountList.push(m);
       return m;
     });
@@ -314,7 +321,7 @@ export class Vfs {
     const parent = dir.dentry;
     const cached = parent.children.get(name);
     const fs = dir.mnt.fs;
-    if (cached && (!fs.volatile || cached.mounts)) {
+    if (cached && (!fs.volatile || cached.pinned)) {
       this.stats.dcacheHits++;
       return cached;
     }
