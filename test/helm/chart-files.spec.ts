@@ -143,6 +143,20 @@ describe('values.schema.json', () => {
     });
   }
 
+  it('accepts values.yaml with every null-valued key removed (Helm may drop them when coalescing)', () => {
+    const dropNulls = (v: unknown): unknown => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+      return Object.fromEntries(
+        Object.entries(v as Obj)
+          .filter(([, x]) => x !== null)
+          .map(([k, x]) => [k, dropNulls(x)]),
+      );
+    };
+    const stripped = dropNulls(defaultValues()) as Obj;
+    expect(JSON.stringify(stripped)).not.toEqual(JSON.stringify(defaultValues()));
+    expect(errorsOf(stripped)).toEqual([]);
+  });
+
   it('describes every key of values.yaml and nothing that values.yaml lacks', () => {
     const values = defaultValues();
     const schemaPaths: string[] = [];

@@ -318,6 +318,14 @@ describe('chart behaviour', () => {
     expect(ref('LICHEN_API_KEYS')).toMatchObject({ name: 'a', key: 'api-keys', optional: true });
   });
 
+  it('renders the same when Helm has dropped the null-valued keys', () => {
+    const nulls = {
+      runner: { shutdownGraceMs: null, terminationGracePeriodSeconds: null },
+      limits: { default: { cpuSteps: null, memoryBytes: null }, max: { cpuSteps: null } },
+    };
+    expect([...render([nulls]).files]).toEqual([...render().files]);
+  });
+
   it('limits are passed only when set, as plain integers', () => {
     const { objects } = render([
       { limits: { default: { cpuSteps: 5000000000 }, max: { cpuSteps: 100000000000, fileSizeBytes: 0 } } },
