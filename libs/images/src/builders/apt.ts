@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, write
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './exec';
+import { withFileLock } from './lock';
 import { noProgress, type ProgressSink } from './progress';
 
 export interface AptSource {
@@ -98,6 +99,14 @@ export class AptRepository {
   /** Downloads the package lists when missing, older than a week, or when `force`. */
   async update(force = false): Promise<void> {
     if (!force && this.listsFresh()) return;
+    await withFileLock(join(this.root, 'update.lock'), async () => {
+      // another process may have refreshed the lists while we waited
+      if (!force && this.listsFresh()) return;
+      await this.updateLocked();
+    });
+  }
+
+  private async updateLocked(): Promise<void> {
     mkdirSync(join(this.root, 'state'), { recursive: true });
     this.progress({ phase: 'resolve', message: `apt-get update (${this.source.suite} ${this.source.arch})` });
     try {

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImage } from './build';
 import { LocalImageStore } from './local-store';
+import { withFileLock } from './lock';
 import { imageGeometry, uuidFromSeed } from './mkfs';
 import { inRoot } from './stage';
 
@@ -32,6 +33,22 @@ describe('image builder helpers', () => {
   it('refuses guest paths that leave the staging root', () => {
     expect(inRoot('/stage', '/etc/passwd')).toBe('/stage/etc/passwd');
     expect(() => inRoot('/stage', '../etc/passwd')).toThrow(/must not contain/);
+  });
+
+  it("serialises holders of a lock file and takes over a dead holder's lock", async () => {
+    const lock = join(scratch, 'test.lock');
+    const events: string[] = [];
+    const hold = (name: string) =>
+      withFileLock(lock, async () => {
+        events.push(`${name} in`);
+        await new Promise((r) => setTimeout(r, 300));
+        events.push(`${name} out`);
+      });
+    await Promise.all([hold('a'), hold('b')]);
+    expect(events).toEqual(['a in', 'a out', 'b in', 'b out']);
+    expect(existsSync(lock)).toBe(false);
+    writeFileSync(lock, '999999999\n'); // a pid that cannot exist
+    expect(await withFileLock(lock, async () => 'taken over', 5000)).toBe('taken over');
   });
 
   it('reports a missing image as undefined and lists an empty store', () => {
