@@ -18,6 +18,7 @@ const TWO32 = 4294967296;
 // Local copies: hot code must not read module exports (getters under some loaders).
 const PAGE = 4096;
 const R_BUDGET = 0;
+const BRANCH = 1; // ROW_BRANCH
 const R_FAULT = 2;
 const R_UNDEFINED = 3;
 const R_BREAKPOINT = 4;
@@ -163,7 +164,7 @@ export class AArch64Cpu implements Cpu {
             reason = s.stop;
             break outer;
           }
-          if (flags[h] !== 0 || n >= budget) continue outer;
+          if ((flags[h] & BRANCH) !== 0 || n >= budget) continue outer;
           idx++;
           if (idx === PAGE / 4) continue outer;
         }

@@ -10,7 +10,7 @@
  */
 import type { CpuState } from '../state';
 import type { Decoder } from './dispatch';
-import { ROW_BRANCH } from './types';
+import { ROW_BRANCH, ROW_PURE } from './types';
 
 export const MAX_BLOCK = 48;
 /** Executions of a block start (in the interpreter) before it is compiled. */
@@ -58,9 +58,10 @@ export function compileBlock(
     }
     const addr = pc + (i - idx) * 4;
     const last = (decoder.flags[id] & ROW_BRANCH) !== 0 || i + 1 === ids.length || i + 1 - idx === MAX_BLOCK;
-    lines.push(
-      last ? `s.pc = ${addr}; s.npc = ${addr + 4}; ${name}(s, ${insn});` : `s.pc = ${addr}; ${name}(s, ${insn});`,
-    );
+    const pure = (decoder.flags[id] & ROW_PURE) !== 0;
+    if (last) lines.push(`s.pc = ${addr}; s.npc = ${addr + 4}; ${name}(s, ${insn});`);
+    else if (pure) lines.push(`${name}(s, ${insn});`);
+    else lines.push(`s.pc = ${addr}; ${name}(s, ${insn});`);
     if (last) break;
   }
   const factory = new Function(...params, `"use strict";\nreturn function block(s) {\n${lines.join('\n')}\n};`) as (

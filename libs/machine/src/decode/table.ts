@@ -7,12 +7,14 @@
 import { atomicOp, exclusive } from '../exec/atomic';
 import * as br from '../exec/branch';
 import * as dp from '../exec/dp';
+import * as fast from '../exec/fast';
 import * as ls from '../exec/ldst';
 import { FP_ROWS } from '../fp/table';
 import { SIMD_ROWS } from '../simd/table';
-import { type DecodeRow, ROW_BRANCH } from './types';
+import { type DecodeRow, ROW_BRANCH, ROW_PURE } from './types';
 
 const B = ROW_BRANCH;
+const P = ROW_PURE;
 
 export const BASE_ROWS: readonly DecodeRow[] = [
   // ---- data processing: immediate
@@ -72,12 +74,37 @@ export const BASE_ROWS: readonly DecodeRow[] = [
     handler: atomicOp,
   },
   { name: 'LDR/STR (unsigned offset)', pattern: 'ss111v01ooiiiiiiiiiiiinnnnnttttt', handler: ls.ldstUimm },
+];
+
+/**
+ * Specialised hot forms: each has more fixed bits than the generic row it shadows, so it wins
+ * the decode. test/cpu/fastpath.spec.ts checks each against the generic row on random inputs.
+ */
+export const FAST_ROWS: readonly DecodeRow[] = [
   { name: 'LDR Xt (uimm, fast)', pattern: '1111100101iiiiiiiiiiiinnnnnttttt', handler: ls.ldrX },
   { name: 'STR Xt (uimm, fast)', pattern: '1111100100iiiiiiiiiiiinnnnnttttt', handler: ls.strX },
   { name: 'LDR Wt (uimm, fast)', pattern: '1011100101iiiiiiiiiiiinnnnnttttt', handler: ls.ldrW },
   { name: 'STR Wt (uimm, fast)', pattern: '1011100100iiiiiiiiiiiinnnnnttttt', handler: ls.strW },
   { name: 'LDRB Wt (uimm, fast)', pattern: '0011100101iiiiiiiiiiiinnnnnttttt', handler: ls.ldrB },
+  { name: 'ADD Xd|SP, Xn|SP, #imm', pattern: '100100010hiiiiiiiiiiiinnnnnddddd', handler: fast.addXImm, flags: P },
+  { name: 'SUB Xd|SP, Xn|SP, #imm', pattern: '110100010hiiiiiiiiiiiinnnnnddddd', handler: fast.subXImm, flags: P },
+  { name: 'SUBS Xd, Xn|SP, #imm', pattern: '111100010hiiiiiiiiiiiinnnnnddddd', handler: fast.subsXImm, flags: P },
+  { name: 'SUBS Wd, Wn|WSP, #imm', pattern: '011100010hiiiiiiiiiiiinnnnnddddd', handler: fast.subsWImm, flags: P },
+  { name: 'ADD Wd|WSP, Wn|WSP, #imm', pattern: '000100010hiiiiiiiiiiiinnnnnddddd', handler: fast.addWImm, flags: P },
+  { name: 'MOV Xd, Xm', pattern: '10101010000mmmmm00000011111ddddd', handler: fast.movX, flags: P },
+  { name: 'MOV Wd, Wm', pattern: '00101010000mmmmm00000011111ddddd', handler: fast.movW, flags: P },
+  { name: 'ADD Xd, Xn, Xm, LSL #<32', pattern: '10001011000mmmmm0iiiiinnnnnddddd', handler: fast.addXLsl, flags: P },
+  { name: 'SUBS Xd, Xn, Xm', pattern: '11101011000mmmmm000000nnnnnddddd', handler: fast.subsXReg, flags: P },
+  { name: 'SUBS Wd, Wn, Wm', pattern: '01101011000mmmmm000000nnnnnddddd', handler: fast.subsWReg, flags: P },
+  { name: 'MOVZ Xd', pattern: '110100101hhiiiiiiiiiiiiiiiiddddd', handler: fast.movzX, flags: P },
+  { name: 'MOVZ Wd', pattern: '0101001010hiiiiiiiiiiiiiiiiddddd', handler: fast.movzW, flags: P },
+  { name: 'CSEL Xd', pattern: '10011010100mmmmmcccc00nnnnnddddd', handler: fast.cselX, flags: P },
+  { name: 'UBFM Xd (LSL/LSR/UBFX)', pattern: '1101001101rrrrrrssssssnnnnnddddd', handler: fast.ubfmX, flags: P },
+  { name: 'LDP Xt1, Xt2 (offset/pre/post)', pattern: '1010100xx1iiiiiiixxxxxnnnnnttttt', handler: fast.ldpX },
+  { name: 'STP Xt1, Xt2 (offset/pre/post)', pattern: '1010100xx0iiiiiiixxxxxnnnnnttttt', handler: fast.stpX },
+  { name: 'LDR Xt/Wt/Ht/Bt [Xn, Xm{, LSL}]', pattern: 'ss11100001 1mmmmm011S10nnnnnttttt', handler: fast.ldrRegLsl },
+  { name: 'STRB Wt (uimm, fast)', pattern: '0011100100iiiiiiiiiiiinnnnnttttt', handler: fast.strB },
 ];
 
 /** Every row, base integer first, then FP, then Advanced SIMD. */
-export const ALL_ROWS: readonly DecodeRow[] = [...BASE_ROWS, ...FP_ROWS, ...SIMD_ROWS];
+export const ALL_ROWS: readonly DecodeRow[] = [...BASE_ROWS, ...FAST_ROWS, ...FP_ROWS, ...SIMD_ROWS];

@@ -11,6 +11,8 @@ export type Handler = (s: CpuState, insn: number) => void;
 
 /** Row flags. */
 export const ROW_BRANCH = 1; // may change control flow (ends a basic block)
+/** Never faults, never raises Undefined, never reads s.pc (the block compiler may skip the s.pc update). */
+export const ROW_PURE = 2;
 
 /**
  * One row of the declarative decode table.
