@@ -1,4 +1,5 @@
 /** hostfs confinement, procfs through a provider, devfs devices, sysfs. */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -44,7 +45,7 @@ describe('hostfs confinement', () => {
   fs.symlinkSync(path.join(outside, 'secret'), path.join(shared, 'abs-escape'));
   fs.symlinkSync(outside, path.join(shared, 'dir-escape'));
   fs.mkdirSync(path.join(shared, 'sub'));
-  require('node:child_process').execFileSync('mkfifo', [path.join(shared, 'fifo')]);
+  execFileSync('mkfifo', [path.join(shared, 'fifo')]);
   const hosts: HostFs[] = [];
   afterAll(async () => {
     for (const h of hosts) await h.close();
