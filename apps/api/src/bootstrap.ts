@@ -30,7 +30,10 @@ function flatten(errors: ValidationError[], parent = ''): { field: string; probl
 }
 
 /** Builds the API application (not listening yet): body limits, validation, errors, docs. */
-export async function createApiApp(cfg: LichenConfig, opts: ApiModuleOptions = {}): Promise<INestApplication> {
+export async function createApiApp(
+  cfg: LichenConfig,
+  opts: ApiModuleOptions & { shutdownHooks?: boolean } = {},
+): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(cfg, opts), {
     bodyParser: false,
     bufferLogs: true,
@@ -73,6 +76,6 @@ export async function createApiApp(cfg: LichenConfig, opts: ApiModuleOptions = {
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), {
     jsonDocumentUrl: 'docs/openapi.json',
   });
-  app.enableShutdownHooks();
+  if (opts.shutdownHooks !== false) app.enableShutdownHooks();
   return app;
 }

@@ -50,7 +50,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
   );
   runner.useLogger(runner.get(Logger));
   await runner.init();
-  const api = await createApiApp(cfg, { context });
+  const api = await createApiApp(cfg, { context, shutdownHooks: false });
   await api.listen(cfg.api.port, cfg.api.host);
   const addr = api.getHttpServer().address() as { port: number } | string;
   const port = typeof addr === 'string' ? cfg.api.port : addr.port;

@@ -1,6 +1,7 @@
 /** The `lichen` command line: commander program, argument validation and dispatch. */
 import { Command, CommanderError, Option } from 'commander';
 import { imageCommand } from './commands/image';
+import { serveCommand } from './commands/serve';
 import { executeRun } from './commands/run-vm';
 import { locateImage } from './image-select';
 import { processIo, type CliIo } from './io';
@@ -119,6 +120,7 @@ Docs: README.md and docs/ in the repository (docs/cli.md for every command).`,
     );
   program.addCommand(runCommand(io, setExit));
   program.addCommand(imageCommand(io));
+  program.addCommand(serveCommand(io));
   // Every command reports usage errors through main() instead of exiting the process.
   const override = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

@@ -1,0 +1,6 @@
+// fixture: static
+// Grading fixture (service e2e): never terminates (CPU-step limit).
+int main(void) {
+  volatile unsigned long n = 0;
+  for (;;) n++;
+}
