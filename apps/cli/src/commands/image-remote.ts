@@ -30,8 +30,6 @@ export function remoteStore(io: CliIo): S3ImageStore {
       'no S3 image store configured: set LICHEN_S3_BUCKET (and LICHEN_S3_ENDPOINT for a non-AWS server); see docs/configuration.md',
     );
   }
-  io.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return S3ImageStore.fromEnv(io.env);
 }
 

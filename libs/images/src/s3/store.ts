@@ -64,6 +64,9 @@ export interface ChunkIndex {
 
 /** Makes an S3 client configured for Lichen (timeouts, path style, no SDK-level retries). */
 export function createS3Client(config: S3Config): S3Client {
+  // The SDK warns on every process start under Node < 22; Lichen pins Node 20 on purpose
+  // (docs/decisions.md), so the warning is noise on the CLI's stderr. An explicit setting wins.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({
     endpoint: config.endpoint,
     region: config.region,
