@@ -38,6 +38,8 @@ export const RP = 1;
 export const RM = 2;
 export const RZ = 3;
 export const RNA = 4;
+/** Round to odd (FCVTXN). */
+export const RO = 5;
 
 export const rmodeOf = (env: FpEnv): number => (env.fpcr >>> 22) & 3;
 
@@ -243,6 +245,7 @@ function roundMag(
       inc = 0;
   }
   n += inc;
+  if (rm === RO && inexact && n % 2 === 0) n += 1;
   const top = 2 ** p;
   const resE = n >= top ? q + p : q + p - 1;
   if (n !== 0 && resE > emax) {
@@ -815,8 +818,8 @@ export function cvtSD(env: FpEnv, b0: number): number {
   return f32Value(b);
 }
 
-/** binary64 → binary32 bits, rounded per FPCR. */
-export function cvtDS(env: FpEnv, x0: number): number {
+/** binary64 → binary32 bits, rounded per FPCR (or per `rm` when given, e.g. RO for FCVTXN). */
+export function cvtDS(env: FpEnv, x0: number, rm = -1): number {
   if (x0 !== x0) {
     if (isSNaND(x0)) env.fpsr |= IOC;
     if (env.fpcr & FPCR_DN) return DEFAULT_NAN_S;
@@ -829,7 +832,7 @@ export function cvtDS(env: FpEnv, x0: number): number {
   if (x === 0) return zeroBitsS(neg0(x));
   if (x === Infinity) return 0x7f800000;
   if (x === -Infinity) return 0xff800000;
-  return roundS(env, x, 0, 0, rmodeOf(env));
+  return roundS(env, x, 0, 0, rm < 0 ? rmodeOf(env) : rm);
 }
 
 /** binary16 bits → double value (exact; half inputs are never flushed by conversions). */
