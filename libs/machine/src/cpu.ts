@@ -257,13 +257,13 @@ export class AArch64Cpu implements Cpu {
     this.state.tpidrroHi = Number(u >> 32n) | 0;
   }
   get fpcr(): number {
-    return this.state.fpcr;
+    return this.state.fpcr >>> 0;
   }
   set fpcr(v: number) {
     this.state.fpcr = v & 0x07ff9f00;
   }
   get fpsr(): number {
-    return this.state.fpsr;
+    return this.state.fpsr >>> 0;
   }
   set fpsr(v: number) {
     this.state.fpsr = v & 0xf800009f;
