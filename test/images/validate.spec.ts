@@ -147,6 +147,26 @@ describe('validateExt4Image', () => {
     expect((await refusal(p)).message).toMatch(/superblock checksum mismatch/);
   });
 
+  it.each([
+    ['metadata_csum (crc32c)', ['-t', 'ext4', '-b', '1024', '-O', 'metadata_csum']],
+    ['metadata_csum with 64bit descriptors', ['-t', 'ext4', '-b', '1024', '-O', 'metadata_csum,64bit']],
+    ['gdt_csum (crc16)', ['-t', 'ext4', '-b', '1024', '-O', '^metadata_csum,uninit_bg']],
+  ])('checks group descriptor checksums: %s', async (_name, args) => {
+    const img = mkfs(args as string[]);
+    expect((await validateExt4Image(img)).kind).toBe('ext4');
+    const p = copy(img);
+    // 1 KiB blocks: descriptors at block 2; bump group 1's used-directories count (field 0x10).
+    const descSize = (await validateExt4Image(img)).descSize;
+    const at = 2048 + descSize + 0x10;
+    const fd = openSync(p, 'r+');
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0] = (b[0] as number) ^ 0x1;
+    writeSync(fd, b, 0, 1, at);
+    closeSync(fd);
+    expect((await refusal(p)).message).toMatch(/group 1 descriptor: checksum mismatch/);
+  });
+
   it('names refused and unknown incompatible features', async () => {
     const p = copy(mkfs(['-t', 'ext2']));
     const incompat = readU32(p, 1024 + 0x60);

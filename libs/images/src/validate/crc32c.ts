@@ -15,3 +15,21 @@ export function crc32cRaw(crc: number, data: Uint8Array): number {
   for (let i = 0; i < data.length; i++) c = (TABLE[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
   return c >>> 0;
 }
+
+/** CRC-16 (poly 0x8005, reflected), no inversion: the form ext4's gdt_csum uses. */
+const TABLE16 = (() => {
+  const t = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
+    t[i] = c;
+  }
+  return t;
+})();
+
+export function crc16(crc: number, data: Uint8Array): number {
+  let c = crc & 0xffff;
+  for (let i = 0; i < data.length; i++)
+    c = ((TABLE16[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8)) & 0xffff;
+  return c;
+}

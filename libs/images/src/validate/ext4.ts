@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { BlockDevice } from '@lichen/vfs';
-import { crc32cRaw } from './crc32c';
+import { crc16, crc32cRaw } from './crc32c';
 
 /** Why an image was refused; `code` is stable for API error bodies. */
 export class ImageValidationError extends Error {
@@ -269,6 +269,29 @@ async function check(dev: Reader, maxBytes: number): Promise<Ext4Summary> {
     }
   }
 
+  // Group descriptor checksums: crc32c (metadata_csum) or crc16 (gdt_csum), low 16 bits.
+  const metadataCsum = (roCompat & 0x400) !== 0;
+  const gdtCsum = !metadataCsum && (roCompat & 0x10) !== 0;
+  const uuidBytes = sb.subarray(0x68, 0x78);
+  const csumSeed = metadataCsum ? ((incompat & 0x2000) !== 0 ? u32(0x270) : crc32cRaw(0xffffffff, uuidBytes)) : 0;
+  const descChecksum = (g: number, desc: Uint8Array): number => {
+    const le = new Uint8Array(4);
+    new DataView(le.buffer).setUint32(0, g, true);
+    const zero = new Uint8Array(2);
+    const rest = desc.subarray(0x20);
+    if (metadataCsum) {
+      let c = crc32cRaw(csumSeed, le);
+      c = crc32cRaw(c, desc.subarray(0, 0x1e));
+      c = crc32cRaw(c, zero);
+      c = crc32cRaw(c, rest);
+      return c & 0xffff;
+    }
+    let c = crc16(0xffff, uuidBytes);
+    c = crc16(c, le);
+    c = crc16(c, desc.subarray(0, 0x1e));
+    return is64 ? crc16(c, rest) : c;
+  };
+
   // Group descriptor table.
   const descPerBlock = blockSize / descSize;
   const gdtBlocks = Math.ceil(groups / descPerBlock);
@@ -303,6 +326,16 @@ async function check(dev: Reader, maxBytes: number): Promise<Ext4Summary> {
       const freeBlocks = dv.getUint16(o + 0xc, true) + (is64 ? dv.getUint16(o + 0x2c, true) * 65536 : 0);
       const freeInodes = dv.getUint16(o + 0xe, true) + (is64 ? dv.getUint16(o + 0x2e, true) * 65536 : 0);
       const where = `group ${g} descriptor`;
+      if (metadataCsum || gdtCsum) {
+        const stored = dv.getUint16(o + 0x1e, true);
+        const computed = descChecksum(g, data.subarray(o, o + descSize));
+        if (stored !== computed) {
+          fail(
+            'bad_checksum',
+            `${where}: checksum mismatch (stored 0x${stored.toString(16)}, computed 0x${computed.toString(16)})`,
+          );
+        }
+      }
       if (!inFs(blockBitmap))
         fail(
           'bad_group_descriptors',
