@@ -261,11 +261,11 @@ export function threeSameFpScalar(op: number): Handler {
     const d = insn & 31;
     const w = s.vw;
     R32[1] = R32[2] = R32[3] = 0;
-    if (!sz) R32[0] = binS(s, op, w[n << 2], w[m << 2], 0);
+    if (!sz) R32[0] = binS(s, op, w[n << 2], w[m << 2], w[d << 2]);
     else {
       const f = s.vf64;
       if (op >= 9 && op <= 13) R32[0] = R32[1] = cmpD(s, op, f[n << 1], f[m << 1]) ? -1 : 0;
-      else RD[0] = binD(s, op, f[n << 1], f[m << 1], 0);
+      else RD[0] = binD(s, op, f[n << 1], f[m << 1], f[d << 1]);
     }
     commitQ(s, d, 0);
   };

@@ -1570,3 +1570,18 @@ export const modImm: Handler = (s, insn) => {
   }
   commit(s, d, q);
 };
+
+/** DUP (element, scalar) = MOV Vd, Vn.T[i]: 01 0 11110000 imm5 0 0000 1 n d */
+export const dupScalar: Handler = (s, insn) => {
+  const imm5 = (insn >>> 16) & 31;
+  const es = imm5Size(imm5);
+  if (es < 0) return undefinedInsn();
+  const idx = imm5 >>> (es + 1);
+  const n = (insn >>> 5) & 31;
+  R32[0] = R32[1] = 0;
+  if (es === 3) {
+    R32[0] = s.vw[(n << 2) + 2 * idx];
+    R32[1] = s.vw[(n << 2) + 2 * idx + 1];
+  } else putR(es, 0, eltU(s, n, es, idx));
+  commitScalar(s, insn & 31, 1 << es);
+};

@@ -1,8 +1,9 @@
-import type { DecodeRow } from '../decode/types';
+import type { DecodeRow, Handler } from '../decode/types';
 import {
   acrossLanes,
   addpScalar,
   copy,
+  dupScalar,
   ext,
   logical,
   modImm,
@@ -17,6 +18,8 @@ import {
 } from './int';
 import { ldstMulti, ldstSingle } from './ldst';
 import { SIMD_FP_ROWS } from './fp-rows';
+import { byElement } from './elem';
+import { threeSameFp, threeSameFpScalar } from './fp';
 
 const bin = (v: number, width: number): string => v.toString(2).padStart(width, '0');
 
@@ -277,6 +280,55 @@ rows.push({
   handler: ldstSingle(1),
 });
 rows.push(...SIMD_FP_ROWS);
+
+// vector × indexed element: 0 Q U 01111 size L M Rm opcode H 0 n d (scalar: 01 U 11111 …)
+const ELEM: [number, number, string, Handler][] = [
+  [1, 0b0000, 'MLA (by element)', threeSame(0, 18)],
+  [1, 0b0100, 'MLS (by element)', threeSame(1, 18)],
+  [0, 0b1000, 'MUL (by element)', threeSame(0, 19)],
+  [0, 0b0010, 'SMLAL (by element)', threeDiff(0, 8)],
+  [1, 0b0010, 'UMLAL (by element)', threeDiff(1, 8)],
+  [0, 0b0110, 'SMLSL (by element)', threeDiff(0, 10)],
+  [1, 0b0110, 'UMLSL (by element)', threeDiff(1, 10)],
+  [0, 0b1010, 'SMULL (by element)', threeDiff(0, 12)],
+  [1, 0b1010, 'UMULL (by element)', threeDiff(1, 12)],
+  [0, 0b0011, 'SQDMLAL (by element)', threeDiff(0, 9)],
+  [0, 0b0111, 'SQDMLSL (by element)', threeDiff(0, 11)],
+  [0, 0b1011, 'SQDMULL (by element)', threeDiff(0, 13)],
+  [0, 0b1100, 'SQDMULH (by element)', threeSame(0, 22)],
+  [0, 0b1101, 'SQRDMULH (by element)', threeSame(1, 22)],
+];
+for (const [u, op, name, h] of ELEM)
+  rows.push({ name, pattern: `0q${u}01111sslmmmmm${bin(op, 4)}h0nnnnnddddd`, handler: byElement(h, false) });
+const FP_ELEM: [number, number, string, number][] = [
+  [0, 0b0001, 'FMLA (by element)', 2],
+  [0, 0b0101, 'FMLS (by element)', 3],
+  [0, 0b1001, 'FMUL (by element)', 8],
+  [1, 0b1001, 'FMULX (by element)', 7],
+];
+for (const [u, op, name, lane] of FP_ELEM) {
+  rows.push({
+    name,
+    pattern: `0q${u}011111slmmmmm${bin(op, 4)}h0nnnnnddddd`,
+    handler: byElement(threeSameFp(lane, false), true),
+  });
+  rows.push({
+    name: name.replace('by element', 'scalar, by element'),
+    pattern: `01${u}111111slmmmmm${bin(op, 4)}h0nnnnnddddd`,
+    handler: byElement(threeSameFpScalar(lane), true),
+  });
+}
+rows.push({
+  name: 'SQDMULH (scalar, by element)',
+  pattern: '01011111sslmmmmm1100h0nnnnnddddd',
+  handler: byElement(threeSameScalar(0, 22), false),
+});
+rows.push({
+  name: 'SQRDMULH (scalar, by element)',
+  pattern: '01011111sslmmmmm1101h0nnnnnddddd',
+  handler: byElement(threeSameScalar(1, 22), false),
+});
+rows.push({ name: 'DUP (element, scalar)', pattern: '01011110000iiiii000001nnnnnddddd', handler: dupScalar });
 
 /** Advanced SIMD rows (owned by the FP/SIMD engineer). Merged into the A64 decode table. */
 export const SIMD_ROWS: readonly DecodeRow[] = rows;
