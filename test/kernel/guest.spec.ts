@@ -5,7 +5,17 @@ import { fixture, runQemu, type Variant } from '../support';
 import { runVm } from '@lichen/kernel';
 import { runLichen } from './lichen';
 
-const FAMILIES = ['sys_process', 'sys_signal', 'sys_files', 'sys_pipe_poll', 'sys_threads', 'sys_time', 'sys_memory'];
+const FAMILIES = [
+  'sys_process',
+  'sys_signal',
+  'sys_files',
+  'sys_pipe_poll',
+  'sys_events',
+  'sys_socket',
+  'sys_threads',
+  'sys_time',
+  'sys_memory',
+];
 
 /**
  * Lichen runs in deterministic mode for the static variants (the programs' short sleeps that

@@ -87,6 +87,8 @@ export class Kernel {
   private readonly reservedFrames: number[] = [];
   /** Woken whenever any process exits (used by waits on pids). */
   readonly exitWq = new WaitQueue();
+  /** signalfds to wake when a signal is queued. */
+  readonly signalFds = new Set<KFile>();
   private internalError: unknown = null;
 
   constructor(

@@ -6,6 +6,8 @@ export type Waker = () => void;
 
 export class WaitQueue {
   private readonly waiters = new Set<Waker>();
+  /** Incremented on every wake: edge-triggered epoll reports a ready file again after a new event. */
+  seq = 0;
   add(w: Waker): void {
     this.waiters.add(w);
   }
@@ -17,6 +19,7 @@ export class WaitQueue {
   }
   /** Wakes every waiter (they re-check their condition). */
   wakeAll(): void {
+    this.seq++;
     if (this.waiters.size === 0) return;
     for (const w of [...this.waiters]) w();
   }

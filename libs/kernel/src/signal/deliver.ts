@@ -63,6 +63,7 @@ export function sendSignalToTask(k: Kernel, t: Task, info: SigInfo): void {
   if (sig < 32 && (t.pending & bit) !== 0n) return; // standard signals do not queue twice
   t.pending |= bit;
   t.pendingQueue.push(info);
+  for (const f of k.signalFds) f.pollWq.wakeAll();
   if ((t.sigmask & bit) === 0n || sig === SIGKILL) signalWake(k, t);
 }
 
@@ -79,6 +80,7 @@ export function sendSignalToProcess(k: Kernel, p: Process, info: SigInfo): void 
   if (sig < 32 && (p.sharedPending & bit) !== 0n) return;
   p.sharedPending |= bit;
   p.sharedQueue.push(info);
+  for (const f of k.signalFds) f.pollWq.wakeAll();
   for (const t of p.threads) {
     if (t.state === 'dead' || t.state === 'zombie') continue;
     if ((t.sigmask & bit) === 0n) {

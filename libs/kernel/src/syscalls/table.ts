@@ -12,6 +12,8 @@ import { openSyscalls } from '../fs/open';
 import { readWriteSyscalls } from '../fs/read_write';
 import { statSyscalls } from '../fs/stat';
 import { pollSyscalls } from '../fs/poll';
+import { epollSyscalls } from '../fs/epoll';
+import { socketSyscalls } from '../net/unix';
 import { signalSyscalls } from '../signal/sigaction';
 import { timeSyscalls } from '../time/time';
 import { SYSCALL_NUMBERS } from './numbers';
@@ -32,6 +34,8 @@ const FAMILIES: SyscallDefs[] = [
   openSyscalls,
   statSyscalls,
   pollSyscalls,
+  epollSyscalls,
+  socketSyscalls,
   mmapSyscalls,
   execSyscalls,
   cloneSyscalls,
