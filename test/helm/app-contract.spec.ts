@@ -176,7 +176,7 @@ describe('KEDA watches the queue BullMQ fills', () => {
     ).toBe(true);
   });
 
-  it('the ScaledObject list is BullMQ’s waiting list for that prefix and queue', () => {
+  it('the ScaledObject lists are BullMQ’s waiting and active lists for that prefix and queue', () => {
     for (const [prefix, queue] of [
       ['lichen', 'runs'],
       ['prod-a', 'q_1'],
@@ -186,8 +186,8 @@ describe('KEDA watches the queue BullMQ fills', () => {
         { redis: { keyPrefix: prefix }, queue: { name: queue } },
       ]).objects;
       const so = one(objs, 'ScaledObject').spec as { triggers: { metadata: { listName: string } }[] };
-      const expected = new QueueKeys(`${prefix}:bull`).getKeys(queue).wait;
-      expect(so.triggers[0].metadata.listName).toBe(expected);
+      const keys = new QueueKeys(`${prefix}:bull`).getKeys(queue);
+      expect(so.triggers.map((t) => t.metadata.listName)).toEqual([keys.wait, keys.active]);
       const cm = one(objs, 'ConfigMap').data!;
       expect(cm.LICHEN_REDIS_PREFIX).toBe(prefix);
       expect(cm.LICHEN_QUEUE_NAME).toBe(queue);

@@ -373,12 +373,18 @@ describe('chart behaviour', () => {
   it('KEDA watches the BullMQ waiting list of the configured queue', () => {
     const { objects } = render([KEDA, { redis: { keyPrefix: 'prod' }, queue: { name: 'jobs' } }]);
     const so = one(objects, 'ScaledObject');
-    const trigger = (so.spec as { triggers: { type: string; metadata: Record<string, string> }[] }).triggers[0];
-    expect(trigger.type).toBe('redis');
-    expect(trigger.metadata).toMatchObject({
+    const triggers = (so.spec as { triggers: { type: string; metadata: Record<string, string> }[] }).triggers;
+    expect(triggers.map((t) => t.type)).toEqual(['redis', 'redis']);
+    // Queued runs drive growth; running runs (one per VM slot) keep busy runners from being scaled away.
+    expect(triggers[0].metadata).toMatchObject({
       listName: 'prod:bull:jobs:wait',
       listLength: '4',
       address: 'redis-master:6379',
+    });
+    expect(triggers[1].metadata).toMatchObject({
+      listName: 'prod:bull:jobs:active',
+      listLength: '2',
+      activationListLength: '0',
     });
     expect(find(objects, 'TriggerAuthentication')).toEqual([]);
     expect(find(objects, 'HorizontalPodAutoscaler')).toEqual([]);
@@ -386,7 +392,7 @@ describe('chart behaviour', () => {
     const auth = one(withPassword, 'TriggerAuthentication');
     expect(auth.spec).toEqual({ secretTargetRef: [{ parameter: 'password', name: 'pw', key: 'redis-password' }] });
     const so2 = one(withPassword, 'ScaledObject').spec as { triggers: { authenticationRef: { name: string } }[] };
-    expect(so2.triggers[0].authenticationRef.name).toBe(auth.metadata.name);
+    for (const t of so2.triggers) expect(t.authenticationRef.name).toBe(auth.metadata.name);
   });
 
   it('monitoring objects are created only when asked for', () => {
