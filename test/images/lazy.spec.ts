@@ -84,6 +84,10 @@ for (const backend of backends) {
       const dev = await b.open();
       expect(dev.size).toBe(size);
       await dev.close();
+      // Once the blob is in the cache, lazy mode uses the local copy instead of range reads.
+      const c = await resolveImage('lazy:1', { s3: store, cache, lazy: true, env: {} });
+      expect(c.origin).toBe('cache');
+      expect(c.bytesFetched()).toBe(0);
       await expect(resolveImage('lazy:nope', { s3: store, cache, env: {} })).rejects.toThrow(
         /image lazy:nope not found \(looked in: s3:\/\//,
       );

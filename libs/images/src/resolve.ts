@@ -88,8 +88,10 @@ export async function resolveImage(refText: string, opts: ResolveOptions = {}): 
   if (!manifest) throw new ImageNotFoundError(formatImageRef(ref), looked);
 
   const cacheCfg = loadImageCacheConfig(env);
+  const cache = opts.cache ?? new BlobCache({ dir: cacheCfg.dir, maxBytes: cacheCfg.maxBytes });
   const lazy = opts.lazy ?? cacheCfg.lazy;
-  if (lazy) {
+  // Lazy mode only pays off when the image is not on disk already.
+  if (lazy && !(await cache.lookup(manifest.digest))) {
     let device: LazyBlockDevice | undefined;
     return {
       ref,
@@ -110,7 +112,6 @@ export async function resolveImage(refText: string, opts: ResolveOptions = {}): 
     };
   }
 
-  const cache = opts.cache ?? new BlobCache({ dir: cacheCfg.dir, maxBytes: cacheCfg.maxBytes });
   const before = cache.stats.bytesDownloaded;
   const got: CacheGetResult = await cache.get(
     manifest.digest,

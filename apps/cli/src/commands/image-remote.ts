@@ -4,7 +4,7 @@
  * registerRemoteImageCommands(); `ls` belongs to that group and calls listRemoteImages()
  * for `--remote`.
  */
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, link, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   BlobCache,
@@ -167,7 +167,9 @@ async function pull(io: CliIo, refText: string, flags: { json?: boolean; quiet?:
   }
   const scratch = join(local.scratchDir(), `pull-${process.pid}-${Date.now()}.ext4`);
   try {
-    await copyFile(got.path, scratch);
+    // A hard link when the cache and the store share a filesystem (both files are immutable
+    // and the cache only ever unlinks its own name); a copy otherwise.
+    await link(got.path, scratch).catch(() => copyFile(got.path, scratch));
     const img = await local.add(scratch, {
       name: ref.name,
       tag: ref.tag,
