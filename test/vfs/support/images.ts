@@ -38,6 +38,8 @@ export interface TreeOptions {
   bigFile?: number;
   /** Sparse file with data at every other block of this block size (deep extent trees). */
   alternating?: { blocks: number; blockSize: number };
+  /** Small tree for fuzzing: no multi-megabyte files. */
+  small?: boolean;
 }
 
 /** Generates the standard test tree. */
@@ -56,15 +58,15 @@ export function generateTree(dir: string, opts: TreeOptions = {}): void {
   for (const size of [1, 59, 60, 61, 1023, 1024, 1025, 4095, 4096, 4097, 65536, 200_000]) {
     w(`size-${size}`, randomBytes(size, size));
   }
-  w('big', randomBytes(7, opts.bigFile ?? 3_000_000));
+  w('big', randomBytes(7, opts.bigFile ?? (opts.small ? 300_000 : 3_000_000)));
   // sparse: hole, data, hole, data at the end
   const sp = path.join(dir, 'sparse');
   const fd = fs.openSync(sp, 'w');
   fs.writeSync(fd, randomBytes(11, 5000), 0, 5000, 1_000_000);
-  fs.writeSync(fd, Buffer.from('end'), 0, 3, 20_000_000);
+  fs.writeSync(fd, Buffer.from('end'), 0, 3, opts.small ? 2_000_000 : 20_000_000);
   fs.closeSync(fd);
   fs.writeFileSync(path.join(dir, 'all-hole'), '');
-  fs.truncateSync(path.join(dir, 'all-hole'), 3_000_000);
+  fs.truncateSync(path.join(dir, 'all-hole'), opts.small ? 300_000 : 3_000_000);
   if (opts.alternating) {
     const { blocks, blockSize } = opts.alternating;
     const afd = fs.openSync(path.join(dir, 'alternating'), 'w');
@@ -177,6 +179,29 @@ export const FEATURE_SETS: ImageSpec[] = [
     mkfs: ['-t', 'ext4', '-O', '^metadata_csum', '-I', '128'],
     size: '48M',
     tree: { specials: true },
+  },
+];
+
+/** Small images for fuzzing (every case copies and walks the whole image). */
+export const FUZZ_SETS: ImageSpec[] = [
+  {
+    name: 'fuzz-ext4',
+    mkfs: ['-t', 'ext4', '-b', '4096', '-I', '256'],
+    size: '8M',
+    tree: { small: true, specials: true },
+  },
+  {
+    name: 'fuzz-ext4-1k',
+    mkfs: ['-t', 'ext4', '-b', '1024', '-I', '256'],
+    size: '8M',
+    tree: { small: true, alternating: { blocks: 800, blockSize: 1024 } },
+  },
+  { name: 'fuzz-ext2', mkfs: ['-t', 'ext2', '-b', '1024'], size: '8M', tree: { small: true, specials: true } },
+  {
+    name: 'fuzz-inline',
+    mkfs: ['-t', 'ext4', '-O', 'inline_data', '-I', '256'],
+    size: '8M',
+    tree: { small: true },
   },
 ];
 

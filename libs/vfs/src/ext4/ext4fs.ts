@@ -8,7 +8,7 @@
  */
 import type { BlockDevice } from '../block-device';
 import { BlockCache } from '../block-cache';
-import { Errno, err } from '../errno';
+import { Errno, err, toVfsError } from '../errno';
 import type { DirContext, FileSystem, VNode } from '../fs';
 import {
   type DirEntry,
@@ -98,8 +98,16 @@ export class Ext4Fs implements FileSystem {
     this.type = ext4Only ? 'ext4' : hasJournal ? 'ext3' : 'ext2';
   }
 
-  /** Opens an image: validates the superblock and reads the group descriptors. */
+  /** Opens an image: validates the superblock and reads the group descriptors. Rejects only with VfsError. */
   static async open(device: BlockDevice, opts: Ext4Options = {}): Promise<Ext4Fs> {
+    try {
+      return await Ext4Fs.openInner(device, opts);
+    } catch (e) {
+      throw toVfsError(e);
+    }
+  }
+
+  private static async openInner(device: BlockDevice, opts: Ext4Options): Promise<Ext4Fs> {
     if (device.size < 2048) throw err(Errno.EINVAL, 'ext4: device too small');
     let raw: Uint8Array;
     try {
@@ -284,6 +292,8 @@ export class Ext4Node implements VNode {
     const out: Run[] = [];
     // Bounds: at most this many tree nodes and extents (a valid file needs far fewer).
     const budget = { nodes: 0, maxNodes: 64 + nblocks, maxRuns: 1024 + nblocks * 2 };
+    // A valid tree never visits a block twice; a corrupt one that does is cut short.
+    const visited = new Set<number>();
     const visit = async (node: Uint8Array, off: number, depth: number | null, root: boolean): Promise<void> => {
       if (++budget.nodes > budget.maxNodes) throw corrupt(`inode ${this.ino} (extent tree too large)`);
       if (le16(node, off) !== EXT_MAGIC) throw corrupt(`inode ${this.ino} (extent header magic)`);
@@ -312,6 +322,8 @@ export class Ext4Node implements VNode {
           out.push({ lblk, len, pblk: uninit ? 0 : pblk });
         } else {
           const child = le32(node, e + 4) + le16(node, e + 8) * 0x100000000;
+          if (visited.has(child)) throw corrupt(`inode ${this.ino} (extent tree loop)`);
+          visited.add(child);
           const b = await this.fs.block(child);
           await visit(b, 0, d - 1, false);
         }
@@ -334,10 +346,11 @@ export class Ext4Node implements VNode {
     for (let i = 0; i < 12 && i < nblocks; i++) add(i, le32(this.raw, 0x28 + i * 4));
     // Indirect levels: [12] single, [13] double, [14] triple.
     let base = 12;
+    const visited = new Set<number>();
     for (let level = 1; level <= 3 && base < nblocks; level++) {
       const span = per ** level;
       const ptr = le32(this.raw, 0x28 + (11 + level) * 4);
-      if (ptr !== 0) await this.walkIndirect(ptr, level, base, nblocks, add);
+      if (ptr !== 0) await this.walkIndirect(ptr, level, base, nblocks, add, visited);
       base += span;
     }
     return out;
@@ -349,7 +362,10 @@ export class Ext4Node implements VNode {
     base: number,
     nblocks: number,
     add: (l: number, p: number) => void,
+    visited: Set<number>,
   ): Promise<void> {
+    if (visited.has(pblk)) throw corrupt(`inode ${this.ino} (indirect block loop)`);
+    visited.add(pblk);
     const b = await this.fs.block(pblk);
     const per = this.bs / 4;
     const span = per ** (level - 1);
@@ -359,7 +375,7 @@ export class Ext4Node implements VNode {
       const p = le32(b, i * 4);
       if (p === 0) continue;
       if (level === 1) add(l, p);
-      else await this.walkIndirect(p, level - 1, l, nblocks, add);
+      else await this.walkIndirect(p, level - 1, l, nblocks, add, visited);
     }
   }
 
