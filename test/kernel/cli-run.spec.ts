@@ -91,3 +91,26 @@ describe('lichen run', () => {
     expect(r.stderr).toContain('/bin/nope');
   });
 });
+
+describe('artifacts', () => {
+  it('exports files the program wrote as a tar of the overlay upper layer', async () => {
+    const { runVm } = await import('@lichen/kernel');
+    const { FileBlockDevice } = await import('@lichen/vfs');
+    const device = await FileBlockDevice.open(image);
+    const r = await runVm(
+      {
+        argv: ['/bin/cat_env', '/etc/motd'],
+        rootfs: { kind: 'ext4', device },
+        files: [{ path: '/out/result.txt', content: Buffer.from('artifact body\n') }],
+        collectArtifacts: true,
+      },
+      { stdout: () => undefined, stderr: () => undefined },
+    );
+    await device.close();
+    expect(r.cliExitCode).toBe(5);
+    const tar = Buffer.from(r.artifacts ?? new Uint8Array(0)).toString('latin1');
+    expect(tar).toContain('out/result.txt');
+    expect(tar).toContain('artifact body');
+    expect(tar).not.toContain('from the image');
+  });
+});

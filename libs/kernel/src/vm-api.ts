@@ -153,7 +153,7 @@ export interface RunResult {
   message: string | null;
   stats: RunStats;
   crash: CrashInfo | null;
-  /** Tar of the overlay's upper layer when `collectArtifacts` was set and the VFS supports it. */
+  /** Tar of the overlay's upper layer (added and changed files) when `collectArtifacts` was set and the root is an ext4 image. */
   artifacts: Uint8Array | null;
 }
 

@@ -68,7 +68,11 @@ function defaultRlimits(config: VmConfig): RLimit[] {
 }
 
 /** Builds the namespace and mounts. */
-async function buildNamespace(k: Kernel, config: VmConfig, provider: KernelProcProvider): Promise<Vfs> {
+async function buildNamespace(
+  k: Kernel,
+  config: VmConfig,
+  provider: KernelProcProvider,
+): Promise<{ vfs: Vfs; overlay: OverlayFs | null }> {
   const clock = (): { sec: number; nsec: number } => k.clock.realtime();
   const vfs = new Vfs({ clock, random: (b: Uint8Array) => k.rng.fill(b) });
   const account = {
@@ -78,9 +82,12 @@ async function buildNamespace(k: Kernel, config: VmConfig, provider: KernelProcP
     uncharge: (n: number): void => void k.chargeExtra(-n),
   };
   let root: FileSystem;
+  let overlay: OverlayFs | null = null;
   if (config.rootfs.kind === 'ext4') {
     const lower = await Ext4Fs.open(config.rootfs.device);
-    root = new OverlayFs(lower, new TmpFs({ clock, account, rootMode: 0o755, source: 'upper' }), { source: 'overlay' });
+    root = overlay = new OverlayFs(lower, new TmpFs({ clock, account, rootMode: 0o755, source: 'upper' }), {
+      source: 'overlay',
+    });
   } else if (config.rootfs.kind === 'host') {
     root = await HostFs.open(config.rootfs.path, { readonly: config.rootfs.readOnly ?? false });
   } else {
@@ -126,7 +133,7 @@ async function buildNamespace(k: Kernel, config: VmConfig, provider: KernelProcP
     while (off < f.content.length) off += await of.write(f.content.subarray(off));
     await of.release();
   }
-  return vfs;
+  return { vfs, overlay };
 }
 
 /** /dev/tty and /dev/console: the run's console. */
@@ -200,6 +207,7 @@ function cliExitCode(r: Omit<RunResult, 'cliExitCode'>): number {
 export class Vm {
   readonly kernel: Kernel;
   private started = false;
+  private overlay: OverlayFs | null = null;
 
   constructor(
     readonly config: VmConfig,
@@ -228,7 +236,9 @@ export class Vm {
       await this.boot();
       const end = await k.run();
       message = end.message;
-      return this.result(end.status, end.exitCode, end.signal, message);
+      const r = this.result(end.status, end.exitCode, end.signal, message);
+      if (config.collectArtifacts && this.overlay) r.artifacts = await this.exportArtifacts(this.overlay);
+      return r;
     } catch (e) {
       const err = e as { errno?: number; message?: string };
       if (typeof err.errno === 'number') {
@@ -242,12 +252,20 @@ export class Vm {
     }
   }
 
+  private async exportArtifacts(overlay: OverlayFs): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    for await (const c of overlay.exportTar()) chunks.push(c);
+    return Buffer.concat(chunks);
+  }
+
   private async boot(): Promise<void> {
     const k = this.kernel;
     const config = this.config;
     if (config.argv.length === 0) throw new Error('argv is empty');
     const provider = new KernelProcProvider(k);
-    k.vfs = await buildNamespace(k, config, provider);
+    const ns = await buildNamespace(k, config, provider);
+    k.vfs = ns.vfs;
+    this.overlay = ns.overlay;
     const console = new Console(k, config.tty !== undefined);
     const dev = consoleDevice(console);
     k.vfs.registerCharDevice(5, 0, dev);
