@@ -114,6 +114,19 @@ for (const backend of backends) {
       await expect(cli(['rm', '--remote', 'tiny:2'])).rejects.toThrow(/image tiny:2 not found/);
     });
 
+    it('gc --remote deletes only unreferenced blobs past the grace period', async () => {
+      const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+      const pushed = JSON.parse((await cli(['push', 'orphan:1', '--file', image, '--json'])).out) as { digest: string };
+      const store = S3ImageStore.fromEnv(env);
+      await store.client.send(
+        new DeleteObjectCommand({ Bucket: store.config.bucket, Key: store.tagKey({ name: 'orphan', tag: '1' }) }),
+      );
+      expect(JSON.parse((await cli(['gc', '--remote', '--json'])).out)).toEqual({ deleted: [] });
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await cli(['gc', '--remote', '--grace', '1ms'])).out).toContain(pushed.digest);
+      expect(await store.blobSize(pushed.digest)).toBeUndefined();
+    });
+
     it('explains a missing or bad S3 configuration', async () => {
       await expect(cli(['pull', 'x'], { env: {} })).rejects.toThrow(
         /no S3 image store configured: set LICHEN_S3_BUCKET/,

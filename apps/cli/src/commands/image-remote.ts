@@ -20,7 +20,7 @@ import {
 } from '@lichen/images';
 import { Command } from 'commander';
 import type { CliIo } from '../io';
-import { formatBytes } from '../parse';
+import { formatBytes, parseDuration } from '../parse';
 import { formatTable } from './image';
 
 /** Opens the S3 store from the environment, or explains how to configure it. */
@@ -206,8 +206,16 @@ async function remove(io: CliIo, refText: string, flags: { json?: boolean }): Pr
   io.stdout(`removed ${formatImageRef(ref)} from s3://${store.config.bucket}/${store.config.prefix} (${why})\n`);
 }
 
+async function gc(io: CliIo, flags: { grace: number; json?: boolean }): Promise<void> {
+  const store = remoteStore(io);
+  const deleted = await store.gc({ graceMs: flags.grace });
+  if (flags.json) io.stdout(`${JSON.stringify({ deleted }, null, 2)}\n`);
+  else if (deleted.length === 0) io.stdout('no unreferenced blobs to delete\n');
+  else io.stdout(`deleted ${deleted.length} unreferenced blob(s):\n${deleted.map((d) => `  ${d}\n`).join('')}`);
+}
+
 /**
- * Adds `push`, `pull` and `rm` to the `image` command group. `ls --remote` stays with the
+ * Adds `push`, `pull`, `rm --remote` and `gc --remote` to the `image` command group. `ls --remote` stays with the
  * group's own `ls`, which calls listRemoteImages().
  */
 export function registerRemoteImageCommands(image: Command, io: CliIo): void {
@@ -247,4 +255,18 @@ Examples:
     .option('--json', 'print what was removed as JSON')
     .addHelpText('after', '\nExamples:\n  $ lichen image rm --remote team/python:3.10')
     .action((ref: string, flags: { json?: boolean }) => remove(io, ref, flags));
+
+  image
+    .command('gc')
+    .description('delete blobs of the S3 store that no tag references (older than --grace)')
+    .requiredOption('--remote', 'collect in the S3 store (required)')
+    .option(
+      '--grace <duration>',
+      'keep unreferenced blobs younger than this (pushes in progress)',
+      parseDuration,
+      3_600_000,
+    )
+    .option('--json', 'print the deleted digests as JSON')
+    .addHelpText('after', '\nExamples:\n  $ lichen image gc --remote\n  $ lichen image gc --remote --grace 10m --json')
+    .action((flags: { grace: number; json?: boolean }) => gc(io, flags));
 }
