@@ -4,46 +4,16 @@
  * BullMQ really uses. These fail when the chart and the code drift apart.
  */
 import { QueueKeys } from 'bullmq';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exampleFiles, find, one, readYaml, REPO, render, type K8sObject, type Obj } from './support/chart';
+import { mentions, serviceSources, sources } from './support/source';
 
-/** Non-test TypeScript sources under the given directories. */
-function sources(...dirs: string[]): { path: string; text: string }[] {
-  const out: { path: string; text: string }[] = [];
-  const walk = (d: string): void => {
-    let entries: string[];
-    try {
-      entries = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e);
-      if (e === 'node_modules' || e === 'dist') continue;
-      if (statSync(p).isDirectory()) walk(p);
-      else if (e.endsWith('.ts') && !e.endsWith('.spec.ts') && !e.endsWith('.d.ts')) {
-        out.push({ path: relative(REPO, p), text: readFileSync(p, 'utf8') });
-      }
-    }
-  };
-  for (const d of dirs) walk(join(REPO, d));
-  return out;
-}
-
-const appDirs = (): string[] => [
-  ...readdirSync(join(REPO, 'apps')).map((a) => `apps/${a}/src`),
-  ...readdirSync(join(REPO, 'libs')).map((l) => `libs/${l}/src`),
-];
-const serviceCode = sources(...appDirs());
+const serviceCode = serviceSources();
 const apiCode = sources('apps/api/src');
 const runnerCode = sources('apps/runner/src');
 
-const mentions = (code: { text: string }[], token: string): boolean => {
-  const re = new RegExp(`(^|[^A-Za-z0-9_])${token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z0-9_])`);
-  return code.some((f) => re.test(f.text));
-};
 const stringLiteral = (code: { text: string }[], s: string): boolean =>
   code.some((f) => f.text.includes(`'${s}'`) || f.text.includes(`"${s}"`) || f.text.includes(`\`${s}\``));
 

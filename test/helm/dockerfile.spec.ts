@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, render, type K8sObject } from './support/chart';
+import { mentions, serviceSources } from './support/source';
 
 interface Instruction {
   op: string;
@@ -208,8 +209,8 @@ describe('Dockerfile', () => {
       .filter((i) => i.stage === 'runtime' && i.op === 'ENV')
       .flatMap((i) => [...i.args.matchAll(/(LICHEN_[A-Z0-9_]+)=/g)].map((m) => m[1]));
     expect(env.length).toBeGreaterThanOrEqual(3);
-    const config = readFileSync(join(REPO, 'apps/runner/src/core/config.ts'), 'utf8');
-    for (const n of env) expect(config, n).toContain(n);
+    const code = serviceSources();
+    for (const n of env) expect(mentions(code, n), `${n} is read by apps/ or libs/`).toBe(true);
   });
 });
 
