@@ -66,6 +66,12 @@ describe('the chart speaks the service configuration', () => {
     expect(unread).toEqual([]);
   });
 
+  it('every environment variable the chart sets is documented in docs/configuration.md', () => {
+    const doc = readFileSync(join(REPO, 'docs/configuration.md'), 'utf8');
+    const undocumented = [...chartEnvNames().keys()].filter((n) => !doc.includes(n));
+    expect(undocumented).toEqual([]);
+  });
+
   it('every config.env name in the examples is read by the service', () => {
     for (const f of exampleFiles()) {
       const env = ((readYaml(f) as { config?: { env?: Obj } }).config?.env ?? {}) as Obj;
