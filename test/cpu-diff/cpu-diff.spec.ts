@@ -8,7 +8,7 @@ import { BASE_ROWS } from '../../libs/machine/src/decode/table';
 import { FP_ROWS } from '../../libs/machine/src/fp/table';
 import { SIMD_ROWS } from '../../libs/machine/src/simd/table';
 import { rowsForFuzzing } from './rows';
-import { formatMismatch, formatTable, runDifferential } from './run';
+import { formatMismatch, formatTable, runDifferentialAsync } from './run';
 import { makeLichenTarget } from './target';
 
 const CASES = Number(process.env.LICHEN_DIFF_CASES ?? 30);
@@ -22,10 +22,10 @@ const groups: [string, readonly { name: string; pattern: string }[]][] = [
 
 describe('CPU differential sample against qemu-aarch64-static', () => {
   for (const [label, all] of groups) {
-    it(`${label} behave like qemu`, () => {
+    it(`${label} behave like qemu`, async () => {
       const { rows } = rowsForFuzzing(all, /./);
       expect(rows.length).toBeGreaterThan(0);
-      const rep = runDifferential({
+      const rep = await runDifferentialAsync({
         rows,
         casesPerRow: CASES,
         seed: SEED,

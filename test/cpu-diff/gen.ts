@@ -231,6 +231,9 @@ const isSystem = (w: number): boolean => (w & 0xffc00000) >>> 0 === 0xd5000000;
 const NOT_ADVERTISED: [number, number, string][] = [
   [0xfffffc00, 0x1e634000, 'BFCVT (FEAT_BF16)'],
   [0xfffffc00, 0x1e7e0000, 'FJCVTZS (FEAT_JSCVT)'],
+  [0xffc00000, 0x68800000, 'STGP (FEAT_MTE)'],
+  [0xffc00000, 0x69000000, 'STGP (FEAT_MTE)'],
+  [0xffc00000, 0x69800000, 'STGP (FEAT_MTE)'],
 ];
 
 export function rejectWord(w: number): string | null {
@@ -295,7 +298,10 @@ export function constrainState(rng: Rng, w: number, st: ArchState): void {
   if (isLoadStore(w)) {
     const rn = regField(w, 5);
     const ptr = BigInt(SCRATCH_ADDR + 0x6000 + (rng.chance(0.7) ? 16 * rng.below(256) : rng.below(4096)));
-    if (rn !== 31) st.x[rn] = ptr;
+    // exclusives (bits 29:24 = 001000): keep the address aligned; qemu-user does not check
+    // alignment on a store-exclusive that fails its monitor check, the architecture does
+    const exclusive = ((w >>> 24) & 0x3f) === 0x08;
+    if (rn !== 31) st.x[rn] = exclusive ? ptr - (ptr % 16n) : ptr;
     // register-offset and post-index-by-register forms: keep the offset register small
     const rm = regField(w, 16);
     if (rm !== 31 && rm !== rn) st.x[rm] = BigInt(rng.below(512)) - 256n;

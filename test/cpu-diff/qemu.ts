@@ -2,7 +2,7 @@
  * Builds the guest harness (cached by source hash, never committed) and runs batches of cases
  * under qemu-aarch64-static.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,4 +44,29 @@ export function runQemu(harness: string, cases: readonly TestCase[]): CaseResult
     throw new Error(`harness exited with status ${r.status} signal ${r.signal}: ${r.stderr.toString()}`);
   }
   return decodeResults(r.stdout, cases.length);
+}
+
+/** Same as runQemu without blocking the event loop (for test runners that need heartbeats). */
+export function runQemuAsync(harness: string, cases: readonly TestCase[]): Promise<CaseResult[]> {
+  const input = encodeCases(cases);
+  return new Promise((resolve, reject) => {
+    const p = spawn('qemu-aarch64-static', ['-cpu', QEMU_CPU, harness], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.stderr.on('data', (b: Buffer) => err.push(b));
+    p.on('error', (e) => reject(new Error(`qemu-aarch64-static: ${e.message}`)));
+    p.on('close', (code, signal) => {
+      if (code !== 0) {
+        reject(new Error(`harness exited with status ${code} signal ${signal}: ${Buffer.concat(err).toString()}`));
+        return;
+      }
+      try {
+        resolve(decodeResults(Buffer.concat(out), cases.length));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    p.stdin.end(input);
+  });
 }

@@ -5,8 +5,8 @@
 import { compareResults, disassemble, type FieldDiff } from './compare';
 import { generateCase, parsePattern, Rng, type GenOptions, type ParsedRow, type RowLike } from './gen';
 import { runLichen, type LichenTarget } from './lichen';
-import type { TestCase } from './protocol';
-import { buildHarness, runQemu } from './qemu';
+import type { CaseResult, TestCase } from './protocol';
+import { buildHarness, runQemu, runQemuAsync } from './qemu';
 
 export interface RowStats {
   name: string;
@@ -45,8 +45,7 @@ export interface DiffReport {
   total: { pass: number; fail: number; skipped: number };
 }
 
-export function runDifferential(opts: DiffOptions): DiffReport {
-  const harness = buildHarness();
+function prepare(opts: DiffOptions): { stats: RowStats[]; cases: TestCase[] } {
   const parsed: ParsedRow[] = opts.rows.map(parsePattern);
   const rng = new Rng(opts.seed);
   const stats: RowStats[] = parsed.map((r) => ({ name: r.name, pass: 0, fail: 0, skipped: 0, stops: {} }));
@@ -58,29 +57,34 @@ export function runDifferential(opts: DiffOptions): DiffReport {
       else cases.push(c);
     }
   }
-  const mismatches: Mismatch[] = [];
+  return { stats, cases };
+}
+
+function compareChunk(
+  opts: DiffOptions,
+  target: LichenTarget,
+  stats: RowStats[],
+  chunk: readonly TestCase[],
+  ref: readonly CaseResult[],
+  mismatches: Mismatch[],
+): void {
   const detailCap = opts.detailsPerRow ?? 3;
-  const batch = opts.batchSize ?? 4000;
-  const target = opts.makeTarget();
-  for (let start = 0; start < cases.length; start += batch) {
-    const chunk = cases.slice(start, start + batch);
-    const ref = runQemu(harness, chunk);
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
-      const st = stats[c.row];
-      st.stops[ref[i].stop] = (st.stops[ref[i].stop] ?? 0) + 1;
-      const got = runLichen(target, c);
-      const diffs = compareResults(ref[i], got);
-      if (diffs.length === 0) st.pass++;
-      else {
-        st.fail++;
-        if (st.fail <= detailCap) mismatches.push({ row: st.name, insns: c.insns, disasm: [], diffs, case: c });
-      }
+  for (let i = 0; i < chunk.length; i++) {
+    const c = chunk[i];
+    const st = stats[c.row];
+    st.stops[ref[i].stop] = (st.stops[ref[i].stop] ?? 0) + 1;
+    const got = runLichen(target, c);
+    const diffs = compareResults(ref[i], got);
+    if (diffs.length === 0) st.pass++;
+    else {
+      st.fail++;
+      if (st.fail <= detailCap) mismatches.push({ row: st.name, insns: c.insns, disasm: [], diffs, case: c });
     }
-    opts.onProgress?.(Math.min(start + batch, cases.length), cases.length);
   }
-  const words = mismatches.flatMap((m) => m.insns);
-  const dis = disassemble(words);
+}
+
+function finish(stats: RowStats[], mismatches: Mismatch[]): DiffReport {
+  const dis = disassemble(mismatches.flatMap((m) => m.insns));
   let k = 0;
   for (const m of mismatches) {
     m.disasm = dis.slice(k, k + m.insns.length);
@@ -91,6 +95,37 @@ export function runDifferential(opts: DiffOptions): DiffReport {
     { pass: 0, fail: 0, skipped: 0 },
   );
   return { rows: stats, mismatches, total };
+}
+
+export function runDifferential(opts: DiffOptions): DiffReport {
+  const harness = buildHarness();
+  const { stats, cases } = prepare(opts);
+  const mismatches: Mismatch[] = [];
+  const batch = opts.batchSize ?? 4000;
+  const target = opts.makeTarget();
+  for (let start = 0; start < cases.length; start += batch) {
+    const chunk = cases.slice(start, start + batch);
+    compareChunk(opts, target, stats, chunk, runQemu(harness, chunk), mismatches);
+    opts.onProgress?.(Math.min(start + batch, cases.length), cases.length);
+  }
+  return finish(stats, mismatches);
+}
+
+/** Like runDifferential, but yields to the event loop between batches. */
+export async function runDifferentialAsync(opts: DiffOptions): Promise<DiffReport> {
+  const harness = buildHarness();
+  const { stats, cases } = prepare(opts);
+  const mismatches: Mismatch[] = [];
+  const batch = opts.batchSize ?? 500;
+  const target = opts.makeTarget();
+  for (let start = 0; start < cases.length; start += batch) {
+    const chunk = cases.slice(start, start + batch);
+    const ref = await runQemuAsync(harness, chunk);
+    compareChunk(opts, target, stats, chunk, ref, mismatches);
+    opts.onProgress?.(Math.min(start + batch, cases.length), cases.length);
+    await new Promise((r) => setImmediate(r));
+  }
+  return finish(stats, mismatches);
 }
 
 const hex = (w: number): string => (w >>> 0).toString(16).padStart(8, '0');
