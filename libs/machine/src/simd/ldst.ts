@@ -10,6 +10,7 @@ import { baseAddr, writeBack } from '../exec/ldst';
 import { type CpuState, undefinedInsn } from '../state';
 
 const TMP = new Uint8Array(64 * 4);
+const TMP32 = new Int32Array(TMP.buffer);
 
 /** [selem, rpt] for the multiple-structure opcodes, or null when unallocated. */
 function multiParams(opcode: number): [number, number] | null {
@@ -64,6 +65,33 @@ export function ldstMulti(post: number): Handler {
     const base = baseAddr(s, n);
     const mem = s.mem;
     const vb = s.vb;
+    if (selem === 1) {
+      // LD1/ST1 with 1-4 registers: memory is the registers' bytes in order (8-byte chunks)
+      const words = total >> 2;
+      const regWords = regBytes >> 2;
+      const vi = s.vi;
+      if (load) {
+        mem.probeRead(base, total);
+        for (let k = 0; k < words; k += 2) {
+          TMP32[k] = mem.ld64(base + 4 * k);
+          TMP32[k + 1] = mem.hi;
+        }
+        for (let r = 0; r < rpt; r++) {
+          const ri = ((t + r) & 31) << 2;
+          for (let k = 0; k < regWords; k++) vi[ri + k] = TMP32[r * regWords + k];
+          if (!q) vi[ri + 2] = vi[ri + 3] = 0;
+        }
+      } else {
+        mem.probeWrite(base, total);
+        for (let r = 0; r < rpt; r++) {
+          const ri = ((t + r) & 31) << 2;
+          for (let k = 0; k < regWords; k++) TMP32[r * regWords + k] = vi[ri + k];
+        }
+        for (let k = 0; k < words; k += 2) mem.st64(base + 4 * k, TMP32[k], TMP32[k + 1]);
+      }
+      if (post) postIndex(s, insn, n, base, total);
+      return;
+    }
     if (load) {
       mem.probeRead(base, total);
       for (let i = 0; i < total; i++) TMP[i] = mem.ld8(base + i);
