@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobCache, parseImageRef, S3ImageStore, type BlobFetcher } from '../../libs/images/src';
 import { FaultProxy } from './support/fault-proxy';
 import { randomFile, tempDir } from './support/fixtures';
-import { s3ConfigFor, type S3Backend } from './support/s3-server';
 import { backends } from './backends';
+import { startProxiedStore, type ProxiedStore } from './support/proxied-store';
 
 const BLOB = /\/blobs\/sha256\/[0-9a-f]{64}(\?|$)/;
 
@@ -122,21 +122,16 @@ describe('blob cache (local behaviour)', () => {
 
 for (const backend of backends) {
   describe.skipIf(!backend.available)(`blob cache shared by two processes — ${backend.name}`, () => {
-    let server: S3Backend;
+    let env: ProxiedStore;
     let proxy: FaultProxy;
     let store: S3ImageStore;
 
     beforeAll(async () => {
-      server = await backend.start();
-      proxy = new FaultProxy({ host: server.host, port: server.port });
-      const port = await proxy.start();
-      const cfg = s3ConfigFor(server);
-      await new S3ImageStore(cfg).ensureBucket();
-      store = new S3ImageStore({ ...cfg, endpoint: `http://127.0.0.1:${port}` });
+      env = await startProxiedStore(backend);
+      ({ proxy, viaProxy: store } = env);
     });
     afterAll(async () => {
-      await proxy?.stop();
-      await server?.stop();
+      await env?.stop();
     });
 
     it('two processes pulling the same digest at once download it once', async () => {

@@ -12,15 +12,15 @@ import {
 } from '../../libs/images/src';
 import { closedPort, FaultProxy } from './support/fault-proxy';
 import { randomFile, tempDir } from './support/fixtures';
-import { s3ConfigFor, type S3Backend } from './support/s3-server';
 import { backends } from './backends';
+import { startProxiedStore, type ProxiedStore } from './support/proxied-store';
 
 const BLOB = /\/blobs\/sha256\/[0-9a-f]{64}(\?|$)/;
 const SIZE = 600_000;
 
 for (const backend of backends) {
   describe.skipIf(!backend.available)(`fault injection between the store and the S3 server — ${backend.name}`, () => {
-    let server: S3Backend;
+    let env: ProxiedStore;
     let proxy: FaultProxy;
     let direct: S3ImageStore;
     let viaProxy: S3ImageStore;
@@ -30,19 +30,13 @@ for (const backend of backends) {
     let cache: BlobCache;
 
     beforeAll(async () => {
-      server = await backend.start();
-      proxy = new FaultProxy({ host: server.host, port: server.port });
-      const port = await proxy.start();
-      const cfg = s3ConfigFor(server, { requestTimeoutMs: 400 });
-      direct = new S3ImageStore(cfg);
-      await direct.ensureBucket();
-      viaProxy = new S3ImageStore({ ...cfg, endpoint: `http://127.0.0.1:${port}` });
+      env = await startProxiedStore(backend, { requestTimeoutMs: 400 });
+      ({ proxy, direct, viaProxy } = env);
       file = randomFile(tempDir('faults'), 'img.ext4', SIZE);
       digest = (await direct.pushFile(file, parseImageRef('faulty:1'))).manifest.digest;
     });
     afterAll(async () => {
-      await proxy?.stop();
-      await server?.stop();
+      await env?.stop();
     });
     beforeEach(() => {
       proxy.clearFaults();

@@ -4,15 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLazyBlob, parseImageRef, resolveImage, S3ImageStore, BlobCache } from '../../libs/images/src';
 import { FaultProxy } from './support/fault-proxy';
 import { buildExt4Image, tempDir } from './support/fixtures';
-import { s3ConfigFor, type S3Backend } from './support/s3-server';
 import { backends } from './backends';
+import { startProxiedStore, type ProxiedStore } from './support/proxied-store';
 import { elfInterpreter, readFilesThroughVfs } from './support/vfs-read';
 
 const BLOB = /\/blobs\/sha256\/[0-9a-f]{64}(\?|$)/;
 
 for (const backend of backends) {
   describe.skipIf(!backend.available)(`lazy S3 block device under the ext4 reader — ${backend.name}`, () => {
-    let server: S3Backend;
+    let env: ProxiedStore;
     let proxy: FaultProxy;
     let store: S3ImageStore;
     let image: { image: string; tree: string };
@@ -20,20 +20,15 @@ for (const backend of backends) {
     let size: number;
 
     beforeAll(async () => {
-      server = await backend.start();
-      proxy = new FaultProxy({ host: server.host, port: server.port });
-      const port = await proxy.start();
-      const cfg = s3ConfigFor(server);
-      await new S3ImageStore(cfg).ensureBucket();
-      store = new S3ImageStore({ ...cfg, endpoint: `http://127.0.0.1:${port}` });
+      env = await startProxiedStore(backend);
+      ({ proxy, viaProxy: store } = env);
       image = buildExt4Image({ sizeMiB: 64, fillerMiB: 4, extraArgs: ['-b', '4096'] });
       const pushed = await store.pushFile(image.image, parseImageRef('lazy:1'));
       digest = pushed.manifest.digest;
       size = pushed.manifest.size;
     });
     afterAll(async () => {
-      await proxy?.stop();
-      await server?.stop();
+      await env?.stop();
     });
 
     it('reads /usr/bin/true, its interpreter and libc through the VFS, fetching a small part of the image', async () => {
