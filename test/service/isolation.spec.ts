@@ -30,6 +30,31 @@ describe('runner isolation, cancellation and limits (scripted engine)', () => {
     expect(good.stdout).toBe('still alive\n');
   });
 
+  it('a thread is reused after a clean run, never after a crash', async () => {
+    const svc1 = await startService({ LICHEN_RUNNER_CONCURRENCY: '1' });
+    try {
+      const tid = async (): Promise<string> => {
+        const r = await fetch(`${svc1.url}/v1/runs?wait=20`, {
+          method: 'POST',
+          headers: { ...auth(KEY_A), 'content-type': 'application/json' },
+          body: JSON.stringify({ image: 'scratch', argv: ['thread-id'] }),
+        });
+        return ((await r.json()) as { stdout: string }).stdout;
+      };
+      const a = await tid();
+      expect(await tid()).toBe(a);
+      const r = await fetch(`${svc1.url}/v1/runs?wait=20`, {
+        method: 'POST',
+        headers: { ...auth(KEY_A), 'content-type': 'application/json' },
+        body: JSON.stringify({ image: 'scratch', argv: ['throw'] }),
+      });
+      expect(((await r.json()) as { status: string }).status).toBe('internal_error');
+      expect(await tid()).not.toBe(a);
+    } finally {
+      await svc1.stop();
+    }
+  });
+
   it('a thread that blows its heap limit fails only its run', async () => {
     const bad = await waitRun(svc.url, KEY_A, await submit({ image: 'scratch', argv: ['heap-hog'] }), 60_000);
     expect(bad.status).toBe('internal_error');

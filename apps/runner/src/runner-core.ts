@@ -55,6 +55,8 @@ export class RunnerCore {
       engine: opts.engine ?? cfg.runner.engineModule ?? '@lichen/kernel',
       heapMb: cfg.runner.vmHeapMb,
       warm: cfg.runner.concurrency,
+      runsPerThread: cfg.runner.runsPerThread,
+      cancelGraceMs: 500,
       onCrash: (reason) => ctx.metrics.workerCrashes.inc({ reason }),
     });
     const images = opts.images ?? new ResolvingImageProvider(ctx.localImages, ctx.s3);

@@ -81,6 +81,10 @@ export async function runVm(config: Config, io: Io) {
       io.stdout(f.content);
       return result('exited', 0, null);
     }
+    case 'thread-id':
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      out(`${(require('node:worker_threads') as typeof import('node:worker_threads')).threadId}\n`);
+      return result('exited', 0, null);
     case 'exit':
       return result('exited', Number(args[0] ?? 0), null);
     case 'chunks': {

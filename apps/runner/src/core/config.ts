@@ -67,6 +67,8 @@ export interface LichenConfig {
   runner: {
     concurrency: number;
     vmHeapMb: number;
+    /** VMs a worker thread runs one after another before it is replaced (1 = fresh thread per VM). */
+    runsPerThread: number;
     metricsPort: number;
     attempts: number;
     shutdownGraceMs: number;
@@ -178,6 +180,7 @@ const schema = z.object({
   LICHEN_CONSOLE_MAX_EVENTS: int(20_000, 10),
   LICHEN_RUNNER_CONCURRENCY: int(Math.max(1, cpus().length), 1, 1024),
   LICHEN_VM_HEAP_MB: int(512, 32, 65536),
+  LICHEN_VM_RUNS_PER_THREAD: int(50, 1, 1_000_000),
   LICHEN_RUNNER_METRICS_PORT: int(9464, 0, 65535),
   LICHEN_JOB_ATTEMPTS: int(2, 1, 20),
   LICHEN_SHUTDOWN_GRACE_MS: int(30_000, 0),
@@ -259,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LichenConfig {
     runner: {
       concurrency: e.LICHEN_RUNNER_CONCURRENCY,
       vmHeapMb: e.LICHEN_VM_HEAP_MB,
+      runsPerThread: e.LICHEN_VM_RUNS_PER_THREAD,
       metricsPort: e.LICHEN_RUNNER_METRICS_PORT,
       attempts: e.LICHEN_JOB_ATTEMPTS,
       shutdownGraceMs: e.LICHEN_SHUTDOWN_GRACE_MS,

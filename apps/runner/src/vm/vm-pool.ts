@@ -27,6 +27,11 @@ export interface VmPoolOptions {
   warm: number;
   /** Grace between a cancel request and forced termination. */
   cancelGraceMs?: number;
+  /**
+   * VMs one thread runs (one after another) before it is replaced. 1 = a fresh thread per VM.
+   * A thread that failed, was cancelled or was terminated is never reused.
+   */
+  runsPerThread?: number;
   onCrash?(reason: string): void;
 }
 
@@ -40,14 +45,17 @@ function workerEntry(): { file: string; eval: boolean } {
 
 interface Warm {
   worker: Worker;
+  runs: number;
   ready: Promise<FromWorker>;
   /** Messages that arrived before a job claimed the thread. */
   failed: { message: string } | null;
 }
 
 /**
- * Runs each VM in its own worker thread with a heap limit. Threads are started ahead of time
- * (engine loaded) so a job does not pay the start-up; a thread is never reused.
+ * Runs each VM in a worker thread with a heap limit. Threads are started ahead of time (engine
+ * loaded) so a job does not pay the start-up. A thread runs one VM at a time; it is reused for
+ * the next VM only after a clean result (never after a crash, cancel or forced stop) and is
+ * replaced after `runsPerThread` VMs.
  */
 export class VmPool {
   private readonly idle: Warm[] = [];
@@ -71,7 +79,7 @@ export class VmPool {
       stdout: false,
       stderr: false,
     });
-    const w: Warm = { worker, ready: Promise.resolve({ t: 'ready' }), failed: null };
+    const w: Warm = { worker, runs: 0, ready: Promise.resolve({ t: 'ready' }), failed: null };
     w.ready = new Promise<FromWorker>((resolve) => {
       const onMsg = (m: FromWorker): void => {
         if (m.t === 'ready' || m.t === 'failed') {
@@ -101,7 +109,8 @@ export class VmPool {
 
   private take(): Warm {
     const w = this.idle.shift() ?? this.spawn();
-    this.refill();
+    // Fresh thread per VM: start the next one while this one runs.
+    if ((this.opts.runsPerThread ?? 1) <= 1) this.refill();
     return w;
   }
 
@@ -117,22 +126,41 @@ export class VmPool {
     const worker = w.worker;
     worker.ref();
     this.live.add(worker);
+    w.runs++;
     return new Promise<ThreadOutcome>((resolve) => {
       let settled = false;
       let forced: ThreadOutcome | null = null;
       const timers: NodeJS.Timeout[] = [];
+      let cancelled = false;
       const finish = (out: ThreadOutcome): void => {
         if (settled) return;
         settled = true;
         for (const t of timers) clearTimeout(t);
         o.signal?.removeEventListener('abort', onAbort);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
         this.live.delete(worker);
         if (out.kind !== 'result' && out.kind !== 'terminated') this.opts.onCrash?.(out.reason);
         if (out.kind === 'terminated') this.opts.onCrash?.(`terminated_${out.reason}`);
-        void worker.terminate();
+        const reusable =
+          out.kind === 'result' &&
+          !cancelled &&
+          !this.closed &&
+          w.runs < (this.opts.runsPerThread ?? 1) &&
+          this.idle.length < this.opts.warm;
+        if (reusable) {
+          worker.unref();
+          w.ready = Promise.resolve({ t: 'ready' });
+          this.idle.unshift(w);
+        } else {
+          void worker.terminate();
+          this.refill();
+        }
         resolve(out);
       };
       const onAbort = (): void => {
+        cancelled = true;
         worker.postMessage({ t: 'cancel' } satisfies ToWorker);
         timers.push(
           setTimeout(() => {
@@ -141,24 +169,27 @@ export class VmPool {
           }, this.opts.cancelGraceMs ?? 750),
         );
       };
-      worker.on('message', (m: FromWorker) => {
+      const onMessage = (m: FromWorker): void => {
         if (m.t === 'out') o.onStdout(m.d);
         else if (m.t === 'err') o.onStderr(m.d);
         else if (m.t === 'result') finish({ kind: 'result', result: m.result });
         else if (m.t === 'failed') finish({ kind: 'crash', reason: 'exception', message: m.message });
-      });
-      worker.on('error', (e: Error & { code?: string }) => {
+      };
+      const onError = (e: Error & { code?: string }): void => {
         const heap = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
         finish({
           kind: 'crash',
           reason: heap ? 'heap' : 'exception',
           message: heap ? `VM thread exceeded its heap limit: ${e.message}` : e.message,
         });
-      });
-      worker.on('exit', (code) => {
+      };
+      const onExit = (code: number): void => {
         if (forced) finish(forced);
         else finish({ kind: 'crash', reason: 'exit', message: `VM thread exited (code ${code}) without a result` });
-      });
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
       if (o.signal) {
         if (o.signal.aborted) onAbort();
         else o.signal.addEventListener('abort', onAbort, { once: true });

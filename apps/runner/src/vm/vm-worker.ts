@@ -1,6 +1,7 @@
 /**
- * Entry point of a VM worker thread: loads the engine, runs one job, reports, exits.
- * Anything thrown here (or a blown heap limit) ends this thread only.
+ * Entry point of a VM worker thread: loads the engine, then runs jobs one at a time.
+ * Anything thrown here (or a blown heap limit) ends this thread only; the pool discards
+ * a thread after a failure, a cancel or a forced stop, and recycles it after N runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FileBlockDevice } from './file-block-device';
@@ -49,17 +50,20 @@ async function run(engine: Engine, job: ThreadJob, abort: AbortController): Prom
   }
 }
 
-const abort = new AbortController();
-let started = false;
+let current: AbortController | null = null;
 const init = workerData as WorkerInit;
 loadEngine(init.engine).then(
   (engine) => {
     port.on('message', (m: ToWorker) => {
-      if (m.t === 'cancel') abort.abort();
-      else if (m.t === 'run' && !started) {
-        started = true;
+      if (m.t === 'cancel') current?.abort();
+      else if (m.t === 'run' && !current) {
+        // One VM at a time; the thread may be given another job after this one reports.
+        const abort = new AbortController();
+        current = abort;
         run(engine, m.job, abort).then(
-          () => process.exit(0),
+          () => {
+            current = null;
+          },
           (err: unknown) => {
             const e = err instanceof Error ? err : new Error(String(err));
             post({ t: 'failed', message: e.message, stack: e.stack ?? null });

@@ -1,0 +1,211 @@
+/**
+ * npm run bench:service — the service end to end on this machine.
+ *
+ * Builds the API and runner (tsc -b), starts the API and TWO runner processes against the local
+ * Redis (a private key prefix), submits 500 `busybox echo` runs from 50 concurrent clients
+ * (POST /v1/runs?wait=…), checks every run completed exactly once with the right output, and
+ * prints throughput and p50/p95/p99 end-to-end latency, next to the latency of running the same
+ * busybox echo directly under qemu-aarch64-static measured in the same run.
+ *
+ * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_RUNNER_CONCURRENCY (cores per runner),
+ * BENCH_SKIP_BUILD=1 (use the existing dist/).
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import { buildImage, defaultImageDir, LocalImageStore } from '@lichen/images';
+
+const ROOT = resolve(__dirname, '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 500);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const KEY = `bench-${randomBytes(12).toString('hex')}`;
+const PREFIX = `lichen-bench-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+    s.on('error', rej);
+  });
+}
+
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const ms = (n: number): string => `${n.toFixed(1)} ms`;
+
+async function waitHttp(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > end) throw new Error(`${url} did not come up`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function main(): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  await redis.ping().catch((e: Error) => {
+    throw new Error(`Redis at ${REDIS_URL} is not reachable (${e.message}); start redis-server or set REDIS_URL`);
+  });
+  if (process.env.BENCH_SKIP_BUILD !== '1') {
+    process.stderr.write('building api and runner (tsc -b)…\n');
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api/tsconfig.json', 'apps/runner/tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  const store = new LocalImageStore(defaultImageDir());
+  if (!store.get('busybox')) {
+    process.stderr.write('building the busybox image…\n');
+    await buildImage('busybox', { store });
+  }
+  const busybox = store.get('busybox');
+  if (!busybox) throw new Error('no busybox image');
+
+  const apiPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'lichen-bench-'));
+  const perRunner = Number(process.env.BENCH_RUNNER_CONCURRENCY ?? cpus().length);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    REDIS_URL,
+    LICHEN_REDIS_PREFIX: PREFIX,
+    LICHEN_API_KEYS: `bench=${KEY}`,
+    LICHEN_API_PORT: String(apiPort),
+    LICHEN_API_HOST: '127.0.0.1',
+    LICHEN_IMAGE_DIR: defaultImageDir(),
+    LICHEN_ARTIFACT_DIR: join(dir, 'artifacts'),
+    LICHEN_RUNNER_CONCURRENCY: String(perRunner),
+    LICHEN_TENANT_CONCURRENCY: '1000',
+    LICHEN_TENANT_RATE_LIMIT: '1000000',
+    LOG_LEVEL: 'warn',
+  };
+  const children: ChildProcess[] = [];
+  const start = (what: string, entry: string, extra: NodeJS.ProcessEnv = {}): ChildProcess => {
+    const c = spawn(process.execPath, [entry], { cwd: ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('exit', (code, sig) => {
+      if (!stopping) process.stderr.write(`${what} exited (${code ?? sig})\n`);
+    });
+    children.push(c);
+    return c;
+  };
+  let stopping = false;
+  const runnerPorts = [await freePort(), await freePort()];
+  try {
+    start('api', join(ROOT, 'apps/api'));
+    start('runner-1', join(ROOT, 'apps/runner'), { LICHEN_RUNNER_METRICS_PORT: String(runnerPorts[0]) });
+    start('runner-2', join(ROOT, 'apps/runner'), { LICHEN_RUNNER_METRICS_PORT: String(runnerPorts[1]) });
+    const base = `http://127.0.0.1:${apiPort}`;
+    await waitHttp(`${base}/readyz`, 120_000);
+    for (const p of runnerPorts) await waitHttp(`http://127.0.0.1:${p}/healthz`, 120_000);
+
+    const submit = async (text: string): Promise<{ id: string; status: string; stdout: string; latency: number; attempt: number }> => {
+      const t0 = performance.now();
+      const r = await fetch(`${base}/v1/runs?wait=60`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ image: 'busybox', argv: ['echo', text] }),
+      });
+      const body = (await r.json()) as { id: string; status: string; stdout: string; attempt: number; error?: unknown };
+      if (r.status !== 200) throw new Error(`run ${text}: HTTP ${r.status} ${JSON.stringify(body)}`);
+      return { ...body, latency: performance.now() - t0 };
+    };
+
+    // Warm-up: every runner thread has loaded the kernel, the image is in the page cache.
+    process.stderr.write('warming up…\n');
+    await Promise.all(Array.from({ length: perRunner * 4 }, (_, i) => submit(`warm-${i}`)));
+
+    process.stderr.write(`submitting ${RUNS} runs from ${CLIENTS} clients…\n`);
+    const results: { id: string; text: string; status: string; stdout: string; latency: number; attempt: number }[] = [];
+    const errors: string[] = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        for (;;) {
+          const i = next++;
+          if (i >= RUNS) return;
+          const text = `run-${i}-${randomBytes(4).toString('hex')}`;
+          try {
+            results.push({ text, ...(await submit(text)) });
+          } catch (e) {
+            errors.push((e as Error).message);
+          }
+        }
+      }),
+    );
+    const elapsed = (performance.now() - t0) / 1000;
+
+    // Exactly once: one final status event per run, attempt 1, right output, no extra runs.
+    let wrong = 0;
+    let dup = 0;
+    for (const r of results) {
+      if (r.status !== 'succeeded' || r.stdout !== `${r.text}\n`) wrong++;
+      const events = await redis.xrange(`${PREFIX}:run:${r.id}:events`, '-', '+');
+      const finals = events.filter(([, f]) => /"type":"status","status":"(?!queued|running)/.test(f[1] ?? '')).length;
+      const starts = events.filter(([, f]) => /"status":"running"/.test(f[1] ?? '')).length;
+      if (finals !== 1 || starts !== 1 || r.attempt !== 1) dup++;
+    }
+    const ids = new Set(results.map((r) => r.id));
+    let executed = 0;
+    for (const p of runnerPorts) {
+      const m = await (await fetch(`http://127.0.0.1:${p}/metrics`)).text();
+      for (const line of m.split('\n')) {
+        const mm = /^lichen_runs_total\{status="([a-z_]+)".*\} (\d+)/.exec(line);
+        if (mm) executed += Number(mm[2]);
+      }
+    }
+    const lat = results.map((r) => r.latency).sort((a, b) => a - b);
+
+    // Reference: the same program under qemu-aarch64-static, started directly (no VM service).
+    const qemu: number[] = [];
+    const bb = execFileSync('debugfs', ['-R', 'dump /bin/busybox /dev/stdout', busybox.path], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    const bbPath = join(dir, 'busybox');
+    require('node:fs').writeFileSync(bbPath, bb, { mode: 0o755 });
+    for (let i = 0; i < 30; i++) {
+      const q0 = performance.now();
+      const r = spawnSync('qemu-aarch64-static', [bbPath, 'echo', 'x']);
+      if (r.status !== 0) break;
+      qemu.push(performance.now() - q0);
+    }
+    qemu.sort((a, b) => a - b);
+
+    console.log(`\nbench:service — ${RUNS} × busybox echo, ${CLIENTS} clients, API + 2 runners × ${perRunner} VM threads (${cpus().length} cores)`);
+    console.log(`  completed        ${results.length}/${RUNS}   errors ${errors.length}   wrong output/status ${wrong}   not exactly-once ${dup}   distinct ids ${ids.size}`);
+    console.log(`  runs executed (runner metrics, incl. ${perRunner * 4} warm-up): ${executed}`);
+    console.log(`  throughput       ${(results.length / elapsed).toFixed(1)} runs/s  (${elapsed.toFixed(1)} s)`);
+    console.log(`  latency          p50 ${ms(pct(lat, 50))}   p95 ${ms(pct(lat, 95))}   p99 ${ms(pct(lat, 99))}   max ${ms(lat[lat.length - 1] ?? NaN)}`);
+    if (qemu.length) {
+      const q50 = pct(qemu, 50);
+      console.log(`  qemu-aarch64-static busybox echo (process start, same machine): p50 ${ms(q50)}  → service p50 / qemu p50 = ${(pct(lat, 50) / q50).toFixed(1)}×`);
+    }
+    console.log(`  target p50 ≤ 100 ms: ${pct(lat, 50) <= 100 ? 'met' : 'NOT met'}`);
+    if (errors.length) console.log(`  first errors: ${errors.slice(0, 3).join(' | ')}`);
+    process.exitCode = errors.length || wrong || dup || results.length !== RUNS ? 1 : 0;
+  } finally {
+    stopping = true;
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    let cursor = '0';
+    do {
+      const [n, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000);
+      cursor = n;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:service: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
