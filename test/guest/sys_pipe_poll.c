@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,26 @@ int main(void) {
   pf.fd = a[0];
   pf.events = POLLIN;
   printf("ppoll timeout: %d\n", ppoll(&pf, 1, &ts, NULL));
+
+  // a named pipe between two processes
+  unlink("/tmp/lichen-fifo");
+  printf("mkfifo: %d\n", mkfifo("/tmp/lichen-fifo", 0600));
+  c = fork();
+  if (c == 0) {
+    int w = open("/tmp/lichen-fifo", O_WRONLY);
+    write(w, "via fifo", 8);
+    _exit(0);
+  }
+  int rfd = open("/tmp/lichen-fifo", O_RDONLY);
+  memset(buf, 0, 16);
+  ssize_t got = 0, k;
+  while ((k = read(rfd, buf + got, 16 - got)) > 0) got += k;
+  printf("fifo read %zd '%.8s'\n", got, buf);
+  close(rfd);
+  waitpid(c, NULL, 0);
+  errno = 0;
+  printf("nonblock write open without reader: %d %s\n", open("/tmp/lichen-fifo", O_WRONLY | O_NONBLOCK), strerror(errno));
+  unlink("/tmp/lichen-fifo");
 
   int e = eventfd(3, 0);
   uint64_t v;

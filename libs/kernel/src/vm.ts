@@ -270,6 +270,8 @@ export class Vm {
     const dev = consoleDevice(console);
     k.vfs.registerCharDevice(5, 0, dev);
     k.vfs.registerCharDevice(5, 1, dev);
+    // fifo opens are completed by the kernel's openat (fs/pipe.ts openFifo)
+    k.vfs.setFifoHandler({ openFifo: async () => ({ seekable: false }) });
     const env = config.env ?? [`PATH=${DEFAULT_PATH}`, 'HOME=/root'];
     const uid = config.uid ?? 0;
     const gid = config.gid ?? 0;

@@ -1,12 +1,12 @@
 /** openat, close, close_range, dup, dup3, fcntl, pipe2, ioctl, flock. */
-import { Errno, KernelError } from '../errno';
+import { Errno } from '../errno';
 import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
 import type { Task } from '../task';
-import { copyIn, copyOut, readPath, writeI32, type UserAddr } from '../uaccess';
-import { O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, putFile, type KFile } from './file';
+import { copyIn, copyOut, readPath, type UserAddr } from '../uaccess';
+import { O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, type KFile } from './file';
 import { FIOCLEX, FIONBIO, FIONCLEX } from './console';
-import { makePipe } from './pipe';
+import { makePipe, openFifo } from './pipe';
 import { dirfdRef } from './paths';
 import { VfsFile } from './vfs-file';
 
@@ -45,6 +45,14 @@ async function openat(
   const at = path.startsWith('/') ? undefined : dirfdRef(t, dirfd);
   if (t.files.count >= t.files.limit) return -Errno.EMFILE;
   const of = await k.hostIo(k.vfs.open(t.process.fs.ctx, at, path, flags & ~O_CLOEXEC, mode));
+  if ((of.flags & O_PATH) === 0 && (of.stat().mode & 0o170000) === 0o010000) {
+    // a named pipe: the kernel's pipe replaces the VFS description
+    const name = k.vfs.pathOf(of.path, t.process.fs.ctx.root);
+    const node = of.node;
+    await of.release();
+    const end = await openFifo(k, t, node, flags & ~O_CLOEXEC, name);
+    return k.allocFd(t, end, (flags & O_CLOEXEC) !== 0);
+  }
   const f = new VfsFile(k, of);
   return k.allocFd(t, f, (flags & O_CLOEXEC) !== 0);
 }
@@ -230,5 +238,3 @@ export const openSyscalls: SyscallDefs = {
     note: 'locks never conflict (single VM)',
   },
 };
-
-export { putFile, writeI32, KernelError };

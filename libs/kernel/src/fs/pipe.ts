@@ -11,7 +11,7 @@ import { SIGPIPE, SI_USER } from '../signal/signals';
 import type { Task } from '../task';
 import { WaitQueue } from '../wait';
 import { userAddr, writeI32 } from '../uaccess';
-import { KFile, O_RDONLY, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT, anonStat, newAnonIno } from './file';
+import { KFile, O_NONBLOCK, O_RDONLY, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT, anonStat, newAnonIno } from './file';
 
 export const PIPE_BUF = 4096;
 export const PIPE_CAPACITY = 65536;
@@ -177,6 +177,39 @@ export class PipeEnd extends KFile {
     p.notifyPoll();
   }
 }
+
+const fifos = new WeakMap<object, Pipe>();
+
+/**
+ * Opening a named pipe (the VFS found an S_IFIFO node): the description becomes a kernel
+ * pipe end shared by every opener of that node. Like Linux, a blocking open for reading waits
+ * for a writer and vice versa; O_NONBLOCK opens for writing with no reader fail with ENXIO.
+ */
+export async function openFifo(k: Kernel, t: Task, node: object, flags: number, name: string): Promise<PipeEnd> {
+  let pipe = fifos.get(node);
+  if (!pipe) {
+    pipe = new Pipe();
+    fifos.set(node, pipe);
+  }
+  const acc = flags & 3;
+  const nonblock = (flags & O_NONBLOCK) !== 0;
+  if (acc === O_WRONLY && nonblock && pipe.readers === 0) throw new KernelError(Errno.ENXIO);
+  const end = new PipeEnd(k, pipe, flags & ~O_CREAT_LIKE, name);
+  pipe.readWq.wakeAll();
+  pipe.writeWq.wakeAll();
+  pipe.notifyPoll();
+  if (!nonblock) {
+    try {
+      if (acc === O_RDONLY) while (pipe.writers === 0) await t.sleep([pipe.readWq]);
+      else if (acc === O_WRONLY) while (pipe.readers === 0) await t.sleep([pipe.writeWq]);
+    } catch (e) {
+      end.release();
+      throw e;
+    }
+  }
+  return end;
+}
+const O_CREAT_LIKE = 0o100 | 0o200 | 0o1000;
 
 /** pipe2(): [read end, write end]. */
 export function makePipe(k: Kernel, flags: number): [PipeEnd, PipeEnd] {
