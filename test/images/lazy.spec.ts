@@ -69,6 +69,18 @@ for (const backend of backends) {
       await dev.close();
     });
 
+    it('lazy with prefetch boots from ranges while the whole image lands in the cache', async () => {
+      const cache = new BlobCache({ dir: tempDir('prefetch-cache'), maxBytes: 1 << 30 });
+      const r = await resolveImage('lazy:1', { s3: store, cache, lazy: true, prefetch: true, env: {} });
+      expect(r.origin).toBe('s3-lazy');
+      const dev = await r.open();
+      expect(Buffer.from(await dev.read(4096, 100)).equals(readFileSync(image.image).subarray(4096, 4196))).toBe(true);
+      await dev.close();
+      const done = await r.prefetched;
+      expect(done).toMatchObject({ ok: true });
+      expect((await resolveImage('lazy:1', { s3: store, cache, lazy: true, env: {} })).origin).toBe('cache');
+    });
+
     it('resolveImage without lazy pulls into the cache once, then hits', async () => {
       const cache = new BlobCache({ dir: tempDir('lazy-cache'), maxBytes: 1 << 30 });
       const a = await resolveImage('lazy:1', { s3: store, cache, env: {} });

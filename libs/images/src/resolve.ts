@@ -27,6 +27,11 @@ export interface ResolveOptions {
   /** Chunk size and cache bound of lazy devices. */
   lazyChunkBytes?: number;
   lazyCacheBytes?: number;
+  /**
+   * With lazy: also pull the whole image into the cache in the background, so later runs
+   * use the local copy (the lazy device keeps serving this run meanwhile).
+   */
+  prefetch?: boolean;
   env?: NodeJS.ProcessEnv;
   onProgress?: (bytes: number, total: number) => void;
 }
@@ -44,6 +49,8 @@ export interface ResolvedImage {
   open(): Promise<BlockDevice>;
   /** Bytes fetched from S3 for this image so far (download or lazy ranges). */
   bytesFetched(): number;
+  /** With lazy + prefetch: the background pull (resolves with its outcome, never rejects). */
+  prefetched?: Promise<{ ok: true; path: string } | { ok: false; error: string }>;
 }
 
 /** Thrown when an image is in neither the local store nor S3. */
@@ -91,9 +98,17 @@ export async function resolveImage(refText: string, opts: ResolveOptions = {}): 
   const cache = opts.cache ?? new BlobCache({ dir: cacheCfg.dir, maxBytes: cacheCfg.maxBytes });
   const lazy = opts.lazy ?? cacheCfg.lazy;
   // Lazy mode only pays off when the image is not on disk already.
+  const fetcher = { open: (d: string, signal?: AbortSignal) => s3.openBlob(d, undefined, signal) };
   if (lazy && !(await cache.lookup(manifest.digest))) {
     let device: LazyBlockDevice | undefined;
+    const prefetched = opts.prefetch
+      ? cache.get(manifest.digest, fetcher, { size: manifest.size }).then(
+          (r) => ({ ok: true as const, path: r.path }),
+          (err: unknown) => ({ ok: false as const, error: (err as Error).message }),
+        )
+      : undefined;
     return {
+      prefetched,
       ref,
       origin: 's3-lazy',
       digest: manifest.digest,
@@ -113,14 +128,10 @@ export async function resolveImage(refText: string, opts: ResolveOptions = {}): 
   }
 
   const before = cache.stats.bytesDownloaded;
-  const got: CacheGetResult = await cache.get(
-    manifest.digest,
-    { open: (d, signal) => s3.openBlob(d, undefined, signal) },
-    {
-      size: manifest.size,
-      onProgress: opts.onProgress,
-    },
-  );
+  const got: CacheGetResult = await cache.get(manifest.digest, fetcher, {
+    size: manifest.size,
+    onProgress: opts.onProgress,
+  });
   const fetched = cache.stats.bytesDownloaded - before;
   return {
     ref,
