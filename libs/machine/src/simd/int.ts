@@ -268,6 +268,60 @@ function bitAt(lo: number, hi: number, n: number, u: number): number {
   return n < 32 ? (lo >>> n) & 1 : (hi >>> (n - 32)) & 1;
 }
 
+/**
+ * Byte-lane fast paths for the three-same ops string routines use (CMEQ, CMHS, CMHI, ADD,
+ * SUB, UMAX, UMIN, UMAXP, UMINP, ADDP). Returns false when the op has no fast path.
+ */
+function byteFast(s: CpuState, insn: number, u: number, opc: number): boolean {
+  const q = (insn >>> 30) & 1;
+  const m = ((insn >>> 16) & 31) << 4;
+  const n = ((insn >>> 5) & 31) << 4;
+  const bytes = q ? 16 : 8;
+  const vb = s.vb;
+  const key = (u << 5) | opc;
+  switch (key) {
+    case 32 | 17: // CMEQ
+      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] === vb[m + i] ? 0xff : 0;
+      break;
+    case 32 | 7: // CMHS
+      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] >= vb[m + i] ? 0xff : 0;
+      break;
+    case 32 | 6: // CMHI
+      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] > vb[m + i] ? 0xff : 0;
+      break;
+    case 16: // ADD
+      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] + vb[m + i];
+      break;
+    case 32 | 16: // SUB
+      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] - vb[m + i];
+      break;
+    case 32 | 12: // UMAX
+      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] > vb[m + i] ? vb[n + i] : vb[m + i];
+      break;
+    case 32 | 13: // UMIN
+      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] < vb[m + i] ? vb[n + i] : vb[m + i];
+      break;
+    case 32 | 20: // UMAXP
+    case 32 | 21: // UMINP
+    case 23: {
+      // ADDP
+      const half = bytes >> 1;
+      for (let i = 0; i < bytes; i++) {
+        const src = i < half ? n : m;
+        const j = src + (i < half ? i : i - half) * 2;
+        const a = vb[j];
+        const b = vb[j + 1];
+        R8[i] = opc === 23 ? a + b : opc === 20 ? (a > b ? a : b) : a < b ? a : b;
+      }
+      break;
+    }
+    default:
+      return false;
+  }
+  commit(s, insn & 31, q);
+  return true;
+}
+
 /** 0 Q U 01110 size 1 m opcode 1 n d */
 export function threeSame(u: number, opc: number): Handler {
   return (s, insn) => {
@@ -299,6 +353,7 @@ export function threeSame(u: number, opc: number): Handler {
       commit(s, d, 1);
       return;
     }
+    if (es === 0 && byteFast(s, insn, u, opc)) return;
     if (opc === 19 && u === 1 && es !== 0) undefinedInsn();
     if ((opc === 18 || opc === 19) && es === 3) undefinedInsn();
     if (opc === 22 && (es === 0 || es === 3)) undefinedInsn();
@@ -467,6 +522,14 @@ export function twoMisc(u: number, opc: number): Handler {
       case 10:
       case 11: {
         if (es === 3 && !q) undefinedInsn();
+        if (opc === 9 && u === 0 && es === 0) {
+          // CMEQ #0 on bytes (string routines)
+          const base = n << 4;
+          const bytes = q ? 16 : 8;
+          for (let i = 0; i < bytes; i++) R8[i] = s.vb[base + i] === 0 ? 0xff : 0;
+          commit(s, d, q);
+          return;
+        }
         if (opc === 10 && u) undefinedInsn();
         if (es === 3) {
           const w = s.vi;
@@ -1067,6 +1130,21 @@ export function shiftImm(u: number, opc: number, scalar = false): Handler {
     if (opc >= 16 && opc <= 19) {
       // narrowing right shifts: SHRN/RSHRN (u0 16/17), SQSHRUN/SQRSHRUN (u1 16/17), [SU]Q[R]SHRN (18/19)
       if (es === 3) undefinedInsn();
+      if (opc === 16 && u === 0 && es === 0 && !scalar) {
+        // SHRN 8H → 8B (strlen/memchr build a nibble mask with it)
+        const sh = 16 - p.sh;
+        const vh = s.vh;
+        const w = s.vw;
+        R32[0] = w[d << 2];
+        R32[1] = w[(d << 2) + 1];
+        const off = q ? 8 : 0;
+        for (let i = 0; i < 8; i++) R8[off + i] = vh[(n << 3) + i] >>> sh;
+        if (q) {
+          w[(d << 2) + 2] = R32[2];
+          w[(d << 2) + 3] = R32[3];
+        } else commit(s, d, 0);
+        return;
+      }
       const round = (opc & 1) === 1;
       const lanes = scalar ? 1 : 8 >> es;
       const off = !scalar && q ? lanes : 0;
