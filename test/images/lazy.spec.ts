@@ -22,7 +22,7 @@ for (const backend of backends) {
     beforeAll(async () => {
       env = await startProxiedStore(backend);
       ({ proxy, viaProxy: store } = env);
-      image = buildExt4Image({ sizeMiB: 64, fillerMiB: 4, extraArgs: ['-b', '4096'] });
+      image = buildExt4Image({ sizeMiB: 40, fillerMiB: 2, extraArgs: ['-b', '4096'] });
       const pushed = await store.pushFile(image.image, parseImageRef('lazy:1'));
       digest = pushed.manifest.digest;
       size = pushed.manifest.size;

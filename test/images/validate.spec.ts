@@ -70,11 +70,11 @@ describe('validateExt4Image', () => {
     ['ext3', ['-t', 'ext3', '-b', '4096'], 'ext3', 4096],
     ['ext2', ['-t', 'ext2', '-b', '1024'], 'ext2', 1024],
   ])('accepts %s', async (_name, args, kind, blockSize) => {
-    const img = mkfs(args as string[], 64);
+    const img = mkfs(args as string[], 32);
     const s = await validateExt4Image(img);
     expect(s.kind).toBe(kind);
     expect(s.blockSize).toBe(blockSize);
-    expect(s.fsBytes).toBe(64 * 1024 * 1024);
+    expect(s.fsBytes).toBe(32 * 1024 * 1024);
     expect(s.groups).toBeGreaterThan(0);
     expect(s.inodesCount).toBeGreaterThan(0);
   });
