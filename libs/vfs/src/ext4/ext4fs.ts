@@ -8,6 +8,7 @@
  */
 import type { BlockDevice } from '../block-device';
 import { BlockCache } from '../block-cache';
+import { hasReadInto } from '../file-block-device';
 import { Errno, err, toVfsError } from '../errno';
 import type { DirContext, FileSystem, VNode } from '../fs';
 import {
@@ -49,7 +50,7 @@ const APPEND_FL = 0x20;
 const EXT_MAGIC = 0xf30a;
 const MAX_EXTENT_DEPTH = 5;
 /** Directories with more blocks than this get an in-memory name index on first lookup. */
-const DIR_INDEX_MIN_BLOCKS = 4;
+const DIR_INDEX_MIN_BLOCKS = 0;
 /** Largest device read for file data. */
 const MAX_IO = 8 << 20;
 
@@ -73,6 +74,13 @@ function le32(b: Uint8Array, o: number): number {
 }
 function le16(b: Uint8Array, o: number): number {
   return b[o] | (b[o + 1] << 8);
+}
+/** Bytes as a byte string (one char per byte). */
+function latin1(b: Uint8Array, o: number, n: number): string {
+  if (n > 32) return Buffer.from(b.buffer, b.byteOffset + o, n).toString('latin1');
+  let s = '';
+  for (let i = 0; i < n; i++) s += String.fromCharCode(b[o + i]);
+  return s;
 }
 
 export class Ext4Fs implements FileSystem {
@@ -467,8 +475,9 @@ export class Ext4Node implements VNode {
       if (r.pblk === 0) buf.fill(0, done, done + len);
       else {
         const dev = (r.pblk + (lblk - r.lblk)) * bs + (p % bs);
-        const data = await this.fs.device.read(dev, len);
-        buf.set(data, done);
+        const device = this.fs.device;
+        if (hasReadInto(device)) await device.readInto(dev, buf.subarray(done, done + len));
+        else buf.set(await device.read(dev, len), done);
       }
       done += len;
     }
@@ -553,7 +562,7 @@ export class Ext4Node implements VNode {
       }
       if (ino !== 0 && nameLen > 0) {
         if (ino > this.fs.sb.inodesCount) throw corrupt(`directory inode ${this.ino} (entry inode number)`);
-        const name = Buffer.from(b.subarray(o + 8, o + 8 + nameLen)).toString('latin1');
+        const name = latin1(b, o + 8, nameLen);
         const t = ft ? b[o + 7] : 0;
         if (!fn(name, ino, t < 8 ? FT_TO_DT[t] : 0, baseOff + o - start, baseOff + o - start + recLen)) return false;
       }
@@ -608,7 +617,7 @@ export class Ext4Node implements VNode {
   async lookup(name: string): Promise<VNode | null> {
     this.checkDir();
     let found = 0;
-    if (!this.isInline && this.dirBlocks > DIR_INDEX_MIN_BLOCKS) {
+    if (this.isInline || this.dirBlocks > DIR_INDEX_MIN_BLOCKS) {
       if (!this.dirIndex) {
         const m = new Map<string, number>();
         await this.iterate(0, (n, ino) => {
