@@ -38,7 +38,8 @@ function freePort(): Promise<number> {
   });
 }
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const pct = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const ms = (n: number): string => `${n.toFixed(1)} ms`;
 
 async function waitHttp(url: string, ms: number): Promise<void> {
@@ -61,7 +62,11 @@ async function main(): Promise<void> {
   });
   if (process.env.BENCH_SKIP_BUILD !== '1') {
     process.stderr.write('building api and runner (tsc -b)…\n');
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api/tsconfig.json', 'apps/runner/tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/api/tsconfig.json', 'apps/runner/tsconfig.json'],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
   }
   const store = new LocalImageStore(defaultImageDir());
   if (!store.get('busybox')) {
@@ -90,7 +95,11 @@ async function main(): Promise<void> {
   };
   const children: ChildProcess[] = [];
   const start = (what: string, entry: string, extra: NodeJS.ProcessEnv = {}): ChildProcess => {
-    const c = spawn(process.execPath, [entry], { cwd: ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const c = spawn(process.execPath, [entry], {
+      cwd: ROOT,
+      env: { ...env, ...extra },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     c.on('exit', (code, sig) => {
       if (!stopping) process.stderr.write(`${what} exited (${code ?? sig})\n`);
     });
@@ -107,7 +116,9 @@ async function main(): Promise<void> {
     await waitHttp(`${base}/readyz`, 120_000);
     for (const p of runnerPorts) await waitHttp(`http://127.0.0.1:${p}/healthz`, 120_000);
 
-    const submit = async (text: string): Promise<{ id: string; status: string; stdout: string; latency: number; attempt: number }> => {
+    const submit = async (
+      text: string,
+    ): Promise<{ id: string; status: string; stdout: string; latency: number; attempt: number }> => {
       const t0 = performance.now();
       const r = await fetch(`${base}/v1/runs?wait=60`, {
         method: 'POST',
@@ -124,7 +135,8 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: perRunner * 4 }, (_, i) => submit(`warm-${i}`)));
 
     process.stderr.write(`submitting ${RUNS} runs from ${CLIENTS} clients…\n`);
-    const results: { id: string; text: string; status: string; stdout: string; latency: number; attempt: number }[] = [];
+    const results: { id: string; text: string; status: string; stdout: string; latency: number; attempt: number }[] =
+      [];
     const errors: string[] = [];
     let next = 0;
     const t0 = performance.now();
@@ -167,7 +179,10 @@ async function main(): Promise<void> {
 
     // Reference: the same program under qemu-aarch64-static, started directly (no VM service).
     const qemu: number[] = [];
-    const bb = execFileSync('debugfs', ['-R', 'dump /bin/busybox /dev/stdout', busybox.path], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    const bb = execFileSync('debugfs', ['-R', 'dump /bin/busybox /dev/stdout', busybox.path], {
+      maxBuffer: 64 << 20,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const bbPath = join(dir, 'busybox');
     require('node:fs').writeFileSync(bbPath, bb, { mode: 0o755 });
     for (let i = 0; i < 30; i++) {
@@ -178,14 +193,22 @@ async function main(): Promise<void> {
     }
     qemu.sort((a, b) => a - b);
 
-    console.log(`\nbench:service — ${RUNS} × busybox echo, ${CLIENTS} clients, API + 2 runners × ${perRunner} VM threads (${cpus().length} cores)`);
-    console.log(`  completed        ${results.length}/${RUNS}   errors ${errors.length}   wrong output/status ${wrong}   not exactly-once ${dup}   distinct ids ${ids.size}`);
+    console.log(
+      `\nbench:service — ${RUNS} × busybox echo, ${CLIENTS} clients, API + 2 runners × ${perRunner} VM threads (${cpus().length} cores)`,
+    );
+    console.log(
+      `  completed        ${results.length}/${RUNS}   errors ${errors.length}   wrong output/status ${wrong}   not exactly-once ${dup}   distinct ids ${ids.size}`,
+    );
     console.log(`  runs executed (runner metrics, incl. ${perRunner * 4} warm-up): ${executed}`);
     console.log(`  throughput       ${(results.length / elapsed).toFixed(1)} runs/s  (${elapsed.toFixed(1)} s)`);
-    console.log(`  latency          p50 ${ms(pct(lat, 50))}   p95 ${ms(pct(lat, 95))}   p99 ${ms(pct(lat, 99))}   max ${ms(lat[lat.length - 1] ?? NaN)}`);
+    console.log(
+      `  latency          p50 ${ms(pct(lat, 50))}   p95 ${ms(pct(lat, 95))}   p99 ${ms(pct(lat, 99))}   max ${ms(lat[lat.length - 1] ?? NaN)}`,
+    );
     if (qemu.length) {
       const q50 = pct(qemu, 50);
-      console.log(`  qemu-aarch64-static busybox echo (process start, same machine): p50 ${ms(q50)}  → service p50 / qemu p50 = ${(pct(lat, 50) / q50).toFixed(1)}×`);
+      console.log(
+        `  qemu-aarch64-static busybox echo (process start, same machine): p50 ${ms(q50)}  → service p50 / qemu p50 = ${(pct(lat, 50) / q50).toFixed(1)}×`,
+      );
     }
     console.log(`  target p50 ≤ 100 ms: ${pct(lat, 50) <= 100 ? 'met' : 'NOT met'}`);
     if (errors.length) console.log(`  first errors: ${errors.slice(0, 3).join(' | ')}`);

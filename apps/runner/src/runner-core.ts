@@ -95,7 +95,7 @@ export class RunnerCore {
       prefix: this.ctx.keys.bullPrefix(),
       concurrency: cfg.runner.concurrency,
       stalledInterval: cfg.runner.stalledIntervalMs,
-      lockDuration: Math.max(cfg.runner.stalledIntervalMs, 10_000),
+      lockDuration: Math.max(cfg.runner.stalledIntervalMs, 2_000),
       maxStalledCount: cfg.runner.attempts,
       autorun: true,
     });

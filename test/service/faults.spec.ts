@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiApp } from '../../apps/api/src/bootstrap';
+import { loadConfig } from '../../apps/runner/src/core/config';
+import { auth, dropPrefix, KEY_A, testEnv, waitRun } from './support/harness';
+
+const ROOT = resolve(__dirname, '../..');
+let api: INestApplication;
+let url = '';
+let env: NodeJS.ProcessEnv;
+let prefix = '';
+let dir = '';
+const runners: ChildProcess[] = [];
+
+function startRunner(): ChildProcess {
+  const c = spawn(process.execPath, ['--require', 'tsx/cjs', resolve(ROOT, 'apps/runner/src/main.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  runners.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  ({ env, prefix, dir } = testEnv({
+    LICHEN_STALLED_INTERVAL_MS: '1000',
+    LICHEN_RUNNER_CONCURRENCY: '1',
+    LICHEN_JOB_ATTEMPTS: '2',
+  }));
+  api = await createApiApp(loadConfig(env), { shutdownHooks: false });
+  await api.listen(0, '127.0.0.1');
+  url = `http://127.0.0.1:${(api.getHttpServer().address() as { port: number }).port}`;
+});
+afterAll(async () => {
+  for (const r of runners) if (r.exitCode === null) r.kill('SIGKILL');
+  await api?.close();
+  await dropPrefix(prefix);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function status(id: string): Promise<{ status: string; attempt: number }> {
+  return (await (await fetch(`${url}/v1/runs/${id}`, { headers: auth(KEY_A) })).json()) as {
+    status: string;
+    attempt: number;
+  };
+}
+
+describe('faults', () => {
+  it('a runner killed with SIGKILL mid-run: the run is retried by another runner and completes once', async () => {
+    const first = startRunner();
+    const r = await fetch(`${url}/v1/runs`, {
+      method: 'POST',
+      headers: { ...auth(KEY_A), 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'scratch', argv: ['chunks', '30', '100'] }),
+    });
+    const { id } = (await r.json()) as { id: string };
+    const end = Date.now() + 60_000;
+    while ((await status(id)).status !== 'running') {
+      if (Date.now() > end) throw new Error('never started');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await new Promise((res) => setTimeout(res, 500));
+    first.kill('SIGKILL');
+    await new Promise((res) => first.once('exit', res));
+    expect((await status(id)).status).toBe('running');
+    startRunner();
+    const run = await waitRun(url, KEY_A, id, 90_000);
+    expect(run.status).toBe('succeeded');
+    expect(run.attempt).toBe(2);
+    expect(run.stdout).toBe(Array.from({ length: 30 }, (_, i) => `line ${i}\n`).join(''));
+  }, 120_000);
+});
