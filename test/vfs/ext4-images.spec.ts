@@ -148,6 +148,22 @@ describe('ext4 deep extent tree (1 KiB blocks, alternating data and holes)', () 
   });
 });
 
+describe('ext4 fragmented file (debugfs fill and punch)', () => {
+  it('reads a file of hundreds of one-block extents under a depth-2 tree', async () => {
+    const spec = FEATURE_SETS.find((s) => s.name === 'ext4-1k')!;
+    const { image, tree } = buildImage(spec);
+    const dev = await FileBlockDevice.open(image);
+    const ext = await Ext4Fs.open(dev);
+    const node = await (await ext.root()).lookup('fragmented');
+    expect((node as unknown as { raw: Uint8Array }).raw[0x28 + 6]).toBe(2);
+    const vfs = new Vfs();
+    await vfs.mount(ext);
+    const data = await readAll(vfs, vfs.newContext(), '/fragmented');
+    expect(data.equals(fs.readFileSync(path.join(tree, 'fragmented')))).toBe(true);
+    await dev.close();
+  });
+});
+
 describe('ext4 htree directory of 20,000 entries', () => {
   it('lists and looks up every entry', async () => {
     const { image, names } = buildHtreeImage();

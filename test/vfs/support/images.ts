@@ -40,6 +40,11 @@ export interface TreeOptions {
   alternating?: { blocks: number; blockSize: number };
   /** Small tree for fuzzing: no multi-megabyte files. */
   small?: boolean;
+  /**
+   * Add /fragmented, written by debugfs into the free-space holes left by deleting every
+   * other of 1500 one-block files: a truly fragmented file with a deep extent tree.
+   */
+  fragment?: boolean;
 }
 
 /** Generates the standard test tree. */
@@ -119,6 +124,28 @@ export function generateTree(dir: string, opts: TreeOptions = {}): void {
   }
 }
 
+function addFragmented(image: string, tree: string): void {
+  const work = `${image}.frag`;
+  fs.mkdirSync(work, { recursive: true });
+  const small = path.join(work, 'small');
+  fs.writeFileSync(small, randomBytes(99, 1024));
+  const src = path.join(work, 'fragmented');
+  fs.writeFileSync(src, randomBytes(98, 600_000));
+  const n = 1500;
+  const cmds: string[] = [];
+  for (let i = 0; i < n; i++) cmds.push(`write ${small} fill${i}`);
+  for (let i = 0; i < n; i += 2) cmds.push(`rm fill${i}`);
+  cmds.push(`write ${src} fragmented`);
+  for (let i = 1; i < n; i += 2) cmds.push(`rm fill${i}`);
+  cmds.push('sif /fragmented mtime @1600000000', 'sif /fragmented uid 0', 'sif /fragmented gid 0');
+  fs.writeFileSync(path.join(work, 'cmds'), cmds.join('\n') + '\n');
+  execFileSync('debugfs', ['-w', '-f', path.join(work, 'cmds'), image], { stdio: 'pipe', maxBuffer: 64 << 20 });
+  fs.copyFileSync(src, path.join(tree, 'fragmented'));
+  fs.chmodSync(path.join(tree, 'fragmented'), fs.statSync(src).mode & 0o7777);
+  fs.utimesSync(path.join(tree, 'fragmented'), 1_600_000_000, 1_600_000_000);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
 export interface ImageSpec {
   name: string;
   /** mke2fs arguments before -d (e.g. ['-t', 'ext4', '-O', '^64bit']). */
@@ -146,6 +173,7 @@ export function buildImage(spec: ImageSpec): { image: string; tree: string } {
     // mke2fs -d stores whole seconds; give one file nanoseconds (0.25 s, extra = nsec << 2).
     execFileSync('debugfs', ['-w', '-R', 'sif /etc/hello.txt mtime_extra 1000000000', tmp], { stdio: 'pipe' });
   }
+  if (spec.tree.fragment) addFragmented(tmp, tree);
   fs.renameSync(tmp, image);
   fs.writeFileSync(path.join(tree, '.done'), '');
   return { image, tree };
@@ -159,7 +187,7 @@ export const FEATURE_SETS: ImageSpec[] = [
     name: 'ext4-1k',
     mkfs: ['-t', 'ext4', '-b', '1024', '-I', '256'],
     size: '64M',
-    tree: { specials: true, alternating: { blocks: 2400, blockSize: 1024 } },
+    tree: { specials: true, alternating: { blocks: 2400, blockSize: 1024 }, fragment: true },
   },
   {
     name: 'ext4-noextent',
