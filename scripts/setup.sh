@@ -12,7 +12,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+SETUP_STARTED=$(date +%s)
+step() { printf '\n==> [+%ss] %s\n' "$(($(date +%s) - SETUP_STARTED))" "$*"; }
 info() { printf '    %s\n' "$*"; }
 fail() {
   printf '\nsetup.sh: error: %s\n' "$*" >&2
@@ -144,7 +145,7 @@ if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -
   [ node_modules/.package-lock.json -nt package.json ]; then
   info "node_modules is up to date with package-lock.json (skipping npm ci)"
 else
-  npm ci --no-audit --no-fund
+  npm ci --no-audit --no-fund --prefer-offline
 fi
 
 step "Building (npm run build)"
