@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CliIo } from './io';
-import { main } from './program';
+import { createProgram, main } from './program';
 import type { RunOptions } from './run-options';
 
 // The VM side is the kernel's (commands/run-vm.ts); here we check what the CLI hands to it.
@@ -151,6 +151,23 @@ describe('lichen help and image commands', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Usage: lichen/);
     expect(r.out).toMatch(/Examples:\n {2}\$ lichen /);
+  });
+
+  it('every command and subcommand has --help with an example', async () => {
+    const paths: string[][] = [];
+    const walk = (cmd: ReturnType<typeof createProgram>, prefix: string[]): void => {
+      for (const sub of cmd.commands) {
+        paths.push([...prefix, sub.name()]);
+        walk(sub, [...prefix, sub.name()]);
+      }
+    };
+    walk(createProgram(), []);
+    expect(paths).toEqual(expect.arrayContaining([['run'], ['image'], ['image', 'build'], ['image', 'ls']]));
+    for (const path of paths) {
+      const r = await cli(...path, '--help');
+      expect(r.code, path.join(' ')).toBe(0);
+      expect(r.out, path.join(' ')).toMatch(/Examples:\n {2}\$ .*lichen /);
+    }
   });
 
   it('rejects an unknown image recipe naming the choices', async () => {
