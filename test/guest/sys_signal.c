@@ -25,6 +25,27 @@ static void h_info(int sig, siginfo_t *si, void *uc) {
   last_addr = si->si_addr;
   if (sig == SIGSEGV) siglongjmp(jb, 1);
 }
+/** Waits until process `pid` has been sleeping (blocked in a syscall) for five checks in a row. */
+static void wait_blocked(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int seen = 0;
+  for (;;) {
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (p && p[1] == ' ' && p[2] == 'S') {
+      if (++seen == 5) return;
+    } else {
+      seen = 0;
+    }
+    usleep(1000);
+  }
+}
+
 static void h_plain(int sig) {
   (void)sig;
   count++;
@@ -86,7 +107,7 @@ int main(void) {
     sigaction(SIGUSR1, &sa, NULL);
     pid_t p = fork();
     if (p == 0) {
-      usleep(2000);
+      wait_blocked(getppid());
       kill(getppid(), SIGUSR1);
       usleep(2000);
       write(fds[1], "z", 1);

@@ -40,8 +40,9 @@ export class FutexTable {
   private static mmIds = new WeakMap<Mm, number>();
   private static nextMmId = 1;
 
-  static key(mm: Mm, addr: number): string {
-    const q = mm.as.query(guestAddr(addr - (addr % 4096)));
+  /** Private futexes are keyed by address space; shared ones by frame when the page is shared. */
+  static key(mm: Mm, addr: number, priv = false): string {
+    const q = priv ? undefined : mm.as.query(guestAddr(addr - (addr % 4096)));
     if (q && q.frame >= 0) {
       // a page shared with another address space keeps one key for both
       const refs = mm.as.memory.refCount(q.frame);
@@ -83,9 +84,9 @@ export function futexTable(k: Kernel): FutexTable {
 }
 
 /** Wakes up to `n` waiters on (mm, addr) whose bitset intersects `bitset`. */
-export function futexWake(k: Kernel, mm: Mm, addr: number, n: number, bitset: number): number {
+export function futexWake(k: Kernel, mm: Mm, addr: number, n: number, bitset: number, priv = false): number {
   const table = futexTable(k);
-  const key = FutexTable.key(mm, addr);
+  const key = FutexTable.key(mm, addr, priv);
   const q = table.queues.get(key);
   if (!q) return 0;
   let woken = 0;
@@ -106,9 +107,10 @@ async function futexWait(
   val: number,
   deadline: number | null,
   bitset: number,
+  priv: boolean,
 ): Promise<number> {
   const table = futexTable(k);
-  const key = FutexTable.key(t.mm, addr);
+  const key = FutexTable.key(t.mm, addr, priv);
   let woken = false;
   let timedOut = false;
   let resolveFn: (() => void) | null = null;
@@ -164,6 +166,7 @@ export function sysFutex(k: Kernel, t: Task, a: SyscallArgs): number | Promise<n
   const uaddr2 = a.p(4);
   const val3 = a.u(5);
   const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+  const priv = (op & FUTEX_PRIVATE_FLAG) !== 0;
   if (uaddr % 4 !== 0) return -Errno.EINVAL;
   switch (cmd) {
     case FUTEX_WAIT:
@@ -181,29 +184,37 @@ export function sysFutex(k: Kernel, t: Task, a: SyscallArgs): number | Promise<n
       const cur = readU32(t.mm.as, uaddr);
       if (cur !== val) return -Errno.EAGAIN;
       if (deadline !== null && deadline <= k.clock.monotonicNs()) return -Errno.ETIMEDOUT;
-      return futexWait(k, t, uaddr, val, deadline, bitset);
+      return futexWait(k, t, uaddr, val, deadline, bitset, priv);
     }
     case FUTEX_WAKE:
-      return futexWake(k, t.mm, uaddr, val, FUTEX_BITSET_MATCH_ANY);
+      return futexWake(k, t.mm, uaddr, val, FUTEX_BITSET_MATCH_ANY, priv);
     case FUTEX_WAKE_BITSET:
       if (val3 === 0) return -Errno.EINVAL;
-      return futexWake(k, t.mm, uaddr, val, val3);
+      return futexWake(k, t.mm, uaddr, val, val3, priv);
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
       if (cmd === FUTEX_CMP_REQUEUE && readU32(t.mm.as, uaddr) !== val3) return -Errno.EAGAIN;
-      return requeue(k, t.mm, uaddr, uaddr2, val, val2);
+      return requeue(k, t.mm, uaddr, uaddr2, val, val2, priv);
     }
     case FUTEX_WAKE_OP:
-      return wakeOp(k, t, uaddr, uaddr2, val, val2, val3);
+      return wakeOp(k, t, uaddr, uaddr2, val, val2, val3, priv);
     default:
       return -Errno.ENOSYS;
   }
 }
 
-function requeue(k: Kernel, mm: Mm, from: UserAddr, to: UserAddr, nWake: number, nRequeue: number): number {
+function requeue(
+  k: Kernel,
+  mm: Mm,
+  from: UserAddr,
+  to: UserAddr,
+  nWake: number,
+  nRequeue: number,
+  priv: boolean,
+): number {
   const table = futexTable(k);
-  const key = FutexTable.key(mm, from);
-  const key2 = FutexTable.key(mm, to);
+  const key = FutexTable.key(mm, from, priv);
+  const key2 = FutexTable.key(mm, to, priv);
   const q = table.queues.get(key);
   if (!q) return 0;
   let done = 0;
@@ -231,6 +242,7 @@ function wakeOp(
   n1: number,
   n2: number,
   encoded: number,
+  priv: boolean,
 ): number {
   const op = (encoded >>> 28) & 0xf;
   const cmp = (encoded >>> 24) & 0xf;
@@ -259,7 +271,7 @@ function wakeOp(
       return -Errno.ENOSYS;
   }
   writeU32(t.mm.as, uaddr2, nv >>> 0);
-  let woken = futexWake(k, t.mm, uaddr, n1, FUTEX_BITSET_MATCH_ANY);
+  let woken = futexWake(k, t.mm, uaddr, n1, FUTEX_BITSET_MATCH_ANY, priv);
   const o = old | 0;
   let cond: boolean;
   switch (cmp) {
@@ -284,6 +296,6 @@ function wakeOp(
     default:
       return -Errno.ENOSYS;
   }
-  if (cond) woken += futexWake(k, t.mm, uaddr2, n2, FUTEX_BITSET_MATCH_ANY);
+  if (cond) woken += futexWake(k, t.mm, uaddr2, n2, FUTEX_BITSET_MATCH_ANY, priv);
   return woken;
 }
