@@ -192,6 +192,21 @@ describe('ext4 htree directory of 20,000 entries', () => {
 });
 
 describe('dentry cache', () => {
+  it('caches only a bounded number of negative entries per directory', async () => {
+    const vfs = new Vfs();
+    const { TmpFs } = await import('@lichen/vfs');
+    await vfs.mount(new TmpFs());
+    const ctx = vfs.newContext();
+    for (let i = 0; i < 2000; i++) {
+      await expect(vfs.stat(ctx, undefined, `/missing-${i}`)).rejects.toMatchObject({ errno: Errno.ENOENT });
+    }
+    const root = vfs.rootRef().dentry;
+    expect(root.children.size).toBeLessThanOrEqual(64);
+    // a name created after a negative lookup is found
+    await vfs.mkdir(ctx, undefined, '/missing-5', 0o755);
+    expect((await vfs.stat(ctx, undefined, '/missing-5')).mode & 0o170000).toBe(0o040000);
+  });
+
   it('a cached path walk reads no blocks', async () => {
     const spec = FEATURE_SETS.find((s) => s.name === 'ext4')!;
     const { image } = buildImage(spec);

@@ -46,9 +46,6 @@ interface Snapshot {
   entries: DirEntry[];
 }
 
-/** A context for internal lower-layer calls that need one (readlink of ext4 ignores it). */
-let internalCtx: FsContext | null = null;
-
 export class OverlayFs implements FileSystem {
   readonly type = 'overlay';
   readonly source: string;
@@ -57,6 +54,8 @@ export class OverlayFs implements FileSystem {
   /** Lower inode number of each copied-up upper node (st_ino stability). */
   readonly origin = new WeakMap<TmpNode, number>();
   private rootNode: OvlNode | null = null;
+  /** The context of the latest lookup, for layer calls whose VNode method has none (unlink, rename). */
+  ctx: FsContext | null = null;
 
   constructor(
     readonly lower: FileSystem,
@@ -206,7 +205,7 @@ export class OvlNode implements VNode {
   }
 
   async lookup(name: string, ctx: FsContext): Promise<VNode | null> {
-    internalCtx = ctx;
+    this.fs.ctx = ctx;
     const c = this.children.get(name);
     if (c) return c;
     const u = this.upper?.child(name) ?? null;
@@ -267,7 +266,7 @@ export class OvlNode implements VNode {
       }
       u.truncateTo(la.size);
     } else if (t === S_IFLNK) {
-      const ctx = internalCtx;
+      const ctx = this.fs.ctx;
       if (!ctx || !lower.readlink) throw err(Errno.EIO, 'copy-up: cannot read symlink');
       u.target = await lower.readlink(ctx);
       up.chargeBytes(u.target.length);
@@ -371,7 +370,7 @@ export class OvlNode implements VNode {
   async readdir(cookie: number, dir: DirContext): Promise<DirEntry[]> {
     let snap = dir.state as Snapshot | undefined;
     if (!snap || cookie === 0) {
-      snap = { entries: await this.mergedEntries(internalCtx ?? ({} as FsContext)) };
+      snap = { entries: await this.mergedEntries(this.fs.ctx ?? ({} as FsContext)) };
       dir.state = snap;
     }
     const out: DirEntry[] = [];
@@ -430,7 +429,7 @@ export class OvlNode implements VNode {
   }
 
   async unlink(name: string): Promise<void> {
-    const ctx = internalCtx ?? ({} as FsContext);
+    const ctx = this.fs.ctx ?? ({} as FsContext);
     const child = (await this.lookup(name, ctx)) as OvlNode | null;
     if (!child) throw err(Errno.ENOENT);
     const u = await this.copyUp();
@@ -441,7 +440,7 @@ export class OvlNode implements VNode {
   }
 
   async rmdir(name: string): Promise<void> {
-    const ctx = internalCtx ?? ({} as FsContext);
+    const ctx = this.fs.ctx ?? ({} as FsContext);
     const child = (await this.lookup(name, ctx)) as OvlNode | null;
     if (!child) throw err(Errno.ENOENT);
     if (!isDir(child.attr().mode)) throw err(Errno.ENOTDIR);
@@ -463,7 +462,7 @@ export class OvlNode implements VNode {
 
   async rename(oldName: string, newDir: VNode, newName: string, flags: number): Promise<void> {
     if (!(newDir instanceof OvlNode) || newDir.fs !== this.fs) throw err(Errno.EXDEV);
-    const ctx = internalCtx ?? ({} as FsContext);
+    const ctx = this.fs.ctx ?? ({} as FsContext);
     const src = (await this.lookup(oldName, ctx)) as OvlNode | null;
     if (!src) throw err(Errno.ENOENT);
     const dst = (await newDir.lookup(newName, ctx)) as OvlNode | null;

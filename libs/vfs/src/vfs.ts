@@ -91,6 +91,8 @@ export class Dentry {
   deleted = false;
   /** Kept in its parent's children even on a volatile filesystem (a mount point or its ancestors). */
   pinned = false;
+  /** Negative children cached under this directory (capped: lookups of random names cannot grow the cache). */
+  negatives = 0;
   constructor(
     public name: string,
     public parent: Dentry | null,
@@ -157,6 +159,9 @@ interface ParentResult {
   kind: LastKind;
   trailingSlash: boolean;
 }
+
+/** Cached negative entries per directory. */
+const MAX_NEGATIVE_PER_DIR = 64;
 
 const DEFAULT_CAPS = { dacOverride: true, fowner: true, chown: true, fsetid: true, mknod: true };
 const NO_CAPS = { dacOverride: false, fowner: false, chown: false, fsetid: false, mknod: false };
@@ -330,7 +335,10 @@ export class Vfs {
     this.stats.lookups++;
     const child = await node.lookup(name, ctx);
     const d = new Dentry(name, parent, child);
-    if (!fs.volatile) parent.children.set(name, d);
+    if (!fs.volatile && (child || parent.negatives < MAX_NEGATIVE_PER_DIR)) {
+      if (!child) parent.negatives++;
+      parent.children.set(name, d);
+    }
     return d;
   }
 
@@ -717,6 +725,8 @@ export class Vfs {
   }
 
   private insertDentry(dir: PathRef, name: string, node: VNode): Dentry {
+    const old = dir.dentry.children.get(name);
+    if (old && !old.node) dir.dentry.negatives--;
     const d = new Dentry(name, dir.dentry, node);
     if (!dir.mnt.fs.volatile) dir.dentry.children.set(name, d);
     return d;
