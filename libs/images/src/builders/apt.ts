@@ -166,13 +166,14 @@ export class AptRepository {
         const batch = 16;
         for (let i = 0; i < missing.length; i += batch) {
           const slice = missing.slice(i, i + batch);
-          await run(
-            'apt-get',
-            [...this.aptOptions(), '-q', 'download', ...slice.map((p) => `${p.name}=${p.version}`)],
-            {
-              cwd: tmp,
-            },
-          );
+          const specs = slice.map((p) => `${p.name}=${p.version}`);
+          try {
+            await run('apt-get', [...this.aptOptions(), '-q', 'download', ...specs], { cwd: tmp });
+          } catch (err) {
+            throw new Error(
+              `cannot download ${specs.join(' ')} (if the mirror moved to newer versions, rebuild with --refresh): ${(err as Error).message}`,
+            );
+          }
           for (const p of slice) {
             const f = this.debFileName(p);
             if (!existsSync(join(tmp, f))) throw new Error(`apt-get download did not produce ${f}`);
