@@ -13,7 +13,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     const bbPath = join(dir, 'busybox');
-    require('node:fs').writeFileSync(bbPath, bb, { mode: 0o755 });
+    writeFileSync(bbPath, bb, { mode: 0o755 });
     for (let i = 0; i < 30; i++) {
       const q0 = performance.now();
       const r = spawnSync('qemu-aarch64-static', [bbPath, 'echo', 'x']);

@@ -127,7 +127,7 @@ describe('e2e with the real kernel', () => {
           files: [{ path: '/work/prog', content: b64file(fixture(prog)), mode: 0o755 }],
         })),
         cases,
-        limits: { cpuSteps: 20_000_000, memoryBytes: 64 * 1024 * 1024, processes: 16, wallMs: 60_000 },
+        limits: { cpuSteps: 5_000_000, memoryBytes: 32 * 1024 * 1024, processes: 8, wallMs: 60_000 },
       }),
     }).catch((e: Error & { cause?: unknown }) => {
       throw new Error(`POST /v1/batches: ${e.message}: ${String(e.cause)}`);

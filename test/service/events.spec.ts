@@ -85,7 +85,6 @@ describe('console events (SSE over Redis streams)', () => {
   });
 });
 
-async function startServiceWith(extra: Record<string, string>): Promise<Service> {
-  const { startService } = await import('./support/harness');
+function startServiceWith(extra: Record<string, string>): Promise<Service> {
   return startService(extra);
 }

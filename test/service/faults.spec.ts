@@ -3,10 +3,11 @@ import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import { loadConfig } from '../../apps/runner/src/core/config';
-import { auth, dropPrefix, KEY_A, testEnv, waitRun } from './support/harness';
+import { auth, dropPrefix, KEY_A, REDIS_URL, testEnv, waitRun } from './support/harness';
 
 const ROOT = resolve(__dirname, '../..');
 let api: INestApplication;
@@ -56,7 +57,7 @@ describe('faults', () => {
     const r = await fetch(`${url}/v1/runs`, {
       method: 'POST',
       headers: { ...auth(KEY_A), 'content-type': 'application/json' },
-      body: JSON.stringify({ image: 'scratch', argv: ['chunks', '30', '100'] }),
+      body: JSON.stringify({ image: 'scratch', argv: ['chunks', '150', '100'] }),
     });
     const { id } = (await r.json()) as { id: string };
     const end = Date.now() + 60_000;
@@ -64,14 +65,25 @@ describe('faults', () => {
       if (Date.now() > end) throw new Error('never started');
       await new Promise((res) => setTimeout(res, 50));
     }
-    await new Promise((res) => setTimeout(res, 500));
+    // A second runner is up (idle: the job is locked by the first) before the first dies.
+    const second = startRunner();
+    void second;
+    const q = new Queue('runs', { connection: { url: REDIS_URL }, prefix: `${prefix}:bull` });
+    try {
+      const until = Date.now() + 90_000;
+      while ((await q.getWorkers()).length < 2) {
+        if (Date.now() > until) throw new Error('second runner did not come up');
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    } finally {
+      await q.close();
+    }
+    expect((await status(id)).status).toBe('running');
     first.kill('SIGKILL');
     await new Promise((res) => first.once('exit', res));
-    expect((await status(id)).status).toBe('running');
-    startRunner();
     const run = await waitRun(url, KEY_A, id, 90_000);
     expect(run.status).toBe('succeeded');
     expect(run.attempt).toBe(2);
-    expect(run.stdout).toBe(Array.from({ length: 30 }, (_, i) => `line ${i}\n`).join(''));
+    expect(run.stdout).toBe(Array.from({ length: 150 }, (_, i) => `line ${i}\n`).join(''));
   }, 120_000);
 });
