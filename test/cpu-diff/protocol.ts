@@ -36,7 +36,7 @@ export const SIGTRAP = 5;
 export const SIGBUS = 7;
 export const SIGFPE = 8;
 export const SIGSEGV = 11;
-export const SIGALRM = 14;
+export const SIGVTALRM = 26;
 
 /** Register state. 64-bit values are bigint here: this is test code, not the hot path. */
 export interface ArchState {
@@ -106,7 +106,7 @@ function stopFromSignal(sig: number): StopKind {
       return 'segv';
     case SIGBUS:
       return 'bus';
-    case SIGALRM:
+    case SIGVTALRM:
       return 'timeout';
     default:
       return 'other';

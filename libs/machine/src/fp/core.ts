@@ -418,7 +418,11 @@ function addCore(env: FpEnv, a: number, b: number, rm: number): number {
     scale = 2;
   }
   if (s === 0 && e === 0) return zeroSum(env, neg0(a), neg0(b), rm);
-  if (e === 0 && scale === 0 && rm === RN && (s >= TINY64 || s <= -TINY64)) return s;
+  if (scale === 0 && rm === RN && (s >= TINY64 || s <= -TINY64)) {
+    // the JS sum is the round-to-nearest result; sums never underflow inexactly
+    if (e !== 0) env.fpsr |= IXC;
+    return s;
+  }
   return roundD(env, s, e, scale, rm);
 }
 
@@ -450,8 +454,20 @@ function splitMant(x: number): number {
   return scale2(x, -e);
 }
 
+/** |x| range where Dekker products and remainders are exact (no over/underflow inside). */
+const SAFE_LO = 2 ** -900;
+const SAFE_HI = 2 ** 900;
+const safe = (x: number): boolean => (x > SAFE_LO && x < SAFE_HI) || (x < -SAFE_LO && x > -SAFE_HI);
+
 function mulCore(env: FpEnv, a: number, b: number, rm: number): number {
   if (a === 0 || b === 0) return neg0(a) !== neg0(b) ? -0 : 0;
+  if (rm === RN && safe(a) && safe(b)) {
+    const p = twoProd(a, b);
+    if (safe(p)) {
+      if (tpErr !== 0) env.fpsr |= IXC;
+      return p;
+    }
+  }
   const ma = splitMant(a);
   const ea = mExp;
   const mb = splitMant(b);
@@ -505,7 +521,16 @@ export function fdivD(env: FpEnv, a0: number, b0: number): number {
     return sgn ? -Infinity : Infinity;
   }
   if (a === 0 || bi) return sgn ? -0 : 0;
-  return divCore(env, a, b, rmodeOf(env), D);
+  const rm = rmodeOf(env);
+  if (rm === RN && safe(a) && safe(b)) {
+    const q = a / b;
+    if (safe(q)) {
+      const p = twoProd(q, b);
+      if (a - p - tpErr !== 0) env.fpsr |= IXC;
+      return q;
+    }
+  }
+  return divCore(env, a, b, rm, D);
 }
 
 /** Exact quotient of finite nonzero a/b rounded to fmt (D → number, S → bits). */
@@ -533,7 +558,14 @@ export function fsqrtD(env: FpEnv, a0: number): number {
   if (a === 0) return a;
   if (a < 0) return invalidD(env);
   if (a === Infinity) return a;
-  return sqrtCore(env, a, rmodeOf(env), D);
+  const rm = rmodeOf(env);
+  if (rm === RN && safe(a)) {
+    const r = Math.sqrt(a);
+    const p = twoProd(r, r);
+    if (a - p - tpErr !== 0) env.fpsr |= IXC;
+    return r;
+  }
+  return sqrtCore(env, a, rm, D);
 }
 
 function sqrtCore(env: FpEnv, a: number, rm: number, fmt: number): number {
@@ -624,6 +656,20 @@ export function fmaD(env: FpEnv, c0: number, a0: number, b0: number): number {
 // ---------------------------------------------------------------------------------------
 // binary32 arithmetic (bits in, bits out).
 
+const MIN_NORMAL_S = 2 ** -126;
+const MAX_S = 3.4028234663852886e38;
+
+/** Round-to-nearest of an exact double to binary32 when the result is normal and finite. */
+function fastS(env: FpEnv, x: number): number {
+  const r = Math.fround(x);
+  const m = r < 0 ? -r : r;
+  if (m >= MIN_NORMAL_S && m <= MAX_S) {
+    if (r !== x) env.fpsr |= IXC;
+    return f32BitsOf(r);
+  }
+  return roundS(env, x, 0, 0, RN);
+}
+
 const infS = (b: number): boolean => (b & 0x7fffffff) === 0x7f800000;
 const zeroS = (b: number): boolean => (b & 0x7fffffff) === 0;
 const signS = (b: number): number => b >>> 31;
@@ -651,6 +697,7 @@ export function faddS(env: FpEnv, a0: number, b0: number): number {
   const s = twoSum(x, y);
   const e = tsErr;
   if (s === 0 && e === 0) return zeroBitsS(Object.is(zeroSum(env, signS(a) === 1, signS(b) === 1, rm), -0));
+  if (e === 0 && rm === RN) return fastS(env, s);
   return roundS(env, s, e, 0, rm);
 }
 
@@ -675,7 +722,9 @@ export function fmulS(env: FpEnv, a0: number, b0: number, x: boolean = false): n
   }
   if (zeroS(a) || zeroS(b)) return zeroBitsS(sg);
   const p = f32Value(a) * f32Value(b); // exact in binary64
-  return roundS(env, p, 0, 0, rmodeOf(env));
+  const rm = rmodeOf(env);
+  if (rm === RN) return fastS(env, p);
+  return roundS(env, p, 0, 0, rm);
 }
 
 export function fdivS(env: FpEnv, a0: number, b0: number): number {
