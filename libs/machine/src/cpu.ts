@@ -228,6 +228,15 @@ export class AArch64Cpu implements Cpu {
     this.state.x[64] = v | 0;
     this.state.x[65] = Math.floor(v / TWO32) | 0;
   }
+  /** SP as an exact 64-bit value (the `sp` number is exact only below 2^53). */
+  getSP(): bigint {
+    return (BigInt(this.state.xu[65]) << 32n) | BigInt(this.state.xu[64]);
+  }
+  setSP(value: bigint): void {
+    const v = BigInt.asUintN(64, value);
+    this.state.x[64] = Number(v & 0xffffffffn) | 0;
+    this.state.x[65] = Number(v >> 32n) | 0;
+  }
   get pc(): GuestAddr {
     return this.state.pc as GuestAddr;
   }

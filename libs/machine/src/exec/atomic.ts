@@ -71,8 +71,10 @@ export function exclusive(s: CpuState, insn: number): void {
       setReg(s, size, t, lo, s.rhi);
       m.monitorAddr = addr;
     } else {
-      checkAlign(s, addr, bytes, true);
+      // Like qemu: a store-exclusive without a matching reservation fails without touching
+      // memory (so no alignment check); a matching one was aligned by its load-exclusive.
       if (m.monitorAddr === addr) {
+        checkAlign(s, addr, bytes, true);
         m.probeWrite(addr, bytes);
         m.monitorAddr = -1;
         stN(s, size, addr, x[t << 1], x[(t << 1) | 1]);
@@ -106,8 +108,8 @@ export function exclusive(s: CpuState, insn: number): void {
       }
       m.monitorAddr = addr;
     } else {
-      checkAlign(s, addr, bytes, true);
       if (m.monitorAddr === addr) {
+        checkAlign(s, addr, bytes, true);
         m.probeWrite(addr, bytes);
         m.monitorAddr = -1;
         if (esize === 2) {

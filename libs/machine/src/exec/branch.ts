@@ -58,7 +58,7 @@ export function nop(_s: CpuState, _insn: number): void {}
 export function barrier(s: CpuState, insn: number): void {
   const op2 = (insn >>> 5) & 7;
   if (op2 === 2) s.mem.monitorAddr = -1;
-  else if (op2 < 4) undefinedInsn();
+  else if (op2 < 4 || (op2 === 7 && ((insn >>> 8) & 15) !== 0)) undefinedInsn(); // SB needs CRm = 0
 }
 
 // System registers as op0:op1:CRn:CRm:op2 (16 bits, = insn bits 20..5).

@@ -1,8 +1,10 @@
 /** Integer and SIMD&FP register loads and stores (single, pair, literal, register offset). */
 import { type CpuState } from '../state';
 import * as M_state from '../state';
+import * as M_memory from '../memory';
 // Local bindings: hot code must not go through module-export getters.
 const { setW, setX, undefinedInsn } = M_state;
+const { alignmentFault } = M_memory;
 
 const TWO32 = 4294967296;
 
@@ -172,7 +174,7 @@ export function ldstImm9(s: CpuState, insn: number): void {
   const imm = (insn << 11) >> 23;
   const base = baseAddr(s, n);
   if (type === 0 || type === 2) {
-    if (type === 2 && vec) undefinedInsn();
+    if (type === 2 && (vec || (size === 3 && opc === 2))) undefinedInsn(); // no LDTR SIMD, no PRFM form
     access(s, vec, size, opc, t, base + imm);
     return;
   }
@@ -245,6 +247,7 @@ export function ldstPair(s: CpuState, insn: number): void {
   let scale: number;
   if (vec) scale = 2 + opc;
   else {
+    if (opc === 1 && !load && type !== 0) return stgp(s, insn, type, n, t, t2);
     if (opc === 1 && (!load || type === 0)) undefinedInsn();
     scale = opc === 2 ? 3 : 2;
   }
@@ -356,4 +359,20 @@ export function ldrB(s: CpuState, insn: number): void {
     s.x[t << 1] = v;
     s.x[(t << 1) | 1] = 0;
   }
+}
+
+/**
+ * STGP (MTE): stores the pair like STP with a 16-byte-scaled offset; allocation tags are not
+ * modelled (MTE is not advertised; qemu, the reference, executes it this way with tag checks off).
+ */
+function stgp(s: CpuState, insn: number, type: number, n: number, t: number, t2: number): void {
+  const base = baseAddr(s, n);
+  const imm = ((insn << 10) >> 25) * 16;
+  const addr = type === 1 ? base : base + imm;
+  const m = s.mem;
+  if (addr % 16 !== 0) alignmentFault(m, addr, 'write');
+  m.probeWrite(addr, 16);
+  m.st64(addr, s.x[t << 1], s.x[(t << 1) | 1]);
+  m.st64(addr + 8, s.x[t2 << 1], s.x[(t2 << 1) | 1]);
+  if (type !== 2) writeBack(s, n, base + imm);
 }
