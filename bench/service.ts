@@ -13,7 +13,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
         headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
         body: JSON.stringify({ image: 'busybox', argv: ['echo', text] }),
       });
-      const body = (await r.json()) as { id: string; status: string; stdout: string; attempt: number; error?: unknown };
+      const body = (await r.json()) as Done & { error?: unknown };
       if (r.status !== 200) throw new Error(`run ${text}: HTTP ${r.status} ${JSON.stringify(body)}`);
       return { ...body, latency: performance.now() - t0 };
     };
@@ -179,12 +179,9 @@ async function main(): Promise<void> {
 
     // Reference: the same program under qemu-aarch64-static, started directly (no VM service).
     const qemu: number[] = [];
-    const bb = execFileSync('debugfs', ['-R', 'dump /bin/busybox /dev/stdout', busybox.path], {
-      maxBuffer: 64 << 20,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
     const bbPath = join(dir, 'busybox');
-    writeFileSync(bbPath, bb, { mode: 0o755 });
+    execFileSync('debugfs', ['-R', `dump /bin/busybox ${bbPath}`, busybox.path], { stdio: 'ignore' });
+    chmodSync(bbPath, 0o755);
     for (let i = 0; i < 30; i++) {
       const q0 = performance.now();
       const r = spawnSync('qemu-aarch64-static', [bbPath, 'echo', 'x']);
@@ -203,6 +200,15 @@ async function main(): Promise<void> {
     console.log(`  throughput       ${(results.length / elapsed).toFixed(1)} runs/s  (${elapsed.toFixed(1)} s)`);
     console.log(
       `  latency          p50 ${ms(pct(lat, 50))}   p95 ${ms(pct(lat, 95))}   p99 ${ms(pct(lat, 99))}   max ${ms(lat[lat.length - 1] ?? NaN)}`,
+    );
+    const vm = results.map((r) => r.stats?.wallMs ?? NaN).sort((a, b) => a - b);
+    const queue = results.map((r) => r.stats?.queueMs ?? NaN).sort((a, b) => a - b);
+    const instr = results.map((r) => r.stats?.instructions ?? NaN).sort((a, b) => a - b);
+    console.log(
+      `  inside the run   VM wall p50 ${ms(pct(vm, 50))}   queue wait p50 ${ms(pct(queue, 50))}   guest instructions p50 ${pct(instr, 50)}`,
+    );
+    console.log(
+      `  service overhead p50 latency − p50 VM wall − p50 queue wait ≈ ${ms(pct(lat, 50) - pct(vm, 50) - pct(queue, 50))}`,
     );
     if (qemu.length) {
       const q50 = pct(qemu, 50);
