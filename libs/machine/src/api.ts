@@ -86,8 +86,12 @@ export interface AddressSpace {
   readonly memory: PhysicalMemory;
   /** Map [addr, addr+length) as lazy zero-fill pages with `prot`. Replaces what was there. */
   mapAnonymous(addr: GuestAddr, length: number, prot: Prot): void;
-  /** Map one page to an existing frame (retains it). Used for file pages and shared memory. */
-  mapFrame(addr: GuestAddr, frame: number, prot: Prot): void;
+  /**
+   * Map one page to an existing frame (retains it). Used for file pages and shared memory.
+   * Private (default): copy-on-write — the first write copies the frame while another
+   * reference to it exists. `shared`: writes go to the frame itself and fork() shares it.
+   */
+  mapFrame(addr: GuestAddr, frame: number, prot: Prot, shared?: boolean): void;
   /** Remove pages (releasing their frames). Unmapped holes are fine. */
   unmap(addr: GuestAddr, length: number): void;
   /** Change permissions of mapped pages; absent pages are skipped. */
@@ -101,7 +105,10 @@ export interface AddressSpace {
    */
   read(addr: GuestAddr, dst: Uint8Array): null | { fault: FaultInfo; copied: number };
   write(addr: GuestAddr, src: Uint8Array): null | { fault: FaultInfo; copied: number };
-  /** A copy-on-write duplicate for fork(). */
+  /**
+   * A duplicate for fork(): private pages become copy-on-write in both spaces, shared pages
+   * (mapFrame with `shared`) stay shared, lazy pages stay lazy (and private) on both sides.
+   */
   fork(): AddressSpace;
   /** Release every frame; the space must not be used afterwards. */
   destroy(): void;

@@ -100,6 +100,23 @@ describe('address space', () => {
     expect(pm.freeFrames).toBe(pm.frameCount);
   });
 
+  it('mapFrame: private pages copy on write while shared, shared pages stay shared across fork', () => {
+    const pm = new PhysicalMemoryImpl(1 << 20);
+    const as = new AddressSpaceImpl(pm);
+    const f = pm.allocFrame();
+    pm.bytes[f * 4096] = 5;
+    as.mapFrame(A, f, RW); // private (e.g. a page-cache page)
+    as.mapFrame(guestAddr(0x20000), f, RW, true); // shared
+    as.st8(0x10000, 6); // private write copies: the page cache keeps 5
+    expect(pm.bytes[f * 4096]).toBe(5);
+    expect(as.ld8(0x10000)).toBe(6);
+    const child = as.fork() as AddressSpaceImpl;
+    child.st8(0x20000, 7); // shared: both see it
+    expect(as.ld8(0x20000)).toBe(7);
+    expect(pm.bytes[f * 4096]).toBe(7);
+    expect(child.query(guestAddr(0x20000))!.frame).toBe(f);
+  });
+
   it('kernel copies ignore PROT bits, honour COW, and report partial progress on faults', () => {
     const pm = new PhysicalMemoryImpl(1 << 20);
     const as = new AddressSpaceImpl(pm);

@@ -127,11 +127,12 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
 }
 
 // Page-table entry (int32): bits 0-2 prot, bit 3 valid, bit 4 lazy (no frame yet), bit 5
-// copy-on-write, bits 6.. frame number.
+// copy-on-write, bit 6 shared (writes go to the frame itself, fork shares it), bits 7.. frame.
 const PTE_VALID = 8;
 const PTE_LAZY = 16;
 const PTE_COW = 32;
-const PTE_FRAME_SHIFT = 6;
+const PTE_SHARED = 64;
+const PTE_FRAME_SHIFT = 7;
 const L2_BITS = 10;
 const L2_SIZE = 1 << L2_BITS;
 const TLB_SIZE = 256;
@@ -226,11 +227,11 @@ export class AddressSpaceImpl implements AddressSpace {
     }
     this.flushTlb();
   }
-  mapFrame(addr: GuestAddr, frame: number, prot: Prot): void {
+  mapFrame(addr: GuestAddr, frame: number, prot: Prot, shared = false): void {
     const [a] = this.range(addr, PAGE_SIZE);
     this.memory.retain(frame);
     this.clearPte(a);
-    this.setPte(a, (prot & 7) | PTE_VALID | (frame << PTE_FRAME_SHIFT));
+    this.setPte(a, (prot & 7) | PTE_VALID | (shared ? PTE_SHARED : PTE_COW) | (frame << PTE_FRAME_SHIFT));
     this.resident++;
     this.flushTlb();
   }
@@ -268,9 +269,8 @@ export class AddressSpaceImpl implements AddressSpace {
       }
       const frame = e >>> PTE_FRAME_SHIFT;
       this.memory.retain(frame);
-      // Private pages become copy-on-write in both spaces. (Shared mappings are the kernel's
-      // business: it re-maps them with mapFrame in the child.)
-      const ce = e | PTE_COW;
+      // Shared pages stay shared; private pages become copy-on-write in both spaces.
+      const ce = (e & PTE_SHARED) !== 0 ? e : e | PTE_COW;
       this.setPte(vpn, ce);
       child.setPte(vpn, ce);
       child.resident++;
