@@ -896,46 +896,50 @@ export class Vfs {
       if (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE) throw err(Errno.EINVAL);
       const op = await this.resolveParent(ctx, oldAt, oldPath, { links: 0 });
       const np = await this.resolveParent(ctx, newAt, newPath, { links: 0 });
+      const exchange = (flags & RENAME_EXCHANGE) !== 0;
+      // The order of the checks follows Linux's do_renameat2/vfs_rename.
+      if (op.parent.mnt !== np.parent.mnt) throw err(Errno.EXDEV);
       if (op.kind !== 'norm') throw err(Errno.EBUSY);
       if (np.kind !== 'norm') throw err(flags & RENAME_NOREPLACE ? Errno.EEXIST : Errno.EBUSY);
-      if (op.parent.mnt !== np.parent.mnt) throw err(Errno.EXDEV);
+      this.checkWritable(op.parent);
       this.permission(ctx, op.parent, X_OK);
-      this.permission(ctx, np.parent, X_OK);
       const od = await this.lookupChild(ctx, op.parent, op.name);
       if (!od.node) throw err(Errno.ENOENT);
+      this.permission(ctx, np.parent, X_OK);
       const nd = await this.lookupChild(ctx, np.parent, np.name);
       const onode = od.node;
       const omode = onode.attr().mode;
-      if (flags & RENAME_EXCHANGE) {
+      if (flags & RENAME_NOREPLACE && nd.node) throw err(Errno.EEXIST);
+      if (exchange) {
         if (!nd.node) throw err(Errno.ENOENT);
-      } else if (flags & RENAME_NOREPLACE && nd.node) throw err(Errno.EEXIST);
-      if (!isDir(omode) && op.trailingSlash) throw err(Errno.ENOTDIR);
-      if (nd.node && !isDir(nd.node.attr().mode) && np.trailingSlash) throw err(Errno.ENOTDIR);
-      if (!nd.node && np.trailingSlash && !isDir(omode)) throw err(Errno.ENOTDIR);
-      this.checkWritable(op.parent);
-      if (od === nd || (nd.node === onode && !(flags & RENAME_EXCHANGE))) return;
-      // Directory cycle checks: the source may not be an ancestor of the destination.
+        if (!isDir(nd.node.attr().mode) && np.trailingSlash) throw err(Errno.ENOTDIR);
+      }
+      if (!isDir(omode)) {
+        if (op.trailingSlash) throw err(Errno.ENOTDIR);
+        if (!exchange && np.trailingSlash) throw err(Errno.ENOTDIR);
+      }
       const isAncestor = (anc: Dentry, d: Dentry): boolean => {
         for (let x: Dentry | null = d; x; x = x.parent) if (x === anc) return true;
         return false;
       };
-      if (isDir(omode) && isAncestor(od, np.parent.dentry)) throw err(Errno.EINVAL);
+      // source may not be an ancestor of the target's directory, nor the target of the source's
+      if (isAncestor(od, np.parent.dentry)) throw err(Errno.EINVAL);
+      if (nd.node && isAncestor(nd, op.parent.dentry)) throw err(exchange ? Errno.EINVAL : Errno.ENOTEMPTY);
+      // Same inode (the same file or hard links of it): nothing to do, like Linux.
+      if (od === nd || (nd.node && !exchange && (nd.node === onode || nd.node.attr().ino === onode.attr().ino))) return;
+      this.mayDelete(ctx, op.parent, onode);
       if (nd.node) {
+        this.mayDelete(ctx, np.parent, nd.node);
         const nmode = nd.node.attr().mode;
-        if (flags & RENAME_EXCHANGE) {
-          if (isDir(nmode) && isAncestor(nd, op.parent.dentry)) throw err(Errno.EINVAL);
-        } else {
+        if (!exchange) {
           if (isDir(omode) && !isDir(nmode)) throw err(Errno.ENOTDIR);
           if (!isDir(omode) && isDir(nmode)) throw err(Errno.EISDIR);
-          if (isAncestor(nd, op.parent.dentry)) throw err(Errno.ENOTEMPTY);
         }
-      }
-      this.mayDelete(ctx, op.parent, onode);
-      if (nd.node) this.mayDelete(ctx, np.parent, nd.node);
-      else this.mayCreate(ctx, np.parent);
-      if (isDir(omode) && op.parent.dentry !== np.parent.dentry)
+      } else this.mayCreate(ctx, np.parent);
+      if (isDir(omode) && op.parent.dentry !== np.parent.dentry) {
         this.permission(ctx, { mnt: op.parent.mnt, dentry: od }, W_OK);
-      if (flags & RENAME_EXCHANGE && nd.node && isDir(nd.node.attr().mode) && op.parent.dentry !== np.parent.dentry) {
+      }
+      if (exchange && nd.node && isDir(nd.node.attr().mode) && op.parent.dentry !== np.parent.dentry) {
         this.permission(ctx, { mnt: np.parent.mnt, dentry: nd }, W_OK);
       }
       if (
@@ -953,7 +957,7 @@ export class Vfs {
       oparent.children.delete(op.name);
       nparent.children.delete(np.name);
       const vol = op.parent.mnt.fs.volatile;
-      if (flags & RENAME_EXCHANGE) {
+      if (exchange) {
         nd.name = op.name;
         nd.parent = oparent;
         if (!vol) oparent.children.set(op.name, nd);
@@ -985,10 +989,8 @@ export class Vfs {
       if (flags & O_CREAT) {
         let pr = await this.resolveParent(ctx, at, path, st);
         for (;;) {
-          if (pr.kind !== 'norm') {
-            p = await this.walkAll(ctx, pr.parent, pr.name === '/' ? '.' : pr.name, true, st);
-            break;
-          }
+          // Linux: O_CREAT with a trailing slash or a last component of '.', '..' or '/' is EISDIR.
+          if (pr.kind !== 'norm' || pr.trailingSlash) throw err(Errno.EISDIR);
           this.permission(ctx, pr.parent, X_OK);
           const d = await this.lookupChild(ctx, pr.parent, pr.name);
           if (d.node) {
