@@ -55,6 +55,10 @@ describe('address space', () => {
     expect(thrown(() => as.ld8(0x11000))).toBe(FAULT_SIGNAL);
     expect(as.fault.cause).toBe('no-memory');
     expect(thrown(() => as.ld8(2 ** 48))).toBe(FAULT_SIGNAL);
+    // an address computation that wrapped below zero faults (empty TLB entries never match)
+    expect(thrown(() => as.ld64(-94))).toBe(FAULT_SIGNAL);
+    expect(as.fault).toMatchObject({ access: 'read', cause: 'not-mapped' });
+    expect(thrown(() => as.st8(-1, 0))).toBe(FAULT_SIGNAL);
   });
 
   it('unaligned and page-crossing accesses are correct and all-or-nothing', () => {

@@ -156,10 +156,10 @@ export class AddressSpaceImpl implements AddressSpace {
   private readonly u16: Uint16Array;
   private readonly codeMark: Uint8Array;
   private readonly table = new Map<number, Int32Array>();
-  /** TLBs: tag = virtual page number (or -1), frame = physical frame. */
-  private readonly rTag = new Float64Array(TLB_SIZE).fill(-1);
+  /** TLBs: tag = virtual page number (NaN when empty: never equal, even to vpn -1), frame = physical frame. */
+  private readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
   private readonly rFrame = new Int32Array(TLB_SIZE);
-  private readonly wTag = new Float64Array(TLB_SIZE).fill(-1);
+  private readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
   private readonly wFrame = new Int32Array(TLB_SIZE);
   private resident = 0;
   private destroyed = false;
@@ -209,8 +209,8 @@ export class AddressSpaceImpl implements AddressSpace {
     this.setPte(vpn, 0);
   }
   flushTlb(): void {
-    this.rTag.fill(-1);
-    this.wTag.fill(-1);
+    this.rTag.fill(NaN);
+    this.wTag.fill(NaN);
   }
   private range(addr: number, length: number): [number, number] {
     if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0)
@@ -320,12 +320,12 @@ export class AddressSpaceImpl implements AddressSpace {
       e = (e & 7) | PTE_VALID | (frame << PTE_FRAME_SHIFT);
       this.setPte(vpn, e);
       const t = vpn & (TLB_SIZE - 1);
-      this.rTag[t] = -1;
+      this.rTag[t] = NaN;
     }
     return frame;
   }
   private setFault(va: number, access: AccessKind, cause: FaultCause): number {
-    this.fault.addr = va;
+    this.fault.addr = va < 0 ? va + 2 ** 64 : va; // an address computation that wrapped below 0
     this.fault.access = access;
     this.fault.cause = cause;
     return -1;
@@ -527,8 +527,8 @@ export class AddressSpaceImpl implements AddressSpace {
       if (f < 0) return { fault: { pc: 0 as GuestAddr, ...this.fault } as FaultInfo, copied: done };
       // The write TLB may cache this page now that COW is broken; drop stale read entries.
       const vpn = Math.floor(va / PAGE_SIZE);
-      this.rTag[vpn & (TLB_SIZE - 1)] = -1;
-      this.wTag[vpn & (TLB_SIZE - 1)] = -1;
+      this.rTag[vpn & (TLB_SIZE - 1)] = NaN;
+      this.wTag[vpn & (TLB_SIZE - 1)] = NaN;
       if (this.memory.codeMark[f] !== 0) this.memory.dropCode(f);
       const off = va % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, src.length - done);

@@ -104,6 +104,11 @@ export const FAST_ROWS: readonly DecodeRow[] = [
   { name: 'STP Xt1, Xt2 (offset/pre/post)', pattern: '1010100xx0iiiiiiixxxxxnnnnnttttt', handler: fast.stpX },
   { name: 'LDR Xt/Wt/Ht/Bt [Xn, Xm{, LSL}]', pattern: 'ss11100001 1mmmmm011S10nnnnnttttt', handler: fast.ldrRegLsl },
   { name: 'STRB Wt (uimm, fast)', pattern: '0011100100iiiiiiiiiiiinnnnnttttt', handler: fast.strB },
+  { name: 'AND/ORR Xd, Xn, Xm, shift', pattern: '10o01010hh0mmmmmiiiiiinnnnnddddd', handler: fast.logicX, flags: P },
+  { name: 'EOR Xd, Xn, Xm, shift', pattern: '11001010hh0mmmmmiiiiiinnnnnddddd', handler: fast.logicX, flags: P },
+  { name: 'AND/ORR Wd, Wn, Wm, shift', pattern: '00o01010hh0mmmmm0iiiiinnnnnddddd', handler: fast.logicW, flags: P },
+  { name: 'EOR Wd, Wn, Wm, shift', pattern: '01001010hh0mmmmm0iiiiinnnnnddddd', handler: fast.logicW, flags: P },
+  { name: 'STR/LDR B/H/W/X (imm9, unsigned)', pattern: 'ss1110000L0iiiiiiiiixxnnnnnttttt', handler: fast.ldstImm9Int },
 ];
 
 /** Every row, base integer first, then FP, then Advanced SIMD. */

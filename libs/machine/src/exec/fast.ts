@@ -314,3 +314,127 @@ export function strB(s: CpuState, insn: number): void {
   const addr = (s.xu[i + 1] & 0xffffff) * TWO32 + s.xu[i] + ((insn >>> 10) & 0xfff);
   s.mem.st8(addr, s.x[(insn & 31) << 1]);
 }
+
+/** AND/ORR/EOR Xd, Xn, Xm{, shift #amt} (no invert, no flags) */
+export function logicX(s: CpuState, insn: number): void {
+  const d = insn & 31;
+  if (d === 31) return;
+  const x = s.x;
+  const m = ((insn >>> 16) & 31) << 1;
+  const n = ((insn >>> 5) & 31) << 1;
+  const amt = (insn >>> 10) & 63;
+  const type = (insn >>> 22) & 3;
+  let lo = x[m];
+  let hi = x[m + 1];
+  if (amt !== 0) {
+    if (amt < 32) {
+      const r = 32 - amt;
+      if (type === 0) {
+        hi = (hi << amt) | (lo >>> r);
+        lo = lo << amt;
+      } else if (type === 1) {
+        lo = (lo >>> amt) | (hi << r);
+        hi = hi >>> amt;
+      } else if (type === 2) {
+        lo = (lo >>> amt) | (hi << r);
+        hi = hi >> amt;
+      } else {
+        const l = (lo >>> amt) | (hi << r);
+        hi = (hi >>> amt) | (lo << r);
+        lo = l;
+      }
+    } else {
+      const a = amt - 32;
+      if (type === 0) {
+        hi = lo << a;
+        lo = 0;
+      } else if (type === 1) {
+        lo = hi >>> a;
+        hi = 0;
+      } else if (type === 2) {
+        lo = hi >> a;
+        hi = hi >> 31;
+      } else if (a === 0) {
+        const l = hi;
+        hi = lo;
+        lo = l;
+      } else {
+        const r = 32 - a;
+        const l = (hi >>> a) | (lo << r);
+        hi = (lo >>> a) | (hi << r);
+        lo = l;
+      }
+    }
+  }
+  const opc = (insn >>> 29) & 3;
+  if (opc === 0) {
+    lo &= x[n];
+    hi &= x[n + 1];
+  } else if (opc === 1) {
+    lo |= x[n];
+    hi |= x[n + 1];
+  } else {
+    lo ^= x[n];
+    hi ^= x[n + 1];
+  }
+  x[d << 1] = lo | 0;
+  x[(d << 1) | 1] = hi | 0;
+}
+
+/** AND/ORR/EOR Wd, Wn, Wm{, shift #amt} (amt < 32, no invert, no flags) */
+export function logicW(s: CpuState, insn: number): void {
+  const d = insn & 31;
+  if (d === 31) return;
+  const x = s.x;
+  const amt = (insn >>> 10) & 31;
+  const type = (insn >>> 22) & 3;
+  let b = x[((insn >>> 16) & 31) << 1];
+  if (amt !== 0) {
+    if (type === 0) b <<= amt;
+    else if (type === 1) b >>>= amt;
+    else if (type === 2) b >>= amt;
+    else b = (b >>> amt) | (b << (32 - amt));
+  }
+  const a = x[((insn >>> 5) & 31) << 1];
+  const opc = (insn >>> 29) & 3;
+  x[d << 1] = opc === 0 ? a & b : opc === 1 ? a | b : a ^ b;
+  x[(d << 1) | 1] = 0;
+}
+
+/** STR/LDR (zero-extending) Bt/Ht/Wt/Xt with imm9: unscaled, post-index, unprivileged, pre-index */
+export function ldstImm9Int(s: CpuState, insn: number): void {
+  const x = s.x;
+  const n = (insn >>> 5) & 31;
+  const ni = n === 31 ? 64 : n << 1;
+  const base = (s.xu[ni + 1] & 0xffffff) * TWO32 + s.xu[ni];
+  const imm = (insn << 11) >> 23;
+  const type = (insn >>> 10) & 3;
+  const addr = type === 1 ? base : base + imm;
+  const size = insn >>> 30;
+  const t = insn & 31;
+  const m = s.mem;
+  if ((insn >>> 22) & 1) {
+    let lo: number;
+    let hi = 0;
+    if (size === 3) {
+      lo = m.ld64(addr);
+      hi = m.hi;
+    } else lo = size === 2 ? m.ld32(addr) : size === 1 ? m.ld16(addr) : m.ld8(addr);
+    if (t !== 31) {
+      x[t << 1] = lo;
+      x[(t << 1) | 1] = hi;
+    }
+  } else {
+    const v = x[t << 1];
+    if (size === 3) m.st64(addr, v, x[(t << 1) | 1]);
+    else if (size === 2) m.st32(addr, v);
+    else if (size === 1) m.st16(addr, v);
+    else m.st8(addr, v);
+  }
+  if (type === 1 || type === 3) {
+    const nb = base + imm;
+    const top = x[ni + 1] & 0xff000000;
+    x[ni] = nb | 0;
+    x[ni + 1] = (Math.floor(nb / TWO32) & 0xffffff) | top;
+  }
+}
