@@ -125,8 +125,16 @@ async function main(): Promise<void> {
         headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
         body: JSON.stringify({ image: 'busybox', argv: ['echo', text] }),
       });
-      const body = (await r.json()) as Done & { error?: unknown };
-      if (r.status !== 200) throw new Error(`run ${text}: HTTP ${r.status} ${JSON.stringify(body)}`);
+      let body = (await r.json()) as Done & { error?: unknown };
+      if (r.status === 202 && body.id) {
+        // Still running when ?wait ran out (queue backed up): follow it until it is final.
+        for (;;) {
+          await new Promise((res) => setTimeout(res, 100));
+          const g = await fetch(`${base}/v1/runs/${body.id}`, { headers: { authorization: `Bearer ${KEY}` } });
+          body = (await g.json()) as Done;
+          if (body.status !== 'queued' && body.status !== 'running') break;
+        }
+      } else if (r.status !== 200) throw new Error(`run ${text}: HTTP ${r.status} ${JSON.stringify(body)}`);
       return { ...body, latency: performance.now() - t0 };
     };
 
