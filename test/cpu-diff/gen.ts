@@ -234,6 +234,13 @@ const NOT_ADVERTISED: [number, number, string][] = [
   [0xffc00000, 0x68800000, 'STGP (FEAT_MTE)'],
   [0xffc00000, 0x69000000, 'STGP (FEAT_MTE)'],
   [0xffc00000, 0x69800000, 'STGP (FEAT_MTE)'],
+  [0xffe0fc00, 0x9ac01000, 'IRG (FEAT_MTE)'],
+  [0xffe0fc00, 0x9ac01400, 'GMI (FEAT_MTE)'],
+  [0xffe0fc00, 0x9ac00000, 'SUBP (FEAT_MTE)'],
+  [0xffe0fc00, 0xbac00000, 'SUBPS (FEAT_MTE)'],
+  [0xffc0c000, 0x91800000, 'ADDG (FEAT_MTE)'],
+  [0xffc0c000, 0xd1800000, 'SUBG (FEAT_MTE)'],
+  [0x3ffffc00, 0x38bfc000, 'LDAPR* (FEAT_LRCPC)'],
 ];
 
 export function rejectWord(w: number): string | null {

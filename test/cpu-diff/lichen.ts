@@ -37,6 +37,12 @@ export function prepareTarget(t: LichenTarget): void {
   t.space.mapAnonymous(guestAddr(SCRATCH_ADDR), SCRATCH_SIZE, PROT_READ | PROT_WRITE);
 }
 
+/** SP exactly: the `sp` number of the Cpu API is exact only below 2^53; AArch64Cpu has getSP(). */
+function readSP(cpu: Cpu): bigint {
+  const c = cpu as Cpu & { getSP?: () => bigint };
+  return typeof c.getSP === 'function' ? c.getSP() : BigInt(cpu.sp);
+}
+
 function readState(cpu: Cpu): ArchState {
   const x: bigint[] = [];
   for (let i = 0; i < 31; i++) x.push(cpu.getX(i));
@@ -44,7 +50,7 @@ function readState(cpu: Cpu): ArchState {
   for (let r = 0; r < 32; r++) v.set(cpu.getV(r), r * 16);
   return {
     x,
-    sp: BigInt(cpu.sp),
+    sp: readSP(cpu),
     tpidr: cpu.tpidrEl0,
     v,
     nzcv: cpu.nzcv >>> 0,
