@@ -63,7 +63,19 @@ const OPEN_FLAGS: [number, number, string][] = [
 ];
 
 type Res = string;
-const hostRes = (fn: () => unknown): Res => {
+/** Runs fn with the effective uid/gid 1000 (both threads of glibc's setxid broadcast). */
+function asHostUser<T>(fn: () => T): T {
+  process.setegid!(1000);
+  process.seteuid!(1000);
+  try {
+    return fn();
+  } finally {
+    process.seteuid!(0);
+    process.setegid!(0);
+  }
+}
+
+const hostResRoot = (fn: () => unknown): Res => {
   try {
     fn();
     return 'ok';
@@ -81,7 +93,10 @@ const vfsRes = async (p: Promise<unknown>): Promise<Res> => {
 };
 
 describe('namespace operations agree with the host Linux kernel', () => {
+  // Root's supplementary groups would otherwise follow the unprivileged operations.
+  process.setgroups?.([]);
   const base = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'lichen-diff-'));
+  fs.chmodSync(base, 0o755); // the unprivileged operations must reach the test directories
   afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
 
   for (let seed = 1; seed <= 20; seed++) {
@@ -146,7 +161,7 @@ const LOWER_PATHS = [
 async function runOps(
   seed: number,
   vfs: Vfs,
-  ctx: FsContext,
+  rootCtx: FsContext,
   hostDir: string,
   lroot: string,
   paths: string[],
@@ -158,8 +173,13 @@ async function runOps(
       const H = (p: string): string => `${hostDir}/${p}`;
       const L = (p: string): string => `${lroot}/${p}`;
       const log: string[] = [];
+      const userCtx = { ...rootCtx, cred: { uid: 1000, gid: 1000, groups: [] } };
       for (let i = 0; i < 300; i++) {
-        const op = r() % 11;
+        const op = r() % 12;
+        // a third of the operations run as an unprivileged user on both sides
+        const asUser = r() % 3 === 0;
+        const ctx = asUser ? userCtx : rootCtx;
+        const hostRes = (fn: () => unknown): Res => (asUser ? asHostUser(() => hostResRoot(fn)) : hostResRoot(fn));
         const p = pick(paths);
         // Outside a real root, a relative symlink moved to the top would resolve '..' differently
         // on the host (above the test directory), so the host run keeps link/rename targets below it.
@@ -222,11 +242,19 @@ async function runOps(
             h = hostRes(() => fs.lstatSync(H(p)));
             l = await vfsRes(vfs.stat(ctx, undefined, L(p), AT_SYMLINK_NOFOLLOW));
             break;
+          case 11: {
+            const mode = pick([0o755, 0o700, 0o1777, 0o644, 0o000, 0o777, 0o555]);
+            desc = `chmod(${p}, ${mode.toString(8)})`;
+            h = hostRes(() => fs.chmodSync(H(p), mode));
+            l = await vfsRes(vfs.chmod(ctx, undefined, L(p), mode));
+            break;
+          }
           default:
             desc = `stat(${p})`;
             h = hostRes(() => fs.statSync(H(p)));
             l = await vfsRes(vfs.stat(ctx, undefined, L(p)));
         }
+        if (asUser) desc = `[uid 1000] ${desc}`;
         log.push(`${desc}: host ${h}, lichen ${l}`);
         if (h !== l)
           throw new Error(
@@ -244,7 +272,7 @@ async function runOps(
           ];
         });
       const lichenTree = async (dir: string, rel = ''): Promise<string[]> => {
-        const f = await vfs.open(ctx, undefined, dir || '/', O_RDONLY | O_DIRECTORY);
+        const f = await vfs.open(rootCtx, undefined, dir || '/', O_RDONLY | O_DIRECTORY);
         const out: string[] = [];
         for (const e of await f.readdir()) {
           if (e.name === '.' || e.name === '..') continue;

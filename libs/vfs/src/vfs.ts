@@ -442,6 +442,8 @@ export class Vfs {
     const name = comps[comps.length - 1];
     const node = this.nodeOf(cur);
     if (!isDir(node.attr().mode)) throw err(Errno.ENOTDIR);
+    // Linux's link_path_walk checks search permission on the last component's directory too.
+    this.permission(ctx, cur, X_OK);
     const kind: LastKind = name === '.' ? 'dot' : name === '..' ? 'dotdot' : 'norm';
     if (kind === 'norm') this.checkName(name);
     return { parent: cur, name, kind, trailingSlash };
@@ -833,8 +835,17 @@ export class Vfs {
       if (old.mnt !== pr.parent.mnt) throw err(Errno.EXDEV);
       const node = this.nodeOf(old);
       const a = node.attr();
-      if (isDir(a.mode)) throw err(Errno.EPERM);
+      // protected_hardlinks (Linux default): owner, CAP_FOWNER, or a plain file one may read and write.
+      if (ctx.cred.uid !== a.uid && !caps(ctx.cred).fowner) {
+        const safe =
+          isReg(a.mode) &&
+          !(a.mode & S_ISUID) &&
+          !((a.mode & (S_ISGID | 0o010)) === (S_ISGID | 0o010)) &&
+          this.mayAccess(ctx, node, R_OK | W_OK);
+        if (!safe) throw err(Errno.EPERM);
+      }
       this.mayCreate(ctx, pr.parent);
+      if (isDir(a.mode)) throw err(Errno.EPERM);
       if (a.nlink === 0) throw err(Errno.ENOENT);
       const dir = this.nodeOf(pr.parent);
       if (!dir.link) throw err(Errno.EPERM);
@@ -860,13 +871,12 @@ export class Vfs {
       if (!d.node) throw err(Errno.ENOENT);
       const victim = d.node;
       const vmode = victim.attr().mode;
+      // Linux: a trailing slash on unlink fails first; then may_delete (permissions, then type).
+      if (!rmdir && pr.trailingSlash) throw err(isDir(vmode) ? Errno.EISDIR : Errno.ENOTDIR);
+      this.mayDelete(ctx, pr.parent, victim);
       if (rmdir) {
         if (!isDir(vmode)) throw err(Errno.ENOTDIR);
-      } else {
-        if (isDir(vmode)) throw err(Errno.EISDIR);
-        if (pr.trailingSlash) throw err(Errno.ENOTDIR);
-      }
-      this.mayDelete(ctx, pr.parent, victim);
+      } else if (isDir(vmode)) throw err(Errno.EISDIR);
       if (this.isMountpoint({ mnt: pr.parent.mnt, dentry: d })) throw err(Errno.EBUSY);
       const dir = this.nodeOf(pr.parent);
       if (rmdir) {
