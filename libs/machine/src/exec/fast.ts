@@ -282,15 +282,21 @@ export function stpX(s: CpuState, insn: number): void {
     x[ni + 1] = (Math.floor(nb / TWO32) & 0xffffff) | top;
   }
 }
-/** LDR Xt/Wt, [Xn|SP, Xm{, LSL #size}] */
-export function ldrRegLsl(s: CpuState, insn: number): void {
+/** Register offset Xm/Wm extended by option (UXTW, LSL, SXTW, SXTX) and scaled. */
+function regOffset(s: CpuState, insn: number, size: number): number {
+  const mi = ((insn >>> 16) & 31) << 1;
+  const option = (insn >>> 13) & 7;
+  const lo = s.x[mi];
+  const off = option === 2 ? lo >>> 0 : option === 6 ? lo : s.x[mi + 1] * TWO32 + (lo >>> 0);
+  return (insn >>> 12) & 1 ? off * (1 << size) : off;
+}
+/** LDR Xt/Wt/Ht/Bt, [Xn|SP, (W|X)m{, extend #size}] (zero-extending) */
+export function ldrReg(s: CpuState, insn: number): void {
   const x = s.x;
   const n = (insn >>> 5) & 31;
   const ni = n === 31 ? 64 : n << 1;
-  const mi = ((insn >>> 16) & 31) << 1;
   const size = insn >>> 30;
-  const sh = (insn >>> 12) & 1 ? size : 0;
-  const addr = (s.xu[ni + 1] & 0xffffff) * TWO32 + s.xu[ni] + (x[mi + 1] * TWO32 + s.xu[mi]) * (1 << sh);
+  const addr = (s.xu[ni + 1] & 0xffffff) * TWO32 + s.xu[ni] + regOffset(s, insn, size);
   const m = s.mem;
   const t = insn & 31;
   if (size === 3) {
@@ -306,6 +312,20 @@ export function ldrRegLsl(s: CpuState, insn: number): void {
       x[(t << 1) | 1] = 0;
     }
   }
+}
+/** STR Xt/Wt/Ht/Bt, [Xn|SP, (W|X)m{, extend #size}] */
+export function strReg(s: CpuState, insn: number): void {
+  const x = s.x;
+  const n = (insn >>> 5) & 31;
+  const ni = n === 31 ? 64 : n << 1;
+  const size = insn >>> 30;
+  const addr = (s.xu[ni + 1] & 0xffffff) * TWO32 + s.xu[ni] + regOffset(s, insn, size);
+  const t = (insn & 31) << 1;
+  const m = s.mem;
+  if (size === 3) m.st64(addr, x[t], x[t + 1]);
+  else if (size === 2) m.st32(addr, x[t]);
+  else if (size === 1) m.st16(addr, x[t]);
+  else m.st8(addr, x[t]);
 }
 /** STRB Wt, [Xn|SP, #uimm] */
 export function strB(s: CpuState, insn: number): void {
