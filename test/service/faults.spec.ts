@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +57,7 @@ describe('faults', () => {
     const r = await fetch(`${url}/v1/runs`, {
       method: 'POST',
       headers: { ...auth(KEY_A), 'content-type': 'application/json' },
-      body: JSON.stringify({ image: 'scratch', argv: ['chunks', '150', '100'] }),
+      body: JSON.stringify({ image: 'scratch', argv: ['slow-first', join(dir, 'first-attempt')] }),
     });
     const { id } = (await r.json()) as { id: string };
     const end = Date.now() + 60_000;
@@ -84,6 +84,6 @@ describe('faults', () => {
     const run = await waitRun(url, KEY_A, id, 90_000);
     expect(run.status).toBe('succeeded');
     expect(run.attempt).toBe(2);
-    expect(run.stdout).toBe(Array.from({ length: 150 }, (_, i) => `line ${i}\n`).join(''));
+    expect(run.stdout).toBe(Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join(''));
   }, 120_000);
 });

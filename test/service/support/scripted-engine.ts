@@ -95,6 +95,20 @@ export async function runVm(config: Config, io: Io) {
       }
       return result('exited', 0, null);
     }
+    case 'slow-first': {
+      // Attempt-aware pacing for the runner-kill test: the first execution (no flag file yet)
+      // streams slowly (~60 s, long enough to be killed), a retry streams the same lines at once.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const fs = require('node:fs') as typeof import('node:fs');
+      const flag = args[0] ?? '/nonexistent';
+      const first = !fs.existsSync(flag);
+      if (first) fs.writeFileSync(flag, 'started');
+      for (let i = 0; i < 100; i++) {
+        out(`line ${i}\n`);
+        if (first) await sleep(600);
+      }
+      return result('exited', 0, null);
+    }
     case 'sleep-ms': {
       const end = Date.now() + Number(args[0] ?? 1000);
       while (Date.now() < end) {
