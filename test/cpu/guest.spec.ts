@@ -26,4 +26,16 @@ describe('static guest programs match qemu-aarch64-static', () => {
       });
     }
   }
+
+  // The same programs with the block compiler off: the interpreter alone must agree too.
+  for (const name of ['cpu_intmath', 'cpu_qsort', 'cpu_setjmp']) {
+    it(`${name} -O2 (interpreter only)`, () => {
+      const bin = buildGuest(name, '-O2');
+      const want = runQemu(bin);
+      const got = runLichen(bin, [], { onCpu: (cpu) => (cpu.jit = false) });
+      expect(got.error).toBeUndefined();
+      expect(got.stdout).toBe(want.stdout);
+      expect(got.exitCode).toBe(want.exitCode);
+    });
+  }
 });
