@@ -79,6 +79,18 @@ describe('quotas and bad input', () => {
     expect(l.exitCode).toBe(137);
     expect(l.result.stats.maxMemoryBytes).toBeLessThanOrEqual(32 << 20);
   });
+  it('ends a run at the wall-time limit (exit 124) and on cancellation (exit 130)', async () => {
+    const bin = fixture('sys_limits', 'static');
+    const timed = await runLichen(bin, { args: ['spin'], limits: { wallMs: 300 } });
+    expect(timed.result.status).toBe('timed_out');
+    expect(timed.exitCode).toBe(124);
+    expect(timed.result.message).toBe('lichen: wall-time limit of 300 ms reached');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const cancelled = await runLichen(bin, { args: ['spin'], signal: ac.signal });
+    expect(cancelled.result.status).toBe('cancelled');
+    expect(cancelled.exitCode).toBe(130);
+  });
   it('fails an allocation larger than the memory quota with NULL', async () => {
     const l = await runLichen(fixture('sys_limits', 'static'), {
       args: ['bigmalloc'],

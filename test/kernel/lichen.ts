@@ -21,6 +21,7 @@ export interface LichenOptions {
   stdin?: string | Uint8Array;
   limits?: VmConfig['limits'];
   deterministic?: { seed: number };
+  signal?: AbortSignal;
 }
 
 export async function runLichen(binary: string, opts: LichenOptions = {}): Promise<LichenRun> {
@@ -41,6 +42,7 @@ export async function runLichen(binary: string, opts: LichenOptions = {}): Promi
     },
     {
       stdin: opts.stdin ?? new Uint8Array(0),
+      signal: opts.signal,
       stdout: (b) => out.push(Buffer.from(b)),
       stderr: (b) => err.push(Buffer.from(b)),
     },
