@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type Redis from 'ioredis';
+import { quietErrors } from '../../../runner/src/core/redis';
 import type { RunStore } from '../../../runner/src/core/run-store';
 import type { ConsoleEvent } from '../../../runner/src/core/types';
 import { isTerminal } from '../../../runner/src/core/types';
@@ -41,7 +42,7 @@ export async function streamEvents(
 
   let last = resumeFrom(req);
   let closed = false;
-  const reader = redis.duplicate();
+  const reader = quietErrors(redis.duplicate());
   const onClose = (): void => {
     closed = true;
     reader.disconnect();
