@@ -11,7 +11,7 @@ const PROGRAMS = [
   'cpu_printf',
   'cpu_atomics',
 ];
-const OPTS = ['-O0', '-O2', '-O3'];
+const OPTS = ['-O0', '-O2', '-O3'] as const;
 
 describe('static guest programs match qemu-aarch64-static', () => {
   for (const name of PROGRAMS) {
