@@ -16,6 +16,10 @@ export const MAX_BLOCK = 48;
 /** Executions of a block start (in the interpreter) before it is compiled. */
 export const HOT_THRESHOLD = 8;
 
+const SHARED_MAX = 50_000;
+const SHARED = new Map<string, (s: CpuState) => void>();
+const SHARED_DECODER = new Map<string, Decoder>();
+
 export class CompiledBlock {
   constructor(
     readonly fn: (s: CpuState) => void,
@@ -64,8 +68,21 @@ export function compileBlock(
     else lines.push(`s.pc = ${addr}; ${name}(s, ${insn});`);
     if (last) break;
   }
-  const factory = new Function(...params, `"use strict";\nreturn function block(s) {\n${lines.join('\n')}\n};`) as (
-    ...f: unknown[]
-  ) => (s: CpuState) => void;
-  return new CompiledBlock(factory(...fns), lines.length);
+  const body = lines.join('\n');
+  // Blocks are shared by every VM of this thread that uses the same decoder: the same code at
+  // the same address compiles to the same function (and keeps V8's optimised code).
+  let fn = SHARED.get(body);
+  if (fn === undefined || SHARED_DECODER.get(body) !== decoder) {
+    const factory = new Function(...params, `"use strict";\nreturn function block(s) {\n${body}\n};`) as (
+      ...f: unknown[]
+    ) => (s: CpuState) => void;
+    fn = factory(...fns);
+    if (SHARED.size >= SHARED_MAX) {
+      SHARED.clear();
+      SHARED_DECODER.clear();
+    }
+    SHARED.set(body, fn);
+    SHARED_DECODER.set(body, decoder);
+  }
+  return new CompiledBlock(fn, lines.length);
 }
