@@ -167,8 +167,13 @@ async function main(): Promise<void> {
     // Exactly once: one final status event per run, attempt 1, right output, no extra runs.
     let wrong = 0;
     let dup = 0;
+    const wrongWhy: string[] = [];
     for (const r of results) {
-      if (r.status !== 'succeeded' || r.stdout !== `${r.text}\n`) wrong++;
+      if (r.status !== 'succeeded' || r.stdout !== `${r.text}\n`) {
+        wrong++;
+        const m = (r as { message?: string | null }).message;
+        wrongWhy.push(`${r.id}: ${r.status}${m ? ` (${m})` : ''} stdout=${JSON.stringify(r.stdout)}`);
+      }
       const events = await redis.xrange(`${PREFIX}:run:${r.id}:events`, '-', '+');
       const finals = events.filter(([, f]) => /"type":"status","status":"(?!queued|running)/.test(f[1] ?? '')).length;
       const starts = events.filter(([, f]) => /"status":"running"/.test(f[1] ?? '')).length;
@@ -226,6 +231,7 @@ async function main(): Promise<void> {
     }
     console.log(`  target p50 ≤ 100 ms: ${pct(lat, 50) <= 100 ? 'met' : 'NOT met'}`);
     if (errors.length) console.log(`  first errors: ${errors.slice(0, 3).join(' | ')}`);
+    if (wrongWhy.length) console.log(`  wrong runs: ${wrongWhy.slice(0, 3).join(' | ')}`);
     process.exitCode = errors.length || wrong || dup || results.length !== RUNS ? 1 : 0;
   } finally {
     stopping = true;
