@@ -134,27 +134,18 @@ describe('Debian image: fixed expectations (child processes)', () => {
   }, 900_000);
 });
 
-// Known CPU bugs (libs/machine), kept visible: these fail under Lichen today and pass on qemu.
-// `it.fails` turns green-to-red when the CPU is fixed, so the cases get moved up then.
-describe('Debian image: known failures from CPU bugs', () => {
-  it.fails(
-    'grep with a regex (aborts: "grep: program error")',
-    async () => {
-      const argv = ['/usr/bin/grep', '-c', 'ro', '/etc/passwd'];
-      const q = await qemu(argv);
-      const l = await lichen(argv);
-      expect(l.stdout).toBe(q.stdout);
-    },
-    120_000,
-  );
-  it.fails(
-    'sed substitution (SIGSEGV: load from 0x100aaaaaaad39f0 at sed+0x11a3c)',
-    async () => {
-      const argv = ['/usr/bin/sed', 's/o/0/g'];
-      const q = await qemu(argv, 'foo boo\n');
-      const l = await lichen(argv, 'foo boo\n');
-      expect(l.stdout).toBe(q.stdout);
-    },
-    120_000,
-  );
+// These two once failed from a CPU bug (register-offset addresses did not wrap modulo 2^64).
+describe('Debian image: grep and sed (regression: register-offset address wrap)', () => {
+  it('grep with a regex counts matches as on qemu', async () => {
+    const argv = ['/usr/bin/grep', '-c', 'ro', '/etc/passwd'];
+    const q = await qemu(argv);
+    const l = await lichen(argv);
+    expect(l.stdout).toBe(q.stdout);
+  }, 120_000);
+  it('sed substitution output equals qemu', async () => {
+    const argv = ['/usr/bin/sed', 's/o/0/g'];
+    const q = await qemu(argv, 'foo boo\n');
+    const l = await lichen(argv, 'foo boo\n');
+    expect(l.stdout).toBe(q.stdout);
+  }, 120_000);
 });

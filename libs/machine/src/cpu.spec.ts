@@ -145,4 +145,22 @@ describe('Cpu API', () => {
     cpu.run(10);
     expect(cpu.getX(0)).toBe(3n);
   });
+  it('register-offset loads wrap the 64-bit address sum (a huge base plus a large index)', () => {
+    // sed's table lookup: x22 = 0xfffdfffffff85f70, x27 = 0xaaaaaaad369f, ldr w0, [x22, x27, lsl #2]
+    // must read 0xaaaaaaad39ec (mod 2^64), as qemu does.
+    for (const [word, index, expected] of [
+      [0xb8627820, 0xaaaaaaad369fn, 0x11223344n], // ldr w0, [x1, x2, lsl #2]
+      [0xf8626820, 0x2aaaaaab4da7cn, 0x5566778811223344n], // ldr x0, [x1, x2]
+      [0x38626820, 0x2aaaaaab4da7cn, 0x44n], // ldrb w0, [x1, x2]
+    ] as const) {
+      const { cpu, as } = machine([word, SVC_0]);
+      as.mapAnonymous(guestAddr(0xaaaaaaad3000), 0x1000, PROT_READ | PROT_WRITE);
+      const data = new Uint8Array([0x44, 0x33, 0x22, 0x11, 0x88, 0x77, 0x66, 0x55]);
+      expect(as.write(guestAddr(0xaaaaaaad39ec), data)).toBeNull();
+      cpu.setX(1, 0xfffdfffffff85f70n);
+      cpu.setX(2, index);
+      expect(cpu.run(10)).toBe(StopReason.Svc);
+      expect(cpu.getX(0)).toBe(expected);
+    }
+  });
 });

@@ -6,8 +6,10 @@
  */
 import { type CpuState } from '../state';
 import * as M_state from '../state';
+import * as M_ldst from './ldst';
 // Local bindings: hot code must not go through module-export getters.
 const { condHolds } = M_state;
+const { regOffsetAddr } = M_ldst;
 
 const TWO32 = 4294967296;
 
@@ -282,21 +284,12 @@ export function stpX(s: CpuState, insn: number): void {
     x[ni + 1] = (Math.floor(nb / TWO32) & 0xffffff) | top;
   }
 }
-/** Register offset Xm/Wm extended by option (UXTW, LSL, SXTW, SXTX) and scaled. */
-function regOffset(s: CpuState, insn: number, size: number): number {
-  const mi = ((insn >>> 16) & 31) << 1;
-  const option = (insn >>> 13) & 7;
-  const lo = s.x[mi];
-  const off = option === 2 ? lo >>> 0 : option === 6 ? lo : s.x[mi + 1] * TWO32 + (lo >>> 0);
-  return (insn >>> 12) & 1 ? off * (1 << size) : off;
-}
 /** LDR Xt/Wt/Ht/Bt, [Xn|SP, (W|X)m{, extend #size}] (zero-extending) */
 export function ldrReg(s: CpuState, insn: number): void {
   const x = s.x;
   const n = (insn >>> 5) & 31;
-  const ni = n === 31 ? 64 : n << 1;
   const size = insn >>> 30;
-  const addr = (s.xu[ni + 1] & 0xffffff) * TWO32 + s.xu[ni] + regOffset(s, insn, size);
+  const addr = regOffsetAddr(s, n, insn, (insn >>> 12) & 1 ? size : 0);
   const m = s.mem;
   const t = insn & 31;
   if (size === 3) {
@@ -317,9 +310,8 @@ export function ldrReg(s: CpuState, insn: number): void {
 export function strReg(s: CpuState, insn: number): void {
   const x = s.x;
   const n = (insn >>> 5) & 31;
-  const ni = n === 31 ? 64 : n << 1;
   const size = insn >>> 30;
-  const addr = (s.xu[ni + 1] & 0xffffff) * TWO32 + s.xu[ni] + regOffset(s, insn, size);
+  const addr = regOffsetAddr(s, n, insn, (insn >>> 12) & 1 ? size : 0);
   const t = (insn & 31) << 1;
   const m = s.mem;
   if (size === 3) m.st64(addr, x[t], x[t + 1]);

@@ -184,6 +184,26 @@ export function ldstImm9(s: CpuState, insn: number): void {
   writeBack(s, n, base + imm);
 }
 
+/**
+ * Xn|SP + (extended Xm/Wm << shift) as a data address: the sum is taken modulo 2^64 on
+ * 32-bit halves (a large register offset must wrap, not overflow a double), then the top
+ * byte is ignored (Linux TBI0). `option` is the extend field (2 UXTW, 3 LSL, 6 SXTW, 7 SXTX).
+ */
+export function regOffsetAddr(s: CpuState, n: number, insn: number, shift: number): number {
+  const bi = n === 31 ? 64 : n << 1;
+  const mi = ((insn >>> 16) & 31) << 1;
+  const option = (insn >>> 13) & 7;
+  let olo = s.xu[mi];
+  let ohi = option === 2 ? 0 : option === 6 ? s.x[mi] >> 31 : s.x[mi + 1];
+  if (shift !== 0) {
+    ohi = (ohi << shift) | (olo >>> (32 - shift));
+    olo = (olo << shift) >>> 0;
+  }
+  const lo = s.xu[bi] + olo;
+  const hi = (s.x[bi + 1] + ohi + (lo >= TWO32 ? 1 : 0)) & 0xffffff;
+  return hi * TWO32 + (lo >>> 0);
+}
+
 /** LDR/STR (register offset) with extend/shift. */
 export function ldstReg(s: CpuState, insn: number): void {
   const size = insn >>> 30;
@@ -192,20 +212,7 @@ export function ldstReg(s: CpuState, insn: number): void {
   const option = (insn >>> 13) & 7;
   if ((option & 2) === 0) undefinedInsn();
   const shift = (insn >>> 12) & 1 ? accessSize(vec, size, opc) : 0;
-  const mi = ((insn >>> 16) & 31) << 1;
-  let off: number;
-  const lo = s.x[mi];
-  switch (option) {
-    case 2:
-      off = lo >>> 0;
-      break;
-    case 6:
-      off = lo;
-      break;
-    default:
-      off = s.x[mi + 1] * TWO32 + (lo >>> 0);
-  }
-  const addr = baseAddr(s, (insn >>> 5) & 31) + off * (1 << shift);
+  const addr = regOffsetAddr(s, (insn >>> 5) & 31, insn, shift);
   access(s, vec, size, opc, insn & 31, addr);
 }
 
