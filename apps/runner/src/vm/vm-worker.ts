@@ -25,8 +25,9 @@ async function loadEngine(spec: string): Promise<Engine> {
 
 async function run(engine: Engine, job: ThreadJob, abort: AbortController): Promise<void> {
   const device = job.rootfs.kind === 'ext4' ? await FileBlockDevice.open(job.rootfs.path) : null;
+  let result: RunResult;
   try {
-    const result = await engine.runVm(
+    result = await engine.runVm(
       {
         argv: job.argv,
         env: job.env,
@@ -44,32 +45,43 @@ async function run(engine: Engine, job: ThreadJob, abort: AbortController): Prom
         signal: abort.signal,
       },
     );
-    post({ t: 'result', result });
   } finally {
     await device?.close();
   }
+  // Reported only after clean-up, so the pool may hand this thread its next job at once.
+  post({ t: 'result', result });
 }
 
 let current: AbortController | null = null;
+let pending: ThreadJob | null = null;
 const init = workerData as WorkerInit;
+
+function start(engine: Engine, job: ThreadJob): void {
+  // One VM at a time; the thread may be given another job after this one reports.
+  const abort = new AbortController();
+  current = abort;
+  run(engine, job, abort).then(
+    () => {
+      current = null;
+      const next = pending;
+      pending = null;
+      if (next) start(engine, next);
+    },
+    (err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      post({ t: 'failed', message: e.message, stack: e.stack ?? null });
+      process.exit(1);
+    },
+  );
+}
+
 loadEngine(init.engine).then(
   (engine) => {
     port.on('message', (m: ToWorker) => {
       if (m.t === 'cancel') current?.abort();
-      else if (m.t === 'run' && !current) {
-        // One VM at a time; the thread may be given another job after this one reports.
-        const abort = new AbortController();
-        current = abort;
-        run(engine, m.job, abort).then(
-          () => {
-            current = null;
-          },
-          (err: unknown) => {
-            const e = err instanceof Error ? err : new Error(String(err));
-            post({ t: 'failed', message: e.message, stack: e.stack ?? null });
-            process.exit(1);
-          },
-        );
+      else if (m.t === 'run') {
+        if (current) pending = m.job;
+        else start(engine, m.job);
       }
     });
     post({ t: 'ready' });
