@@ -3,7 +3,9 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.cache/**', 'test/guest/build/**', 'apps/cli/bin/**'] },
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.cache/**', 'test/guest/build/**', 'apps/cli/bin/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -16,10 +18,7 @@ export default tseslint.config(
   {
     files: ['libs/*/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: ['@nestjs/*', 'bullmq', 'ioredis', '@aws-sdk/*'] },
-      ],
+      'no-restricted-imports': ['error', { patterns: ['@nestjs/*', 'bullmq', 'ioredis', '@aws-sdk/*'] }],
     },
   },
   {

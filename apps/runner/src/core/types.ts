@@ -1,3 +1,4 @@
+import type { CrashInfo, RunStats as KernelRunStats } from '@lichen/kernel';
 import type { Limits } from './config';
 
 /** Status of a run as clients see it. */
@@ -55,29 +56,10 @@ export interface RunSpec {
   batch: { id: string; role: 'build' | 'case' | 'checker'; submission: string; caseName: string | null } | null;
 }
 
-export interface CrashInfo {
-  signal: number;
-  signalName: string;
-  code: number;
-  pc: string;
-  faultAddress: string | null;
-  reason: string;
-  tid: number;
-  x: string[];
-  sp: string;
-  pstate: string;
-}
+export type { CrashInfo } from '@lichen/kernel';
 
-export interface RunStats {
-  instructions: number;
-  wallMs: number;
-  queueMs: number;
-  maxMemoryBytes: number;
-  syscalls: Record<string, number>;
-  unsupportedSyscalls: Record<string, number>;
-  tasksCreated: number;
-  outputBytes: number;
-}
+/** The kernel's run statistics plus the time the run waited in the queue. */
+export type RunStats = KernelRunStats & { queueMs: number };
 
 /** What the runner writes once per run (idempotently, keyed by run id + attempt). */
 export interface RunOutcome {

@@ -3,6 +3,7 @@
  * The worker loads the VM engine (default `@lichen/kernel`, whose `runVm` it calls), says
  * `ready`, runs exactly one job, reports the result and exits: one thread per VM.
  */
+import type { CrashInfo, RunStats } from '@lichen/kernel';
 
 /**
  * The parts of the kernel's VM API (`libs/kernel/src/vm-api.ts`) the runner relies on,
@@ -28,33 +29,15 @@ export type VmRunStatus =
   | 'cancelled'
   | 'internal_error';
 
-export interface VmCrashInfo {
-  signal: number;
-  signalName: string;
-  code: number;
-  pc: string;
-  faultAddress: string | null;
-  reason: string;
-  tid: number;
-  x: string[];
-  sp: string;
-  pstate: string;
-}
+/** Register state of the task that took a fatal signal (the kernel's type). */
+export type VmCrashInfo = CrashInfo;
 
 export interface RunResult {
   status: VmRunStatus;
   exitCode: number | null;
   signal: number | null;
   message: string | null;
-  stats: {
-    instructions: number;
-    wallMs: number;
-    maxMemoryBytes: number;
-    syscalls: Record<string, number>;
-    unsupportedSyscalls: Record<string, number>;
-    tasksCreated: number;
-    outputBytes: number;
-  };
+  stats: RunStats;
   crash: VmCrashInfo | null;
   artifacts: Uint8Array | null;
 }
