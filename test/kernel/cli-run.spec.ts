@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture } from '../support';
+import { fixture, runQemu } from '../support';
 
 const ROOT = resolve(__dirname, '..', '..');
 let work: string;
@@ -35,6 +35,7 @@ beforeAll(() => {
   copyFileSync(fixture('sys_limits', 'static'), join(tree, 'bin', 'limits'));
   copyFileSync(fixture('sys_process', 'static'), join(tree, 'bin', 'process'));
   copyFileSync(fixture('cat_env', 'static'), join(tree, 'bin', 'cat_env'));
+  copyFileSync(fixture('poll_stdin', 'static'), join(tree, 'bin', 'poll_stdin'));
   writeFileSync(join(tree, 'etc', 'motd'), 'from the image\n');
   image = join(work, 'root.ext4');
   execFileSync('mke2fs', ['-q', '-t', 'ext4', '-d', tree, image, '16M'], { stdio: 'ignore' });
@@ -49,6 +50,14 @@ describe('lichen run', () => {
     );
     expect(r.status).toBe(5);
   });
+  it('wakes a program that polls piped stdin when the input arrives (as qemu does)', async () => {
+    const q = await runQemu(fixture('poll_stdin', 'static'), { stdin: 'late line\n' });
+    const r = lichen(['--', 'poll_stdin'], 'late line\n');
+    expect(r.stdout).toBe('poll=1 revents_in=1\nlate line\n');
+    expect(r.stdout).toBe(q.stdout);
+    expect(r.status).toBe(0);
+  });
+
   it('exits 128+N when the program dies from signal N', () => {
     const r = lichen(['--', '/bin/cat_env', '--kill']);
     expect(r.status).toBe(128 + 11);

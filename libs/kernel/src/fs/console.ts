@@ -34,6 +34,8 @@ export class StdinSource {
   private eof = false;
   private pumping = false;
   readonly wq = new WaitQueue();
+  /** Open files reading this stdin: poll/epoll sleep on their queues, woken with `wq`. */
+  readonly readers = new Set<KFile>();
   private iterator: AsyncIterator<Uint8Array> | null = null;
 
   constructor(
@@ -78,6 +80,7 @@ export class StdinSource {
       .finally(() => {
         this.pumping = false;
         this.wq.wakeAll();
+        for (const f of this.readers) f.pollWq.wakeAll();
       });
   }
 
@@ -138,6 +141,10 @@ export class ConsoleFile extends KFile {
     readonly stream: 0 | 1 | 2,
   ) {
     super(flags);
+    if (this.readable) console.stdin.readers.add(this);
+  }
+  override release(): void {
+    this.console.stdin.readers.delete(this);
   }
   static stdio(c: Console): [ConsoleFile, ConsoleFile, ConsoleFile] {
     return [new ConsoleFile(c, O_RDONLY, 0), new ConsoleFile(c, O_WRONLY, 1), new ConsoleFile(c, O_WRONLY, 2)];
