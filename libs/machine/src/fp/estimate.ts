@@ -3,7 +3,10 @@
  * Arm ARM pseudocode (RecipEstimate / RecipSqrtEstimate are defined there by integer
  * arithmetic; we tabulate them once at load).
  */
-import {
+import type { FpEnv } from './core';
+import * as M_core from './core';
+
+const {
   DEFAULT_NAN_S,
   defaultNaND,
   DZC,
@@ -24,8 +27,7 @@ import {
   RN,
   RP,
   UFC,
-  type FpEnv,
-} from './core';
+} = M_core;
 
 /** RecipEstimate(a) for a in [256, 511] → [256, 511]. */
 const RECIP = new Uint16Array(512);

@@ -4,8 +4,12 @@
  * registers and apply FPCR/FPSR through the CpuState (which is an FpEnv).
  */
 import type { Handler } from '../decode/types';
-import { type CpuState, condHolds, setW, setX, undefinedInsn } from '../state';
-import {
+import type { CpuState } from '../state';
+import * as M_state from '../state';
+import * as M_core from './core';
+
+const { condHolds, setW, setX, undefinedInsn } = M_state;
+const {
   cvtDH,
   cvtDS,
   cvtHD,
@@ -44,7 +48,7 @@ import {
   RP,
   RZ,
   S,
-} from './core';
+} = M_core;
 
 /** Writes a binary64 value to D[d] (zeroing the rest of V[d]). */
 export function putD(s: CpuState, d: number, x: number): void {

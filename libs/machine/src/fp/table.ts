@@ -1,5 +1,7 @@
 import type { DecodeRow } from '../decode/types';
-import { dp1, dp2, dp3, fccmp, fcmp, fcsel, fcvt, fmovImm, fpInt } from './scalar';
+import * as M_scalar from './scalar';
+
+const { dp1, dp2, dp3, fccmp, fcmp, fcsel, fcvt, fmovImm, fpInt } = M_scalar;
 
 const bin = (v: number, width: number): string => v.toString(2).padStart(width, '0');
 

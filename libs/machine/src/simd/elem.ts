@@ -5,7 +5,10 @@
  * accumulating forms still read the original destination.
  */
 import type { Handler } from '../decode/types';
-import { type CpuState, undefinedInsn } from '../state';
+import type { CpuState } from '../state';
+import * as M_state from '../state';
+
+const { undefinedInsn } = M_state;
 
 const SAVE = new Uint32Array(4);
 

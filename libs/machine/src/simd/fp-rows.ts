@@ -1,6 +1,9 @@
 import type { DecodeRow } from '../decode/types';
-import { RM, RN, RNA, RP, RZ } from '../fp/core';
-import {
+import * as M_fp_core from '../fp/core';
+import * as M_fp from './fp';
+
+const { RM, RN, RNA, RP, RZ } = M_fp_core;
+const {
   acrossFp,
   fcvtl,
   fcvtn,
@@ -11,7 +14,7 @@ import {
   threeSameFpScalar,
   twoMiscFp,
   twoMiscFpScalar,
-} from './fp';
+} = M_fp;
 
 const bin = (v: number, width: number): string => v.toString(2).padStart(width, '0');
 

@@ -5,8 +5,15 @@
  * conversions of the shift-by-immediate group.
  */
 import type { Handler } from '../decode/types';
-import { type CpuState, undefinedInsn } from '../state';
-import {
+import type { CpuState } from '../state';
+import * as M_state from '../state';
+import type { FpEnv } from '../fp/core';
+import * as M_fp_core from '../fp/core';
+import * as M_fp_estimate from '../fp/estimate';
+import * as M_vec from './vec';
+
+const { undefinedInsn } = M_state;
+const {
   cvtDS,
   cvtHS,
   cvtSD,
@@ -45,9 +52,8 @@ import {
   RP,
   RZ,
   S,
-  type FpEnv,
-} from '../fp/core';
-import {
+} = M_fp_core;
+const {
   frecpxD,
   frecpxS,
   recipEstimateD,
@@ -60,8 +66,8 @@ import {
   rsqrtStepS,
   urecpe,
   ursqrte,
-} from '../fp/estimate';
-import { R32 } from './vec';
+} = M_fp_estimate;
+const { R32 } = M_vec;
 
 const RD = new Float64Array(R32.buffer, 0, 4);
 

@@ -7,9 +7,14 @@
  * element loops below are shared.
  */
 import type { Handler } from '../decode/types';
-import { type CpuState, setW, setX, undefinedInsn } from '../state';
-import { add64, asr64, cmpS64, cmpU64, L, lsr64, shl64, sub64 } from './int64';
-import { commit, commitScalar, eltS, eltU, FPSR_QC, putR, R32, R8, satS, satU } from './vec';
+import type { CpuState } from '../state';
+import * as M_state from '../state';
+import * as M_int64 from './int64';
+import * as M_vec from './vec';
+
+const { setW, setX, undefinedInsn } = M_state;
+const { add64, asr64, cmpS64, cmpU64, L, lsr64, shl64, sub64 } = M_int64;
+const { commit, commitScalar, eltS, eltU, FPSR_QC, putR, R32, R8, satS, satU } = M_vec;
 
 const TWO32 = 4294967296;
 
@@ -268,59 +273,186 @@ function bitAt(lo: number, hi: number, n: number, u: number): number {
   return n < 32 ? (lo >>> n) & 1 : (hi >>> (n - 32)) & 1;
 }
 
-/**
- * Byte-lane fast paths for the three-same ops string routines use (CMEQ, CMHS, CMHI, ADD,
- * SUB, UMAX, UMIN, UMAXP, UMINP, ADDP). Returns false when the op has no fast path.
+/*
+ * Byte-lane (size 00) forms of the three-same ops string routines use. Each is its own
+ * function (decode rows with size fixed to 00 win over the generic rows) so that V8 keeps
+ * separate, monomorphic feedback and the block compiler can inline it. Every source word is
+ * read before V[d] is written (d may equal n or m).
  */
-function byteFast(s: CpuState, insn: number, u: number, opc: number): boolean {
-  const q = (insn >>> 30) & 1;
-  const m = ((insn >>> 16) & 31) << 4;
-  const n = ((insn >>> 5) & 31) << 4;
-  const bytes = q ? 16 : 8;
-  const vb = s.vb;
-  const key = (u << 5) | opc;
-  switch (key) {
-    case 32 | 17: // CMEQ
-      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] === vb[m + i] ? 0xff : 0;
-      break;
-    case 32 | 7: // CMHS
-      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] >= vb[m + i] ? 0xff : 0;
-      break;
-    case 32 | 6: // CMHI
-      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] > vb[m + i] ? 0xff : 0;
-      break;
-    case 16: // ADD
-      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] + vb[m + i];
-      break;
-    case 32 | 16: // SUB
-      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] - vb[m + i];
-      break;
-    case 32 | 12: // UMAX
-      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] > vb[m + i] ? vb[n + i] : vb[m + i];
-      break;
-    case 32 | 13: // UMIN
-      for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] < vb[m + i] ? vb[n + i] : vb[m + i];
-      break;
-    case 32 | 20: // UMAXP
-    case 32 | 21: // UMINP
-    case 23: {
-      // ADDP
-      const half = bytes >> 1;
-      for (let i = 0; i < bytes; i++) {
-        const src = i < half ? n : m;
-        const j = src + (i < half ? i : i - half) * 2;
-        const a = vb[j];
-        const b = vb[j + 1];
-        R8[i] = opc === 23 ? a + b : opc === 20 ? (a > b ? a : b) : a < b ? a : b;
-      }
-      break;
-    }
-    default:
-      return false;
+const LO7 = 0x7f7f7f7f;
+const HI1 = 0x80808080;
+
+/** Writes four result words (or two and zeroes, Q=0) to V[d]. */
+function put4(s: CpuState, insn: number, r0: number, r1: number, r2: number, r3: number): void {
+  const w = s.vw;
+  const d = (insn & 31) << 2;
+  w[d] = r0;
+  w[d + 1] = r1;
+  if ((insn >>> 30) & 1) {
+    w[d + 2] = r2;
+    w[d + 3] = r3;
+  } else {
+    w[d + 2] = 0;
+    w[d + 3] = 0;
   }
-  commit(s, insn & 31, q);
-  return true;
 }
+
+/** 0xff in each byte where a and b are equal (carry-free zero-byte test of a ^ b). */
+function eqBytes(a: number, b: number): number {
+  const x = a ^ b;
+  const nz = (((x & LO7) + LO7) | x) & HI1;
+  return ((~nz & HI1) >>> 7) * 0xff;
+}
+
+/** Byte-wise a + b modulo 256 in each lane. */
+function addBytes(a: number, b: number): number {
+  return ((a & LO7) + (b & LO7)) ^ ((a ^ b) & HI1);
+}
+
+/** Byte-wise a - b modulo 256 in each lane. */
+function subBytes(a: number, b: number): number {
+  return (((a | HI1) >>> 0) - (b & LO7)) ^ ((a ^ ~b) & HI1);
+}
+
+/** CMEQ (register), 8B/16B. */
+export const cmeqB: Handler = (s, insn) => {
+  const w = s.vw;
+  const n = ((insn >>> 5) & 31) << 2;
+  const m = ((insn >>> 16) & 31) << 2;
+  put4(
+    s,
+    insn,
+    eqBytes(w[n], w[m]),
+    eqBytes(w[n + 1], w[m + 1]),
+    eqBytes(w[n + 2], w[m + 2]),
+    eqBytes(w[n + 3], w[m + 3]),
+  );
+};
+
+/** ADD (vector), 8B/16B. */
+export const addB: Handler = (s, insn) => {
+  const w = s.vw;
+  const n = ((insn >>> 5) & 31) << 2;
+  const m = ((insn >>> 16) & 31) << 2;
+  put4(
+    s,
+    insn,
+    addBytes(w[n], w[m]),
+    addBytes(w[n + 1], w[m + 1]),
+    addBytes(w[n + 2], w[m + 2]),
+    addBytes(w[n + 3], w[m + 3]),
+  );
+};
+
+/** SUB (vector), 8B/16B. */
+export const subB: Handler = (s, insn) => {
+  const w = s.vw;
+  const n = ((insn >>> 5) & 31) << 2;
+  const m = ((insn >>> 16) & 31) << 2;
+  put4(
+    s,
+    insn,
+    subBytes(w[n], w[m]),
+    subBytes(w[n + 1], w[m + 1]),
+    subBytes(w[n + 2], w[m + 2]),
+    subBytes(w[n + 3], w[m + 3]),
+  );
+};
+
+/** CMHS (register), 8B/16B. */
+export const cmhsB: Handler = (s, insn) => {
+  const vb = s.vb;
+  const n = ((insn >>> 5) & 31) << 4;
+  const m = ((insn >>> 16) & 31) << 4;
+  const bytes = (insn >>> 30) & 1 ? 16 : 8;
+  for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] >= vb[m + i] ? 0xff : 0;
+  commit(s, insn & 31, (insn >>> 30) & 1);
+};
+
+/** CMHI (register), 8B/16B. */
+export const cmhiB: Handler = (s, insn) => {
+  const vb = s.vb;
+  const n = ((insn >>> 5) & 31) << 4;
+  const m = ((insn >>> 16) & 31) << 4;
+  const bytes = (insn >>> 30) & 1 ? 16 : 8;
+  for (let i = 0; i < bytes; i++) R8[i] = vb[n + i] > vb[m + i] ? 0xff : 0;
+  commit(s, insn & 31, (insn >>> 30) & 1);
+};
+
+/** UMAX, 8B/16B. */
+export const umaxB: Handler = (s, insn) => {
+  const vb = s.vb;
+  const n = ((insn >>> 5) & 31) << 4;
+  const m = ((insn >>> 16) & 31) << 4;
+  const bytes = (insn >>> 30) & 1 ? 16 : 8;
+  for (let i = 0; i < bytes; i++) {
+    const a = vb[n + i];
+    const b = vb[m + i];
+    R8[i] = a > b ? a : b;
+  }
+  commit(s, insn & 31, (insn >>> 30) & 1);
+};
+
+/** UMIN, 8B/16B. */
+export const uminB: Handler = (s, insn) => {
+  const vb = s.vb;
+  const n = ((insn >>> 5) & 31) << 4;
+  const m = ((insn >>> 16) & 31) << 4;
+  const bytes = (insn >>> 30) & 1 ? 16 : 8;
+  for (let i = 0; i < bytes; i++) {
+    const a = vb[n + i];
+    const b = vb[m + i];
+    R8[i] = a < b ? a : b;
+  }
+  commit(s, insn & 31, (insn >>> 30) & 1);
+};
+
+/** UMAXP, 8B/16B: pairs of n then pairs of m. */
+export const umaxpB: Handler = (s, insn) => {
+  const vb = s.vb;
+  const n = ((insn >>> 5) & 31) << 4;
+  const m = ((insn >>> 16) & 31) << 4;
+  const half = (insn >>> 30) & 1 ? 8 : 4;
+  for (let i = 0; i < half; i++) {
+    const a = vb[n + 2 * i];
+    const b = vb[n + 2 * i + 1];
+    R8[i] = a > b ? a : b;
+    const c = vb[m + 2 * i];
+    const e = vb[m + 2 * i + 1];
+    R8[half + i] = c > e ? c : e;
+  }
+  commit(s, insn & 31, (insn >>> 30) & 1);
+};
+
+/** UMINP, 8B/16B: pairs of n then pairs of m. */
+export const uminpB: Handler = (s, insn) => {
+  const vb = s.vb;
+  const n = ((insn >>> 5) & 31) << 4;
+  const m = ((insn >>> 16) & 31) << 4;
+  const half = (insn >>> 30) & 1 ? 8 : 4;
+  for (let i = 0; i < half; i++) {
+    const a = vb[n + 2 * i];
+    const b = vb[n + 2 * i + 1];
+    R8[i] = a < b ? a : b;
+    const c = vb[m + 2 * i];
+    const e = vb[m + 2 * i + 1];
+    R8[half + i] = c < e ? c : e;
+  }
+  commit(s, insn & 31, (insn >>> 30) & 1);
+};
+
+/** ADDP (vector), 8B/16B: pairs of n then pairs of m. */
+export const addpB: Handler = (s, insn) => {
+  const vb = s.vb;
+  const n = ((insn >>> 5) & 31) << 4;
+  const m = ((insn >>> 16) & 31) << 4;
+  const half = (insn >>> 30) & 1 ? 8 : 4;
+  for (let i = 0; i < half; i++) {
+    R8[i] = vb[n + 2 * i] + vb[n + 2 * i + 1];
+    R8[half + i] = vb[m + 2 * i] + vb[m + 2 * i + 1];
+  }
+  commit(s, insn & 31, (insn >>> 30) & 1);
+};
 
 /** 0 Q U 01110 size 1 m opcode 1 n d */
 export function threeSame(u: number, opc: number): Handler {
@@ -353,7 +485,6 @@ export function threeSame(u: number, opc: number): Handler {
       commit(s, d, 1);
       return;
     }
-    if (es === 0 && byteFast(s, insn, u, opc)) return;
     if (opc === 19 && u === 1 && es !== 0) undefinedInsn();
     if ((opc === 18 || opc === 19) && es === 3) undefinedInsn();
     if (opc === 22 && (es === 0 || es === 3)) undefinedInsn();

@@ -6,8 +6,12 @@
  * leaves the registers unchanged. Stores check the whole range for writability first.
  */
 import type { Handler } from '../decode/types';
-import { baseAddr, writeBack } from '../exec/ldst';
-import { type CpuState, undefinedInsn } from '../state';
+import * as M_exec_ldst from '../exec/ldst';
+import type { CpuState } from '../state';
+import * as M_state from '../state';
+
+const { baseAddr, writeBack } = M_exec_ldst;
+const { undefinedInsn } = M_state;
 
 const TMP = new Uint8Array(64 * 4);
 const TMP32 = new Int32Array(TMP.buffer);

@@ -1,7 +1,19 @@
 import type { DecodeRow, Handler } from '../decode/types';
-import {
+import * as M_decode_types from '../decode/types';
+import * as M_int from './int';
+import * as M_ldst from './ldst';
+import * as M_fp_rows from './fp-rows';
+import * as M_elem from './elem';
+import * as M_fp from './fp';
+
+const {
   acrossLanes,
+  addpB,
+  addB,
   addpScalar,
+  cmeqB,
+  cmhiB,
+  cmhsB,
   copy,
   dupScalar,
   ext,
@@ -15,11 +27,17 @@ import {
   threeSameScalar,
   twoMisc,
   twoMiscScalar,
-} from './int';
-import { ldstMulti, ldstSingle } from './ldst';
-import { SIMD_FP_ROWS } from './fp-rows';
-import { byElement } from './elem';
-import { threeSameFp, threeSameFpScalar } from './fp';
+  subB,
+  umaxB,
+  umaxpB,
+  uminB,
+  uminpB,
+} = M_int;
+const { ldstMulti, ldstSingle } = M_ldst;
+const { SIMD_FP_ROWS } = M_fp_rows;
+const { byElement } = M_elem;
+const { threeSameFp, threeSameFpScalar } = M_fp;
+const { ROW_PURE } = M_decode_types;
 
 const bin = (v: number, width: number): string => v.toString(2).padStart(width, '0');
 
@@ -235,6 +253,23 @@ const LOGIC_U = ['EOR (vector)', 'BSL', 'BIT', 'BIF'];
 const rows: DecodeRow[] = [];
 for (const [u, op, name] of SAME)
   rows.push({ name, pattern: `0q${u}01110ss1mmmmm${bin(op, 5)}1nnnnnddddd`, handler: threeSame(u, op) });
+// byte-lane forms (size fixed to 00, so these rows win over the generic ones above)
+const SAME_BYTES: [number, number, Handler][] = [
+  [1, 17, cmeqB],
+  [1, 7, cmhsB],
+  [1, 6, cmhiB],
+  [0, 16, addB],
+  [1, 16, subB],
+  [1, 12, umaxB],
+  [1, 13, uminB],
+  [1, 20, umaxpB],
+  [1, 21, uminpB],
+  [0, 23, addpB],
+];
+for (const [u, op, handler] of SAME_BYTES) {
+  const name = SAME.find((r) => r[0] === u && r[1] === op)?.[2] ?? '';
+  rows.push({ name, pattern: `0q${u}0111000 1mmmmm${bin(op, 5)}1nnnnnddddd`, handler, flags: ROW_PURE });
+}
 for (const [u, op, name] of SAME_SCALAR)
   rows.push({ name, pattern: `01${u}11110ss1mmmmm${bin(op, 5)}1nnnnnddddd`, handler: threeSameScalar(u, op) });
 for (let op = 0; op < 4; op++) {
