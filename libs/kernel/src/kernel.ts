@@ -28,6 +28,7 @@ import {
   SIG_IGN,
   TRAP_BRKPT,
   signalName,
+  untaggedFaultAddr,
 } from './signal/signals';
 import { Process, Task } from './task';
 import { TimerQueue, VmClock, type Timer } from './time/clock';
@@ -452,22 +453,24 @@ export class Kernel {
       forceSignal(this, t, { signo: SIGSEGV, code: SEGV_MAPERR, addr: 0 });
       return;
     }
-    const where = `${f.access} ${f.access === 'exec' ? 'at' : 'of'} 0x${f.addr.toString(16)}`;
+    // si_addr carries the untagged address (Linux arm64: tag byte cleared for user addresses).
+    const addr = untaggedFaultAddr(f.addr);
+    const where = `${f.access} ${f.access === 'exec' ? 'at' : 'of'} 0x${addr.toString(16)}`;
     switch (f.cause) {
       case 'no-memory':
         this.outOfMemory(t);
         return;
       case 'alignment':
-        t.lastFault = { pc: f.pc, addr: f.addr, reason: `unaligned ${where}`, code: BUS_ADRALN };
-        forceSignal(this, t, { signo: SIGBUS, code: BUS_ADRALN, addr: f.addr });
+        t.lastFault = { pc: f.pc, addr, reason: `unaligned ${where}`, code: BUS_ADRALN };
+        forceSignal(this, t, { signo: SIGBUS, code: BUS_ADRALN, addr });
         return;
       case 'permission':
-        t.lastFault = { pc: f.pc, addr: f.addr, reason: `${where}: permission denied`, code: SEGV_ACCERR };
-        forceSignal(this, t, { signo: SIGSEGV, code: SEGV_ACCERR, addr: f.addr });
+        t.lastFault = { pc: f.pc, addr, reason: `${where}: permission denied`, code: SEGV_ACCERR };
+        forceSignal(this, t, { signo: SIGSEGV, code: SEGV_ACCERR, addr });
         return;
       default:
-        t.lastFault = { pc: f.pc, addr: f.addr, reason: `${where}: not mapped`, code: SEGV_MAPERR };
-        forceSignal(this, t, { signo: SIGSEGV, code: SEGV_MAPERR, addr: f.addr });
+        t.lastFault = { pc: f.pc, addr, reason: `${where}: not mapped`, code: SEGV_MAPERR };
+        forceSignal(this, t, { signo: SIGSEGV, code: SEGV_MAPERR, addr });
     }
   }
 

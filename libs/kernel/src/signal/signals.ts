@@ -188,6 +188,21 @@ export interface SigInfo {
   fd?: number;
 }
 
+/**
+ * The address Linux arm64 reports for a fault (si_addr, sigcontext fault_address): its
+ * untagged_addr rule, i.e. bits 63:56 (the TBI tag) are cleared when bit 55 is clear (a user
+ * address) and kept when it is set. The CPU reports addresses as numbers, so one computed past
+ * 2^56 (a base plus an offset carrying into the tag byte) arrives with the carry in it.
+ */
+export function untaggedFaultAddr(addr: number): number {
+  if (addr < 2 ** 55) return addr;
+  const hiWord = Math.floor(addr / 2 ** 32);
+  const lo = addr - hiWord * 2 ** 32;
+  const hi = hiWord % 2 ** 32;
+  if ((hi & 0x00800000) !== 0) return addr;
+  return (hi & 0x00ffffff) * 2 ** 32 + lo;
+}
+
 /** Encodes siginfo_t for aarch64 (the union layout of include/uapi/asm-generic/siginfo.h). */
 export function encodeSigInfo(info: SigInfo): Uint8Array {
   const b = new Uint8Array(128);
