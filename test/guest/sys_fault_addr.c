@@ -6,7 +6,8 @@
 // carries into the tag byte (0x00fffffffffffff0 + 0x20: the fault address is 0x10 once the tag
 // 0x01 is cleared). Addresses are printed relative to the mapping so the output does not depend
 // on where mmap placed it. Argument `wrap` adds (f): a load whose base - offset wraps below
-// zero (0x10 - 0x20 = 0xfffffffffffffff0, bit 55 set so Linux keeps the top byte).
+// zero (0x10 - 0x20 = 0xfffffffffffffff0, bit 55 set so Linux keeps the top byte) and (g): a
+// load through the negative pointer 0xfffffffffffffe7e (bit 55 set: reported unchanged).
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -123,6 +124,15 @@ int main(int argc, char **argv) {
       printf("f: no fault (%llx)\n", (unsigned long long)v);
     } else {
       printf("f wrap below zero: signo=%d code=%d addr=0x%lx\n", got_signo, got_code, (unsigned long)got_addr);
+    }
+    // (g) a negative pointer (bit 55 set, not a multiple of 8): -386.
+    got_signo = 0;
+    if (sigsetjmp(env, 1) == 0) {
+      uint64_t v, p = 0xfffffffffffffe7eUL;
+      __asm__ volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(p) : "memory");
+      printf("g: no fault (%llx)\n", (unsigned long long)v);
+    } else {
+      printf("g negative pointer: signo=%d code=%d addr=0x%lx\n", got_signo, got_code, (unsigned long)got_addr);
     }
   }
   return 0;
