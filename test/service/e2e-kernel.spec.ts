@@ -2,7 +2,10 @@
  * End to end with the REAL kernel (@lichen/kernel runVm in the runner's worker threads):
  * busybox image from the local store, static aarch64 programs built from test/guest/svc_*.c.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, defaultImageDir, LocalImageStore } from '@lichen/images';
 import { fixture } from '../support';
@@ -145,6 +148,29 @@ describe('e2e with the real kernel', () => {
     const want = Object.fromEntries(progs.map(([sid, , verdict]) => [sid, Array(5).fill(verdict)]));
     expect(got).toEqual(want);
   }, 300_000);
+
+  it("returns the files a real guest wrote as the run's artifacts (tar of the overlay changes)", async () => {
+    const id = await submit({
+      image: 'busybox',
+      argv: ['sh', '-c', 'mkdir -p /out && echo graded > /out/result.txt'],
+      artifacts: true,
+    });
+    const run = await waitRun(svc.url, KEY_A, id, 60_000);
+    expect(run.status).toBe('succeeded');
+    const r = await fetch(`${svc.url}/v1/runs/${id}/artifacts`, { headers: auth(KEY_A) });
+    expect(r.status).toBe(200);
+    const dir = mkdtempSync(join(tmpdir(), 'lichen-artifacts-'));
+    try {
+      const tarPath = join(dir, 'a.tar');
+      writeFileSync(tarPath, Buffer.from(await r.arrayBuffer()));
+      const names = execFileSync('tar', ['-tf', tarPath], { encoding: 'utf8' }).split('\n');
+      const entry = names.find((n) => /(^|\/)out\/result\.txt$/.test(n));
+      expect(entry, names.join(', ')).toBeDefined();
+      expect(execFileSync('tar', ['-xOf', tarPath, entry as string], { encoding: 'utf8' })).toBe('graded\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('cancels a real guest in an endless loop within a second', async () => {
     const id = await submit({
