@@ -149,6 +149,48 @@ describe('e2e with the real kernel', () => {
     expect(got).toEqual(want);
   }, 300_000);
 
+  it('a batch with a build step: the build output is reused by every case, a failed build fails its cells', async () => {
+    const script = (body: string): string => Buffer.from(`#!/bin/sh\n${body}\n`).toString('base64');
+    const r = await fetch(`${svc.url}/v1/batches`, {
+      method: 'POST',
+      headers: { ...auth(KEY_A), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        image: 'busybox',
+        submissions: [
+          { id: 'good', files: [{ path: '/work/src.sh', content: script('read a b; echo $((a + b))'), mode: 0o644 }] },
+          { id: 'broken', files: [{ path: '/work/src.sh', content: script('BROKEN'), mode: 0o644 }] },
+        ],
+        build: {
+          argv: [
+            'sh',
+            '-c',
+            'grep -q BROKEN /work/src.sh && exit 3; cp /work/src.sh /work/prog && chmod 755 /work/prog',
+          ],
+        },
+        cases: [
+          { name: 'one', argv: ['/work/prog'], stdin: '1 2\n', expected: '3\n', compare: 'exact' },
+          { name: 'two', argv: ['/work/prog'], stdin: '40 2\n', expected: '42\n', compare: 'exact' },
+        ],
+        limits: { cpuSteps: 20_000_000, wallMs: 60_000 },
+      }),
+    });
+    expect(r.status).toBe(202);
+    const { id } = (await r.json()) as { id: string };
+    type View = {
+      status: string;
+      submissions: { id: string; build: { status: string | null } | null; cases: { verdict: string }[] }[];
+    };
+    let v: View;
+    const end = Date.now() + 180_000;
+    for (;;) {
+      v = (await (await fetch(`${svc.url}/v1/batches/${id}`, { headers: auth(KEY_A) })).json()) as View;
+      if (v.status === 'completed' || Date.now() > end) break;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    const got = Object.fromEntries(v.submissions.map((sub) => [sub.id, sub.cases.map((c) => c.verdict)]));
+    expect(got).toEqual({ good: ['accepted', 'accepted'], broken: ['build_failed', 'build_failed'] });
+  }, 240_000);
+
   it("returns the files a real guest wrote as the run's artifacts (tar of the overlay changes)", async () => {
     const id = await submit({
       image: 'busybox',
