@@ -454,6 +454,69 @@ export const addpB: Handler = (s, insn) => {
   commit(s, insn & 31, (insn >>> 30) & 1);
 };
 
+/** AND, BIC, ORR, ORN, EOR (vector): one word-wise handler each (BSL/BIT/BIF stay in `logical`). */
+export const andV: Handler = (s, insn) => {
+  const w = s.vw;
+  const n = ((insn >>> 5) & 31) << 2;
+  const m = ((insn >>> 16) & 31) << 2;
+  put4(s, insn, w[n] & w[m], w[n + 1] & w[m + 1], w[n + 2] & w[m + 2], w[n + 3] & w[m + 3]);
+};
+export const bicV: Handler = (s, insn) => {
+  const w = s.vw;
+  const n = ((insn >>> 5) & 31) << 2;
+  const m = ((insn >>> 16) & 31) << 2;
+  put4(s, insn, w[n] & ~w[m], w[n + 1] & ~w[m + 1], w[n + 2] & ~w[m + 2], w[n + 3] & ~w[m + 3]);
+};
+export const orrV: Handler = (s, insn) => {
+  const w = s.vw;
+  const n = ((insn >>> 5) & 31) << 2;
+  const m = ((insn >>> 16) & 31) << 2;
+  put4(s, insn, w[n] | w[m], w[n + 1] | w[m + 1], w[n + 2] | w[m + 2], w[n + 3] | w[m + 3]);
+};
+export const ornV: Handler = (s, insn) => {
+  const w = s.vw;
+  const n = ((insn >>> 5) & 31) << 2;
+  const m = ((insn >>> 16) & 31) << 2;
+  put4(s, insn, w[n] | ~w[m], w[n + 1] | ~w[m + 1], w[n + 2] | ~w[m + 2], w[n + 3] | ~w[m + 3]);
+};
+export const eorV: Handler = (s, insn) => {
+  const w = s.vw;
+  const n = ((insn >>> 5) & 31) << 2;
+  const m = ((insn >>> 16) & 31) << 2;
+  put4(s, insn, w[n] ^ w[m], w[n + 1] ^ w[m + 1], w[n + 2] ^ w[m + 2], w[n + 3] ^ w[m + 3]);
+};
+
+/**
+ * SHRN/SHRN2 8H → 8B/16B (immh = 0001; strlen/memchr build a nibble mask with it).
+ * SHRN writes the low half and zeroes the high half; SHRN2 writes the high half only.
+ */
+export const shrnB: Handler = (s, insn) => {
+  const sh = 16 - ((insn >>> 16) & 127);
+  const vh = s.vh;
+  const w = s.vw;
+  const n = ((insn >>> 5) & 31) << 3;
+  const d = (insn & 31) << 2;
+  const lo =
+    ((vh[n] >>> sh) & 0xff) |
+    (((vh[n + 1] >>> sh) & 0xff) << 8) |
+    (((vh[n + 2] >>> sh) & 0xff) << 16) |
+    ((vh[n + 3] >>> sh) << 24);
+  const hi =
+    ((vh[n + 4] >>> sh) & 0xff) |
+    (((vh[n + 5] >>> sh) & 0xff) << 8) |
+    (((vh[n + 6] >>> sh) & 0xff) << 16) |
+    ((vh[n + 7] >>> sh) << 24);
+  if ((insn >>> 30) & 1) {
+    w[d + 2] = lo;
+    w[d + 3] = hi;
+  } else {
+    w[d] = lo;
+    w[d + 1] = hi;
+    w[d + 2] = 0;
+    w[d + 3] = 0;
+  }
+};
+
 /** 0 Q U 01110 size 1 m opcode 1 n d */
 export function threeSame(u: number, opc: number): Handler {
   return (s, insn) => {

@@ -9,6 +9,12 @@ import * as M_fp from './fp';
 const {
   acrossLanes,
   addpB,
+  andV,
+  bicV,
+  eorV,
+  orrV,
+  ornV,
+  shrnB,
   addB,
   addpScalar,
   cmeqB,
@@ -272,9 +278,19 @@ for (const [u, op, handler] of SAME_BYTES) {
 }
 for (const [u, op, name] of SAME_SCALAR)
   rows.push({ name, pattern: `01${u}11110ss1mmmmm${bin(op, 5)}1nnnnnddddd`, handler: threeSameScalar(u, op) });
+const LOGIC_FAST = [andV, bicV, orrV, ornV];
 for (let op = 0; op < 4; op++) {
-  rows.push({ name: LOGIC[op], pattern: `0q001110${bin(op, 2)}1mmmmm000111nnnnnddddd`, handler: logical(0, op) });
-  rows.push({ name: LOGIC_U[op], pattern: `0q101110${bin(op, 2)}1mmmmm000111nnnnnddddd`, handler: logical(1, op) });
+  rows.push({
+    name: LOGIC[op],
+    pattern: `0q001110${bin(op, 2)}1mmmmm000111nnnnnddddd`,
+    handler: LOGIC_FAST[op],
+    flags: ROW_PURE,
+  });
+  rows.push({
+    name: LOGIC_U[op],
+    pattern: `0q101110${bin(op, 2)}1mmmmm000111nnnnnddddd`,
+    handler: op === 0 ? eorV : logical(1, op),
+  });
 }
 for (const [u, op, name] of MISC)
   rows.push({ name, pattern: `0q${u}01110ss10000${bin(op, 5)}10nnnnnddddd`, handler: twoMisc(u, op) });
@@ -287,6 +303,7 @@ for (const [u, op, name] of DIFF)
   rows.push({ name, pattern: `0q${u}01110ss1mmmmm${bin(op, 4)}00nnnnnddddd`, handler: threeDiff(u, op) });
 for (const [u, op, name] of SHIFT)
   rows.push({ name, pattern: `0q${u}011110hhhhbbb${bin(op, 5)}1nnnnnddddd`, handler: shiftImm(u, op) });
+rows.push({ name: 'SHRN, SHRN2', pattern: '0q00111100001bbb100001nnnnnddddd', handler: shrnB, flags: ROW_PURE });
 for (const [u, op, name] of SHIFT_SCALAR)
   rows.push({ name, pattern: `01${u}111110hhhhbbb${bin(op, 5)}1nnnnnddddd`, handler: shiftImm(u, op, true) });
 const PERM = ['', 'UZP1', 'TRN1', 'ZIP1', '', 'UZP2', 'TRN2', 'ZIP2'];
