@@ -273,6 +273,22 @@ function roundMag(
 
 /** Rounds the exact pair to a binary64 value. */
 function roundD(env: FpEnv, hi: number, lo: number, scale: number, rm: number): number {
+  if (rm === RN && scale > -1000 && scale < 1000) {
+    // Fast path: with the odd-rounded tail far below hi (|lo| <= 2^-50 |hi|), hi + lo is never
+    // a midpoint unless it is exact, so the JS sum rounds like the exact value; a strictly
+    // normal, finite scaled result is then exact (power-of-two scaling), not tiny before
+    // rounding and not overflowed; inexact exactly when the sum has an error.
+    const ah = hi < 0 ? -hi : hi;
+    const al = lo < 0 ? -lo : lo;
+    if (ah >= 2 ** -900 && ah <= 2 ** 900 && al <= ah * 2 ** -50) {
+      const r = twoSum(hi, lo);
+      const x = r * pow2(scale);
+      if ((x > TINY64 && x < Infinity) || (x < -TINY64 && x > -Infinity)) {
+        if (tsErr !== 0) env.fpsr |= IXC;
+        return x;
+      }
+    }
+  }
   const sign = hi < 0 ? 1 : 0;
   const m = roundMag(env, sign, sign ? -hi : hi, sign ? -lo : lo, scale, D, rm, (env.fpcr & FPCR_FZ) !== 0);
   return sign ? -m : m;
