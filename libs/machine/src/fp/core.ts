@@ -79,15 +79,24 @@ export function f32BitsOf(x: number): number {
   return U32[0];
 }
 
-/** 2^k for any integer k in [-1074, 1023]. */
+/** 2^k for any integer k in [-1074, 1023] (table lookup; built at load by pow2Calc). */
 function pow2(k: number): number {
+  const i = k + 1074;
+  if (i >= 0 && i <= 2097 && (i | 0) === i) return POW2_TAB[i];
+  return pow2Calc(k);
+}
+
+function pow2Calc(k: number): number {
   if (k >= -1022) {
     U64[0] = 0;
     U64[1] = (k + 1023) << 20;
     return F64[0];
   }
-  return pow2(k + 100) * 7.888609052210118e-31; // 2^-100
+  return pow2Calc(k + 100) * 7.888609052210118e-31; // 2^-100
 }
+
+const POW2_TAB = new Float64Array(1074 + 1024);
+for (let k = -1074; k <= 1023; k++) POW2_TAB[k + 1074] = pow2Calc(k);
 
 /** x · 2^k without intermediate overflow or underflow (exact when the result is representable). */
 export function scale2(x: number, k: number): number {
