@@ -25,6 +25,21 @@ export interface ImageInfo {
   source: string | null;
 }
 
+/** The fields of a local or S3 image manifest the API shows. */
+type ManifestFields = Pick<ImageInfo, 'name' | 'tag' | 'digest' | 'size' | 'created' | 'source'>;
+
+function toImageInfo(m: ManifestFields): ImageInfo {
+  return {
+    name: m.name,
+    tag: m.tag,
+    ref: `${m.name}:${m.tag}`,
+    digest: m.digest,
+    size: m.size,
+    created: m.created,
+    source: m.source,
+  };
+}
+
 /** What the API needs: list, check, add, remove. */
 export interface ImageCatalog {
   readonly kind: 'local' | 's3';
@@ -67,15 +82,7 @@ export class LocalImageCatalog implements ImageCatalog, LocalImageLookup {
   }
 
   async list(): Promise<ImageInfo[]> {
-    return this.store.list().map(({ manifest: m }) => ({
-      name: m.name,
-      tag: m.tag,
-      ref: `${m.name}:${m.tag}`,
-      digest: m.digest,
-      size: m.size,
-      created: m.created,
-      source: m.source,
-    }));
+    return this.store.list().map(({ manifest: m }) => toImageInfo(m));
   }
 
   async exists(ref: string): Promise<boolean> {
@@ -87,15 +94,7 @@ export class LocalImageCatalog implements ImageCatalog, LocalImageLookup {
     const tmp = join(this.store.scratchDir(), `upload-${process.pid}-${Date.now()}.ext4`);
     await copyFile(file, tmp);
     const { manifest: m } = await this.store.add(tmp, { name: ref.name, tag: ref.tag, source, packages: [] });
-    return {
-      name: m.name,
-      tag: m.tag,
-      ref: `${m.name}:${m.tag}`,
-      digest: m.digest,
-      size: m.size,
-      created: m.created,
-      source: m.source,
-    };
+    return toImageInfo(m);
   }
 
   /** Removes the tag (its manifest); the content-addressed blob stays for other tags. */
@@ -119,17 +118,7 @@ export class S3ImageCatalog implements ImageCatalog {
 
   async list(): Promise<ImageInfo[]> {
     const ms = await this.store.list();
-    return ms
-      .map((m) => ({
-        name: m.name,
-        tag: m.tag,
-        ref: `${m.name}:${m.tag}`,
-        digest: m.digest,
-        size: m.size,
-        created: m.created,
-        source: m.source,
-      }))
-      .sort((a, b) => a.ref.localeCompare(b.ref));
+    return ms.map(toImageInfo).sort((a, b) => a.ref.localeCompare(b.ref));
   }
 
   async exists(ref: string): Promise<boolean> {
@@ -141,15 +130,7 @@ export class S3ImageCatalog implements ImageCatalog {
     await this.store.pushFile(file, ref, { source });
     const m = await this.store.getManifest(ref);
     if (!m) throw new Error(`image ${refText} pushed but its manifest is missing`);
-    return {
-      name: m.name,
-      tag: m.tag,
-      ref: `${m.name}:${m.tag}`,
-      digest: m.digest,
-      size: m.size,
-      created: m.created,
-      source: m.source,
-    };
+    return toImageInfo(m);
   }
 
   async remove(ref: string): Promise<boolean> {
