@@ -4,7 +4,8 @@
  * upper), opaque directories (trusted.overlay.opaque xattr in the upper), merged readdir,
  * renames of directories (the subtree is copied up and the result made opaque), stable
  * st_ino (the lower inode number, kept across copy-up; upper-only inodes get
- * UPPER_INO_BASE + their tmpfs number). The upper layer exports as tar + deletions.
+ * UPPER_INO_BASE + their tmpfs number). The upper layer exports as an OCI-style layer tar
+ * (whiteouts as `.wh.<name>` files).
  */
 import { Errno, err } from './errno';
 import type { DirContext, FileSystem, NewNode, VNode } from './fs';
@@ -32,6 +33,9 @@ import type { FsContext } from './vfs';
 
 export const UPPER_INO_BASE = 0x100000000;
 const OPAQUE = 'trusted.overlay.opaque';
+/** OCI image-layer names: `.wh.<name>` marks a deleted path, `.wh..wh..opq` an opaque directory. */
+export const WHITEOUT_PREFIX = '.wh.';
+export const OPAQUE_MARKER = '.wh..wh..opq';
 const COPY_CHUNK = 1 << 20;
 
 function isWhiteout(n: TmpNode): boolean {
@@ -121,21 +125,30 @@ export class OverlayFs implements FileSystem {
   }
 
   /**
-   * The upper layer as a tar stream: every added or changed file, directory, symlink, fifo
-   * and device node (hard links as tar links). Whiteouts are not in the tar: see changes().
+   * The upper layer as a tar stream in the OCI image-layer format: every added or changed
+   * file, directory, symlink, fifo and device node (hard links as tar links); a deleted path
+   * (a whiteout) is a zero-length regular file `dir/.wh.<name>`, and an opaque directory (one
+   * whose lower content is hidden) holds the marker file `dir/.wh..wh..opq` (right after the
+   * directory's own entry). changes() lists the same deletions as absolute paths.
    */
   async *exportTar(): AsyncGenerator<Uint8Array> {
     const seen = new Map<TmpNode, string>();
+    const marker = (n: TmpNode, path: string): Uint8Array =>
+      tarHeader({ path, type: '0', mode: 0o644, uid: n.a.uid, gid: n.a.gid, size: 0, mtime: n.a.mtime.sec });
     async function* walk(dir: TmpNode, path: string): AsyncGenerator<Uint8Array> {
       for (const name of [...dir.entries!.keys()].sort()) {
         const n = dir.child(name)!;
-        if (isWhiteout(n)) continue;
         const p = path ? `${path}/${name}` : name;
+        if (isWhiteout(n)) {
+          yield marker(n, `${path ? `${path}/` : ''}${WHITEOUT_PREFIX}${name}`);
+          continue;
+        }
         const a = n.a;
         const base = { path: p, mode: a.mode, uid: a.uid, gid: a.gid, size: 0, mtime: a.mtime.sec };
         const t = a.mode & S_IFMT;
         if (t === S_IFDIR) {
           yield tarHeader({ ...base, path: p + '/', type: '5' });
+          if (isOpaque(n)) yield marker(n, `${p}/${OPAQUE_MARKER}`);
           yield* walk(n, p);
         } else if (t === S_IFREG) {
           const first = seen.get(n);

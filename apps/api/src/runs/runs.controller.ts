@@ -90,7 +90,10 @@ export class RunsController {
   }
 
   @Get(':id/artifacts')
-  @ApiOperation({ summary: 'Tar of the files the run created or changed (runs submitted with artifacts: true)' })
+  @ApiOperation({
+    summary:
+      "OCI-style layer tar of the run's changes: created or changed files, deleted image paths as .wh.<name> whiteouts (runs submitted with artifacts: true)",
+  })
   async artifacts(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Res() res: Response): Promise<void> {
     const data = await this.runs.artifacts(p, id);
     res.setHeader('Content-Type', 'application/x-tar');

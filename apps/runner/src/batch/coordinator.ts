@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '@lichen/vfs';
 import type { ArtifactStore } from '../core/artifacts';
 import type { LichenConfig } from '../core/config';
 import type { RunMeta } from '../core/run-store';
@@ -217,6 +218,16 @@ export class BatchCoordinator {
         for (const e of parseTar(tar)) {
           if (e.type !== 'file') continue;
           const p = `/${e.path.replace(/^\.?\/+/, '')}`;
+          const slash = p.lastIndexOf('/');
+          const base = p.slice(slash + 1);
+          if (base.startsWith(WHITEOUT_PREFIX)) {
+            // OCI whiteouts: the build deleted a path (drop it and anything under it), or
+            // replaced a directory (opaque: drop what was under it before; the tar lists the rest).
+            const gone =
+              base === OPAQUE_MARKER ? p.slice(0, slash) : `${p.slice(0, slash)}/${base.slice(WHITEOUT_PREFIX.length)}`;
+            for (const k of [...byPath.keys()]) if (k === gone || k.startsWith(`${gone}/`)) byPath.delete(k);
+            continue;
+          }
           byPath.set(p, { path: p, mode: e.mode || 0o644, content: Buffer.from(e.content).toString('base64') });
         }
         files = [...byPath.values()];
