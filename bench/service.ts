@@ -8,7 +8,8 @@
  * busybox echo directly under qemu-aarch64-static measured in the same run.
  *
  * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_RUNNER_CONCURRENCY (cores per runner),
- * BENCH_SKIP_BUILD=1 (use the existing dist/).
+ * BENCH_SKIP_BUILD=1 (use the existing dist/), BENCH_NODE_ARGS (extra node flags for the API and runner
+ * processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -95,7 +96,8 @@ async function main(): Promise<void> {
   };
   const children: ChildProcess[] = [];
   const start = (what: string, entry: string, extra: NodeJS.ProcessEnv = {}): ChildProcess => {
-    const c = spawn(process.execPath, [entry], {
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((a) => a);
+    const c = spawn(process.execPath, [...nodeArgs, entry], {
       cwd: ROOT,
       env: { ...env, ...extra },
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -249,6 +249,9 @@ export class Vm {
       }
       message = `lichen: internal error: ${err.message ?? String(e)}`;
       return this.result('internal_error', null, null, message);
+    } finally {
+      // Nothing of this VM may touch guest memory again; its buffer goes to the next VM.
+      k.memory.retire();
     }
   }
 

@@ -70,6 +70,11 @@ export interface PhysicalMemory {
   /** Drops one reference; the frame is free when its count reaches zero. */
   release(frame: number): void;
   refCount(frame: number): number;
+  /**
+   * The VM is finished: destroys every address space over this memory, refuses new frames,
+   * and lets the next memory created in this thread reuse the (zeroed) backing buffer.
+   */
+  retire(): void;
 }
 
 /**

@@ -33,6 +33,36 @@ describe('physical memory', () => {
   });
 });
 
+describe('retiring physical memory', () => {
+  it('cuts every address space off the memory and refuses new frames and mappings', () => {
+    const pm = new PhysicalMemoryImpl(1 << 20);
+    const as = new AddressSpaceImpl(pm);
+    const child = as.fork() as AddressSpaceImpl;
+    as.mapAnonymous(A, 4096, RW);
+    as.st8(0x10000, 42);
+    const frame = as.query(A)?.frame ?? -1;
+    pm.retire();
+    expect(thrown(() => as.ld8(0x10000))).toBe(FAULT_SIGNAL);
+    expect(as.query(A)).toBeUndefined();
+    expect(pm.allocFrame()).toBe(-1);
+    expect(() => as.mapFrame(A, frame, RW)).toThrow(/destroyed/);
+    expect(() => child.mapAnonymous(A, 4096, RW)).toThrow(/destroyed/);
+    expect(() => new AddressSpaceImpl(pm)).toThrow(/retired/);
+  });
+
+  it('hands the next memory a zeroed buffer', () => {
+    const old = new PhysicalMemoryImpl(1 << 20);
+    const as = new AddressSpaceImpl(old);
+    as.mapAnonymous(A, 8 * 4096, RW);
+    for (let i = 0; i < 8; i++) as.st8(0x10000 + i * 4096 + 123, 0xaa);
+    old.retire();
+    const next = new PhysicalMemoryImpl(1 << 20);
+    expect(next.buffer).toBe(old.buffer);
+    expect(next.bytes.every((b) => b === 0)).toBe(true);
+    next.retire();
+  });
+});
+
 describe('address space', () => {
   it('lazily zero-fills on first touch and counts resident pages', () => {
     const as = new AddressSpaceImpl(new PhysicalMemoryImpl(1 << 20));

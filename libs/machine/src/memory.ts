@@ -18,6 +18,29 @@ import * as M_state from './state';
 const { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } = M_api;
 const { FAULT_SIGNAL } = M_state;
 
+/**
+ * Backing buffers of retired memories, reused by the next memory of this thread. Allocating a
+ * fresh multi-hundred-MiB ArrayBuffer per VM makes V8 run scavenges and mark-compacts for
+ * "external memory pressure" (about half of a short VM's time); a retired buffer is zeroed
+ * where it was used and handed on instead. Only `retire()` returns a buffer here, after it
+ * cut every address space off it, so no guest of the old VM can reach the new one's memory.
+ */
+const spareBuffers: ArrayBuffer[] = [];
+const MAX_SPARE_BUFFERS = 2;
+/** A retired memory that used more than this is dropped instead of zeroed for reuse. */
+const MAX_REUSE_DIRTY_BYTES = 64 * 1024 * 1024;
+
+function takeBuffer(bytes: number): ArrayBuffer {
+  for (let i = 0; i < spareBuffers.length; i++) {
+    const b = spareBuffers[i];
+    if (b.byteLength >= bytes && b.byteLength <= bytes * 2) {
+      spareBuffers.splice(i, 1);
+      return b;
+    }
+  }
+  return new ArrayBuffer(bytes);
+}
+
 export class PhysicalMemoryImpl implements PhysicalMemory {
   readonly frameCount: number;
   readonly buffer: ArrayBuffer;
@@ -26,8 +49,14 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   readonly u16: Uint16Array;
   readonly view: DataView;
   private readonly refs: Int32Array;
+  /** Released frames (dirty: zeroed when handed out again). */
   private readonly freeList: Int32Array;
   private freeTop: number;
+  /** Frames at or above this index were never handed out: still zero, no metadata yet. */
+  private fresh = 0;
+  private retired = false;
+  /** Live address spaces over this memory (retire() destroys them). */
+  private readonly spaces = new Set<AddressSpaceImpl>();
   private used = 0;
   private peak = 0;
   /**
@@ -44,37 +73,76 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     if (!Number.isInteger(bytes) || bytes < PAGE_SIZE || bytes > 2 ** 32 - PAGE_SIZE)
       throw new RangeError(`memory size must be between 4 KiB and 4 GiB, got ${bytes}`);
     this.frameCount = Math.floor(bytes / PAGE_SIZE);
-    this.buffer = new ArrayBuffer(this.frameCount * PAGE_SIZE);
-    this.bytes = new Uint8Array(this.buffer);
-    this.i32 = new Int32Array(this.buffer);
-    this.u16 = new Uint16Array(this.buffer);
-    this.view = new DataView(this.buffer);
+    const size = this.frameCount * PAGE_SIZE;
+    this.buffer = takeBuffer(size);
+    this.bytes = new Uint8Array(this.buffer, 0, size);
+    this.i32 = new Int32Array(this.buffer, 0, size >> 2);
+    this.u16 = new Uint16Array(this.buffer, 0, size >> 1);
+    this.view = new DataView(this.buffer, 0, size);
     this.refs = new Int32Array(this.frameCount);
     this.freeList = new Int32Array(this.frameCount);
-    for (let i = 0; i < this.frameCount; i++) this.freeList[i] = this.frameCount - 1 - i;
-    this.freeTop = this.frameCount;
-    this.code = new Array<Int32Array | undefined>(this.frameCount).fill(undefined);
+    this.freeTop = 0;
+    // Per-frame metadata grows with the highest frame handed out (frames are handed out from
+    // 0 upwards), so creating a VM costs nothing per frame of its quota: a 256 MiB quota used
+    // to cost ~10 ms here in array fills and the garbage they left.
+    this.code = [];
     this.codeMark = new Uint8Array(this.frameCount);
-    this.blocks = new Array<(CompiledBlock | undefined)[] | undefined>(this.frameCount).fill(undefined);
-    this.heat = new Array<Uint8Array | undefined>(this.frameCount).fill(undefined);
+    this.blocks = [];
+    this.heat = [];
   }
 
   get freeFrames(): number {
-    return this.freeTop;
+    return this.freeTop + (this.frameCount - this.fresh);
   }
   get peakFramesUsed(): number {
     return this.peak;
   }
 
   allocFrame(): number {
-    if (this.freeTop === 0) return -1;
-    const f = this.freeList[--this.freeTop];
+    let f: number;
+    if (this.freeTop !== 0) {
+      f = this.freeList[--this.freeTop];
+      this.bytes.fill(0, f * PAGE_SIZE, f * PAGE_SIZE + PAGE_SIZE);
+      if (this.codeMark[f] !== 0) this.dropCode(f);
+    } else if (this.fresh < this.frameCount) {
+      // Never used: the buffer is still zero. Extend the metadata arrays in step (packed, in bounds).
+      f = this.fresh++;
+      this.code.push(undefined);
+      this.blocks.push(undefined);
+      this.heat.push(undefined);
+    } else return -1;
     this.refs[f] = 1;
-    this.bytes.fill(0, f * PAGE_SIZE, f * PAGE_SIZE + PAGE_SIZE);
-    if (this.codeMark[f] !== 0) this.dropCode(f);
     if (++this.used > this.peak) this.peak = this.used;
     return f;
   }
+  /** Registers an address space over this memory (called by its constructor). */
+  attach(space: AddressSpaceImpl): void {
+    if (this.retired) throw new Error('guest memory was retired');
+    this.spaces.add(space);
+  }
+  detach(space: AddressSpaceImpl): void {
+    this.spaces.delete(space);
+  }
+
+  /**
+   * Ends this memory's life: destroys every address space over it (so no CPU or kernel copy
+   * can reach a frame again), refuses new frames and spaces, and hands the zeroed buffer to
+   * the next memory created in this thread. Call when the VM is finished; idempotent.
+   */
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    for (const space of [...this.spaces]) space.destroy();
+    this.spaces.clear();
+    const dirty = this.fresh * PAGE_SIZE;
+    this.freeTop = 0;
+    this.fresh = this.frameCount;
+    if (dirty <= MAX_REUSE_DIRTY_BYTES && spareBuffers.length < MAX_SPARE_BUFFERS) {
+      this.bytes.fill(0, 0, dirty);
+      spareBuffers.push(this.buffer);
+    }
+  }
+
   retain(frame: number): void {
     this.check(frame);
     this.refs[frame]++;
@@ -177,6 +245,7 @@ export class AddressSpaceImpl implements AddressSpace {
     this.dv = memory.view;
     this.u16 = memory.u16;
     this.codeMark = memory.codeMark;
+    memory.attach(this);
   }
 
   get residentPages(): number {
@@ -219,7 +288,12 @@ export class AddressSpaceImpl implements AddressSpace {
     return [addr / PAGE_SIZE, Math.ceil((addr + length) / PAGE_SIZE)];
   }
 
+  private live(): void {
+    if (this.destroyed) throw new Error('address space was destroyed');
+  }
+
   mapAnonymous(addr: GuestAddr, length: number, prot: Prot): void {
+    this.live();
     const [a, b] = this.range(addr, length);
     for (let p = a; p < b; p++) {
       this.clearPte(p);
@@ -228,6 +302,7 @@ export class AddressSpaceImpl implements AddressSpace {
     this.flushTlb();
   }
   mapFrame(addr: GuestAddr, frame: number, prot: Prot, shared = false): void {
+    this.live();
     const [a] = this.range(addr, PAGE_SIZE);
     this.memory.retain(frame);
     this.clearPte(a);
@@ -284,6 +359,7 @@ export class AddressSpaceImpl implements AddressSpace {
     this.table.clear();
     this.flushTlb();
     this.destroyed = true;
+    this.memory.detach(this);
   }
 
   // ---- translation ------------------------------------------------------------------
