@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, defaultImageDir, LocalImageStore, S3ImageStore } from '@lichen/images';
 import { startS3rver, s3ConfigFor } from '../images/support/s3-server';
 import type { S3Backend } from '../images/support/s3-server';
-import { ADMIN_KEY, auth, KEY_A, startService, waitRun } from './support/harness';
+import { ADMIN_KEY, auth, KEY_A, startService, submitRun, waitRun } from './support/harness';
 import type { Service } from './support/harness';
 
 let s3: S3Backend;
@@ -45,14 +45,7 @@ afterAll(async () => {
 });
 
 async function runToEnd(body: unknown): Promise<Record<string, unknown>> {
-  const r = await fetch(`${svc.url}/v1/runs`, {
-    method: 'POST',
-    headers: { ...auth(KEY_A), 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const j = (await r.json()) as { id: string };
-  expect(r.status, JSON.stringify(j)).toBe(202);
-  return waitRun(svc.url, KEY_A, j.id, 90_000);
+  return waitRun(svc.url, KEY_A, await submitRun(svc.url, KEY_A, body), 90_000);
 }
 
 async function artifactsListing(id: string): Promise<{ lines: string[]; extract: (p: string) => string }> {

@@ -81,6 +81,23 @@ export async function startService(extra: Record<string, string> = {}): Promise<
 
 export const auth = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
 
+/** POST of a JSON body with an API key. */
+export function postJson(url: string, path: string, body: unknown, key: string): Promise<Response> {
+  return fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { ...auth(key), 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Submits a run (POST /v1/runs must answer 202) and returns its id. */
+export async function submitRun(url: string, key: string, body: unknown): Promise<string> {
+  const r = await postJson(url, '/v1/runs', body, key);
+  const text = await r.text();
+  if (r.status !== 202) throw new Error(`POST /v1/runs answered ${r.status}: ${text}`);
+  return (JSON.parse(text) as { id: string }).id;
+}
+
 /** Polls GET /v1/runs/:id until final. */
 export async function waitRun(url: string, key: string, id: string, ms = 20_000): Promise<Record<string, unknown>> {
   const end = Date.now() + ms;

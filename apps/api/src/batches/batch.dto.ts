@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMinSize,
   IsArray,
@@ -12,6 +12,8 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import type { BatchSummary } from '../../../runner/src/batch/types';
+import { commaList, ListQueryDto } from '../runs/list.dto';
 import { DeterministicDto, FileDto, LimitsDto } from '../runs/run.dto';
 
 export class SubmissionDto {
@@ -153,4 +155,36 @@ export class CreateBatchDto {
   @IsString()
   @MaxLength(2048)
   webhookUrl?: string;
+}
+
+export const BATCH_STATUSES = ['running', 'completed'] as const;
+
+export class ListBatchesQueryDto extends ListQueryDto {
+  @ApiPropertyOptional({ description: 'Comma-separated statuses to keep: running, completed', example: 'completed' })
+  @IsOptional()
+  @Transform(commaList)
+  @IsIn(BATCH_STATUSES, { each: true, message: 'status must be a comma-separated list of: running, completed' })
+  status?: ('running' | 'completed')[];
+}
+
+export class BatchProgressDto {
+  @ApiProperty() total!: number;
+  @ApiProperty() done!: number;
+  @ApiProperty() pending!: number;
+}
+
+export class BatchSummaryDto implements BatchSummary {
+  @ApiProperty() id!: string;
+  @ApiProperty({ enum: BATCH_STATUSES }) status!: 'running' | 'completed';
+  @ApiProperty({ example: 'busybox:latest' }) image!: string;
+  @ApiProperty({ format: 'date-time', description: 'Creation (or latest regrade) time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) finishedAt!: string | null;
+  @ApiProperty({ description: 'Regrade generation (1 = never regraded)' }) generation!: number;
+  @ApiProperty({ type: BatchProgressDto }) progress!: BatchProgressDto;
+}
+
+export class BatchPageDto {
+  @ApiProperty({ type: [BatchSummaryDto], description: 'Newest first' }) items!: BatchSummaryDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as ?cursor= for the next page; null at the end' })
+  nextCursor!: string | null;
 }

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { batchToCsv, batchToJunit } from '../../../runner/src/batch/export';
 import type { BatchView } from '../../../runner/src/batch/types';
 import type { Principal } from '../../../runner/src/core/tenants';
 import { badRequest } from '../common/api-error';
 import { CurrentPrincipal, TenantOnly } from '../common/auth';
-import { CreateBatchDto } from './batch.dto';
+import { BatchPageDto, CreateBatchDto, ListBatchesQueryDto } from './batch.dto';
 import { BatchesService } from './batches.service';
 
 @ApiTags('batches')
@@ -21,6 +21,16 @@ export class BatchesController {
   @ApiOperation({ summary: 'Grade submissions × cases (optional build step per submission)' })
   async create(@CurrentPrincipal() p: Principal, @Body() dto: CreateBatchDto): Promise<{ id: string }> {
     return { id: await this.batches.create(p, dto) };
+  }
+
+  @Get()
+  @ApiOperation({
+    summary:
+      "The caller's batches, newest first: progress summaries, cursor pages, filters by status and creation time",
+  })
+  @ApiOkResponse({ type: BatchPageDto })
+  list(@CurrentPrincipal() p: Principal, @Query() q: ListBatchesQueryDto): Promise<BatchPageDto> {
+    return this.batches.list(p, q);
   }
 
   @Get(':id')

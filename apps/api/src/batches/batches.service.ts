@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BatchCoordinator } from '../../../runner/src/batch/coordinator';
-import type { BatchSpec, BatchView } from '../../../runner/src/batch/types';
+import type { BatchSpec, BatchSummary, BatchView } from '../../../runner/src/batch/types';
 import type { ServiceContext } from '../../../runner/src/core/context';
 import type { Principal } from '../../../runner/src/core/tenants';
 import { badRequest, notFound } from '../common/api-error';
@@ -17,7 +17,8 @@ import {
   decodeBase64,
   resolveLimits,
 } from '../runs/normalize';
-import type { CreateBatchDto } from './batch.dto';
+import { listScope } from '../runs/listing';
+import type { CreateBatchDto, ListBatchesQueryDto } from './batch.dto';
 
 @Injectable()
 export class BatchesService {
@@ -97,6 +98,12 @@ export class BatchesService {
     await this.ctx.batches.reset(id, p.tenant, spec, 1);
     await this.coordinator.start(id, p.tenant);
     return id;
+  }
+
+  /** A page of batches of the caller's tenant (or, for the admin key, of `?tenant=`), newest first. */
+  list(p: Principal, q: ListBatchesQueryDto): Promise<{ items: BatchSummary[]; nextCursor: string | null }> {
+    const { tenant, page } = listScope(p, q);
+    return this.ctx.batches.list(tenant, page, q.status?.length ? new Set(q.status) : null);
   }
 
   private async owned(p: Principal, id: string): Promise<{ tenant: string; generation: number }> {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { ServiceContext } from '../../../runner/src/core/context';
 import type { Principal } from '../../../runner/src/core/tenants';
@@ -9,6 +9,7 @@ import { badRequest } from '../common/api-error';
 import { CurrentPrincipal, TenantOnly } from '../common/auth';
 import { CTX } from '../common/tokens';
 import { streamEvents } from './events';
+import { ListRunsQueryDto, RunPageDto } from './list.dto';
 import { CreateRunDto } from './run.dto';
 import { RunsService } from './runs.service';
 
@@ -60,6 +61,16 @@ export class RunsController {
     if (!Number.isFinite(n) || n < 0 || n > max)
       throw badRequest('invalid_wait', `wait must be a number of seconds between 0 and ${max}`);
     return n;
+  }
+
+  @Get()
+  @ApiOperation({
+    summary:
+      "The caller's runs, newest first: summaries (no console output), cursor pages, filters by status and creation time",
+  })
+  @ApiOkResponse({ type: RunPageDto })
+  list(@CurrentPrincipal() p: Principal, @Query() q: ListRunsQueryDto): Promise<RunPageDto> {
+    return this.runs.list(p, q);
   }
 
   @Get(':id')

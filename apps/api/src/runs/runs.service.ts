@@ -5,11 +5,13 @@ import type { RunMeta } from '../../../runner/src/core/run-store';
 import { RunStore } from '../../../runner/src/core/run-store';
 import type { RunSubmitter } from '../../../runner/src/core/submitter';
 import type { Principal } from '../../../runner/src/core/tenants';
-import type { RunSpec, RunView } from '../../../runner/src/core/types';
+import type { RunSpec, RunSummary, RunView } from '../../../runner/src/core/types';
 import { isTerminal } from '../../../runner/src/core/types';
 import { badRequest, notFound } from '../common/api-error';
 import { CTX, DONE_WAITER, SUBMITTER } from '../common/tokens';
 import type { DoneWaiter } from './done-waiter';
+import type { ListRunsQueryDto } from './list.dto';
+import { listScope } from './listing';
 import type { CreateRunDto } from './run.dto';
 import {
   checkArgBytes,
@@ -68,6 +70,12 @@ export class RunsService {
   async submit(tenant: string, dto: CreateRunDto): Promise<string> {
     const spec = await this.normalise(tenant, dto);
     return this.submitter.submit(tenant, spec);
+  }
+
+  /** A page of runs of the caller's tenant (or, for the admin key, of `?tenant=`), newest first. */
+  list(p: Principal, q: ListRunsQueryDto): Promise<{ items: RunSummary[]; nextCursor: string | null }> {
+    const { tenant, page } = listScope(p, q);
+    return this.ctx.runs.list(tenant, page, q.status?.length ? new Set(q.status) : null);
   }
 
   /** The run if the principal may see it; 404 otherwise (also for other tenants' runs). */

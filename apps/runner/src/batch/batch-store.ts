@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Keys } from '../core/keys';
-import type { BatchMeta, BatchSpec, BatchView, BuildCell, Cell } from './types';
+import type { Loaded, PageQuery } from '../core/tenant-index';
+import { TenantIndex } from '../core/tenant-index';
+import type { BatchMeta, BatchSpec, BatchSummary, BatchView, BuildCell, Cell } from './types';
 import { VERDICTS } from './verdict';
 
 // Sets a cell only if it still belongs to `expectRunId` and is not final; counts finals down.
@@ -39,6 +41,8 @@ export const buildField = (sub: string): string => `b:${sub}`;
 /** Grading batches in Redis: meta hash, spec, and a hash of cells (submission × case, builds). */
 export class BatchStore {
   private readonly r: Scripted;
+  /** Each tenant's batches by creation time (GET /v1/batches). */
+  readonly index: TenantIndex;
   constructor(
     redis: Redis,
     private readonly keys: Keys,
@@ -47,6 +51,12 @@ export class BatchStore {
     this.r = redis as Scripted;
     if (typeof this.r.lichenSetCell !== 'function')
       redis.defineCommand('lichenSetCell', { numberOfKeys: 2, lua: SET_CELL });
+    this.index = new TenantIndex(
+      redis,
+      (t) => keys.tenantBatches(t),
+      (id) => keys.batch(id),
+      ttlSeconds,
+    );
   }
 
   newId(): string {
@@ -97,16 +107,50 @@ export class BatchStore {
       pending: String(total),
       total: String(total),
       webhookSent: '',
+      image: spec.image,
     });
     m.set(this.specKey(id), JSON.stringify(spec), 'EX', this.ttlSeconds);
     if (Object.keys(cells).length > 0) m.hset(this.keys.batchCells(id), cells);
     m.expire(this.keys.batch(id), this.ttlSeconds);
     m.expire(this.keys.batchCells(id), this.ttlSeconds);
+    this.index.add(m, tenant, id, createdAt);
     await m.exec();
+    await this.index.trim(tenant, createdAt);
+  }
+
+  /** A page of the tenant's batches, newest first (progress counts, no cells). */
+  async list(
+    tenant: string,
+    q: PageQuery,
+    statuses: ReadonlySet<BatchMeta['status']> | null,
+  ): Promise<{ items: BatchSummary[]; nextCursor: string | null }> {
+    return this.index.page(tenant, q, async (ids) => {
+      const p = this.r.pipeline();
+      for (const id of ids) p.hgetall(this.keys.batch(id));
+      const res = (await p.exec()) ?? [];
+      return ids.map((id, i): Loaded<BatchSummary> => {
+        const h = (res[i]?.[1] ?? {}) as Record<string, string>;
+        const m = BatchStore.parseMeta(id, h);
+        if (!m || m.tenant !== tenant) return null;
+        if (statuses && !statuses.has(m.status)) return undefined;
+        return {
+          id,
+          status: m.status,
+          image: h.image ?? '',
+          createdAt: new Date(m.createdAt).toISOString(),
+          finishedAt: m.finishedAt ? new Date(m.finishedAt).toISOString() : null,
+          generation: m.generation,
+          progress: { total: m.total, done: m.total - m.pending, pending: m.pending },
+        };
+      });
+    });
   }
 
   async meta(id: string): Promise<BatchMeta | null> {
-    const h = await this.r.hgetall(this.keys.batch(id));
+    return BatchStore.parseMeta(id, await this.r.hgetall(this.keys.batch(id)));
+  }
+
+  private static parseMeta(id: string, h: Record<string, string> | null): BatchMeta | null {
     if (!h || !h.tenant) return null;
     return {
       id,

@@ -90,3 +90,8 @@ export interface BatchView {
     }[];
   }[];
 }
+
+/** A batch in a listing (GET /v1/batches): progress counts, no cells. */
+export type BatchSummary = Pick<BatchView, 'id' | 'status' | 'image' | 'createdAt' | 'finishedAt' | 'generation'> & {
+  progress: { total: number; done: number; pending: number };
+};

@@ -25,6 +25,14 @@ export class Keys {
   tenants(): string {
     return `${this.prefix}:tenants`;
   }
+  /** Sorted set of a tenant's run ids scored by creation time (ms): GET /v1/runs. */
+  tenantRuns(id: string): string {
+    return `${this.prefix}:tenant:${id}:runs`;
+  }
+  /** Sorted set of a tenant's batch ids scored by creation time (ms): GET /v1/batches. */
+  tenantBatches(id: string): string {
+    return `${this.prefix}:tenant:${id}:batches`;
+  }
   tenantRunning(id: string): string {
     return `${this.prefix}:tenant:${id}:running`;
   }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Keys } from './keys';
-import type { ConsoleEvent, RunOutcome, RunSpec, RunStatus, RunView } from './types';
+import type { Loaded, PageQuery } from './tenant-index';
+import { TenantIndex } from './tenant-index';
+import type { ConsoleEvent, RunOutcome, RunSpec, RunStatus, RunSummary, RunView } from './types';
 import { isTerminal } from './types';
 
 const START = `
@@ -24,10 +26,13 @@ if not st then return 0 end
 if st ~= 'queued' and st ~= 'running' then return 0 end
 local att = redis.call('HGET', KEYS[1], 'attempt')
 if ARGV[1] ~= '0' and att ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3], 'finishedAt', ARGV[4])
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3], 'finishedAt', ARGV[4], 'exitCode', ARGV[9], 'instructions', ARGV[10])
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
+-- The tenant's run index lives at least as long as its newest record.
+local idx = redis.call('HGET', KEYS[1], 'index')
+if idx and idx ~= '' and redis.call('TTL', idx) < tonumber(ARGV[6]) then redis.call('EXPIRE', idx, ARGV[6]) end
 redis.call('PUBLISH', ARGV[7], ARGV[8])
 return 1
 `;
@@ -70,6 +75,8 @@ type Scripted = Redis & {
     ttl: string,
     channel: string,
     message: string,
+    exitCode: string,
+    instructions: string,
   ): Promise<number>;
   lichenCancel(k1: string): Promise<string>;
 };
@@ -84,15 +91,36 @@ export function defineRunScripts(redis: Redis): Scripted {
   return r;
 }
 
+/** Hash fields a listing reads (never the result with its console output). */
+const SUMMARY_FIELDS = [
+  'tenant',
+  'status',
+  'image',
+  'argv',
+  'createdAt',
+  'finishedAt',
+  'exitCode',
+  'instructions',
+  'batchId',
+];
+
 /** Run records (Redis hashes), their specs and console streams. Shared by the API and the runner. */
 export class RunStore {
   private readonly r: Scripted;
+  /** Each tenant's runs by creation time (GET /v1/runs). */
+  readonly index: TenantIndex;
   constructor(
     redis: Redis,
     readonly keys: Keys,
     private readonly ttlSeconds: number,
   ) {
     this.r = defineRunScripts(redis);
+    this.index = new TenantIndex(
+      redis,
+      (t) => keys.tenantRuns(t),
+      (id) => keys.run(id),
+      ttlSeconds,
+    );
   }
 
   newId(): string {
@@ -113,12 +141,48 @@ export class RunStore {
       batchId: spec.batch?.id ?? '',
       artifacts: spec.artifacts ? '1' : '0',
       webhookUrl: spec.webhookUrl ?? '',
+      index: this.index.key(tenant),
     });
     m.set(this.keys.runSpec(id), JSON.stringify(spec), 'EX', this.ttlSeconds);
     m.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(ev));
     m.expire(this.keys.run(id), this.ttlSeconds);
     m.expire(this.keys.runEvents(id), this.ttlSeconds);
+    this.index.add(m, tenant, id, now);
     await m.exec();
+    await this.index.trim(tenant, now);
+  }
+
+  /**
+   * A page of the tenant's runs, newest first (summaries: no console output). Ids whose
+   * record expired are dropped from the index on the way.
+   */
+  async list(
+    tenant: string,
+    q: PageQuery,
+    statuses: ReadonlySet<RunStatus> | null,
+  ): Promise<{ items: RunSummary[]; nextCursor: string | null }> {
+    return this.index.page(tenant, q, async (ids) => {
+      const p = this.r.pipeline();
+      for (const id of ids) p.hmget(this.keys.run(id), ...SUMMARY_FIELDS);
+      const res = (await p.exec()) ?? [];
+      return ids.map((id, i): Loaded<RunSummary> => {
+        const [t, status, image, argv, createdAt, finishedAt, exitCode, instructions, batchId] = (res[i]?.[1] ??
+          []) as (string | null)[];
+        if (!status || t !== tenant) return null;
+        if (statuses && !statuses.has(status as RunStatus)) return undefined;
+        return {
+          id,
+          status: status as RunStatus,
+          image: image ?? '',
+          argv: argv ? (JSON.parse(argv) as string[]) : [],
+          createdAt: new Date(Number(createdAt)).toISOString(),
+          finishedAt: finishedAt ? new Date(Number(finishedAt)).toISOString() : null,
+          exitCode: exitCode ? Number(exitCode) : null,
+          instructions: instructions ? Number(instructions) : null,
+          batchId: batchId ? batchId : null,
+        };
+      });
+    });
   }
 
   async spec(id: string): Promise<RunSpec | null> {
@@ -183,6 +247,8 @@ export class RunStore {
       String(this.ttlSeconds),
       this.keys.doneChannel(),
       id,
+      outcome.exitCode === null ? '' : String(outcome.exitCode),
+      String(outcome.stats.instructions),
     );
     return n === 1;
   }

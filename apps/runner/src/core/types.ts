@@ -104,6 +104,20 @@ export interface RunView {
   artifacts: boolean;
 }
 
+/** A run in a listing (GET /v1/runs): no console output. */
+export interface RunSummary {
+  id: string;
+  status: RunStatus;
+  image: string;
+  argv: string[];
+  createdAt: string;
+  finishedAt: string | null;
+  exitCode: number | null;
+  /** Guest instructions executed; null until the run is final. */
+  instructions: number | null;
+  batchId: string | null;
+}
+
 /** One entry of a run's console stream (Redis stream → SSE). */
 export type ConsoleEvent =
   | { type: 'stdout' | 'stderr'; offset: number; attempt: number; data: string; encoding: 'utf8' | 'base64' }
