@@ -27,8 +27,9 @@ export type AccessKind = 'read' | 'write' | 'exec';
  * permission: an entry exists but forbids the access.
  * no-memory: a lazily zero-filled page could not get a frame (memory quota exhausted).
  * alignment: an access that the architecture requires to be aligned was not (exclusives, atomics).
+ * bus: the pager refused a lazy shared page (a file page wholly beyond end of file: SIGBUS).
  */
-export type FaultCause = 'not-mapped' | 'permission' | 'no-memory' | 'alignment';
+export type FaultCause = 'not-mapped' | 'permission' | 'no-memory' | 'alignment' | 'bus';
 
 export interface FaultInfo {
   readonly pc: GuestAddr;
@@ -89,8 +90,19 @@ export interface PhysicalMemory {
  */
 export interface AddressSpace {
   readonly memory: PhysicalMemory;
-  /** Map [addr, addr+length) as lazy zero-fill pages with `prot`. Replaces what was there. */
-  mapAnonymous(addr: GuestAddr, length: number, prot: Prot): void;
+  /**
+   * Map [addr, addr+length) as lazy pages with `prot`. Replaces what was there.
+   * Private (default): the first access takes a zeroed frame. `shared`: the first access asks
+   * `pager` for the frame (shared memory and file pages: the same frame in every space that
+   * maps the object); fork() copies such a page as lazy-shared, so the child asks its own pager.
+   */
+  mapAnonymous(addr: GuestAddr, length: number, prot: Prot, shared?: boolean): void;
+  /**
+   * Frame source for lazy shared pages: given the faulting address, returns a frame (the space
+   * takes its own reference), -1 when no frame is left ('no-memory') or -2 for a bus error
+   * ('bus'). Null: lazy shared pages zero-fill like private ones.
+   */
+  pager: ((va: number) => number) | null;
   /**
    * Map one page to an existing frame (retains it). Used for file pages and shared memory.
    * Private (default): copy-on-write — the first write copies the frame while another

@@ -177,3 +177,46 @@ describe('address space', () => {
     expect(as.residentPages).toBe(0);
   });
 });
+
+describe('lazy shared pages (pager)', () => {
+  it('take their frame from the pager, stay shared across fork and report bus errors', () => {
+    const pm = new PhysicalMemoryImpl(1 << 20);
+    const obj = pm.allocFrame(); // the object's own reference
+    const as = new AddressSpaceImpl(pm);
+    let calls = 0;
+    as.pager = (va) => {
+      calls++;
+      return va >= A + 4096 ? -2 : obj;
+    };
+    as.mapAnonymous(A, 2 * 4096, RW, true);
+    const child = as.fork() as AddressSpaceImpl;
+    child.pager = as.pager;
+    as.st32(A, 0x1234);
+    expect(child.ld32(A)).toBe(0x1234); // the child's lazy page asked the pager: same frame
+    child.st32(A + 4, 0x77);
+    expect(as.ld32(A + 4)).toBe(0x77);
+    expect(calls).toBe(2);
+    expect(pm.refCount(obj)).toBe(3);
+    // a fork after the page is present shares the frame instead of copying it on write
+    const grandchild = as.fork() as AddressSpaceImpl;
+    grandchild.st32(A, 9);
+    expect(as.ld32(A)).toBe(9);
+    expect(thrown(() => as.ld8(A + 4096))).toBe(FAULT_SIGNAL);
+    expect(as.fault.cause).toBe('bus');
+    grandchild.destroy();
+    child.destroy();
+    as.destroy();
+    expect(pm.refCount(obj)).toBe(1);
+  });
+
+  it('zero-fill like private pages when no pager is set', () => {
+    const pm = new PhysicalMemoryImpl(1 << 20);
+    const as = new AddressSpaceImpl(pm);
+    as.mapAnonymous(A, 4096, RW, true);
+    expect(as.ld32(A)).toBe(0);
+    as.st32(A, 5);
+    const child = as.fork() as AddressSpaceImpl;
+    child.st32(A, 6);
+    expect(as.ld32(A)).toBe(6);
+  });
+});

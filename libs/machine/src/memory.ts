@@ -237,6 +237,8 @@ export class AddressSpaceImpl implements AddressSpace {
   hi = 0;
   /** Exclusive-monitor hook: called on stores while the CPU holds a reservation. */
   monitorAddr = -1;
+  /** Supplies frames of lazy shared pages (see AddressSpace.pager); null: they zero-fill. */
+  pager: ((va: number) => number) | null = null;
 
   constructor(memory: PhysicalMemoryImpl) {
     this.memory = memory;
@@ -292,12 +294,13 @@ export class AddressSpaceImpl implements AddressSpace {
     if (this.destroyed) throw new Error('address space was destroyed');
   }
 
-  mapAnonymous(addr: GuestAddr, length: number, prot: Prot): void {
+  mapAnonymous(addr: GuestAddr, length: number, prot: Prot, shared = false): void {
     this.live();
     const [a, b] = this.range(addr, length);
+    const kind = (prot & 7) | PTE_VALID | PTE_LAZY | (shared ? PTE_SHARED : 0);
     for (let p = a; p < b; p++) {
       this.clearPte(p);
-      this.setPte(p, (prot & 7) | PTE_VALID | PTE_LAZY);
+      this.setPte(p, kind);
     }
     this.flushTlb();
   }
@@ -378,9 +381,17 @@ export class AddressSpaceImpl implements AddressSpace {
       if ((e & need) === 0) return this.setFault(va, access, 'permission');
     }
     if ((e & PTE_LAZY) !== 0) {
-      const f = this.memory.allocFrame();
-      if (f < 0) return this.setFault(va, access, 'no-memory');
-      e = (e & 7) | PTE_VALID | (f << PTE_FRAME_SHIFT);
+      let f: number;
+      if ((e & PTE_SHARED) !== 0 && this.pager !== null) {
+        // A page of a shared object: its owner hands out the frame (-1 no memory, -2 bus error).
+        f = this.pager(va);
+        if (f < 0) return this.setFault(va, access, f === -2 ? 'bus' : 'no-memory');
+        this.memory.retain(f);
+      } else {
+        f = this.memory.allocFrame();
+        if (f < 0) return this.setFault(va, access, 'no-memory');
+      }
+      e = (e & 7) | PTE_VALID | (e & PTE_SHARED) | (f << PTE_FRAME_SHIFT);
       this.setPte(vpn, e);
       this.resident++;
     }
