@@ -75,7 +75,7 @@ export class ApiModule {
           provide: COORDINATOR,
           inject: [CTX, SUBMITTER, PinoLogger],
           useFactory: (ctx: ServiceContext, s: RunSubmitter, log: PinoLogger) =>
-            new BatchCoordinator(cfg, ctx.batches, s, ctx.artifacts, log),
+            new BatchCoordinator(cfg, ctx.batches, s, ctx.artifacts, log, ctx.tenants),
         },
         {
           provide: DONE_WAITER,

@@ -62,7 +62,7 @@ export class RunnerCore {
     const images = opts.images ?? new ResolvingImageProvider(ctx.localImages, ctx.s3);
     this.executor = new RunExecutor(cfg, ctx.runs, ctx.tenants, this.pool, images, ctx.artifacts, ctx.metrics, log);
     this.submitter = new RunSubmitter(cfg, ctx.keys, ctx.runs);
-    this.coordinator = new BatchCoordinator(cfg, ctx.batches, this.submitter, ctx.artifacts, log);
+    this.coordinator = new BatchCoordinator(cfg, ctx.batches, this.submitter, ctx.artifacts, log, ctx.tenants);
     this.executor.onFinished((id, spec, meta) => this.coordinator.onRunFinished(id, spec, meta));
     ctx.metrics.setQueueDepthSource(() => this.submitter.counts());
     this.registerProcessors();

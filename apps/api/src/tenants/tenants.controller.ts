@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Body, Controller, Delete, Get, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
 import type { ServiceContext } from '../../../runner/src/core/context';
@@ -30,6 +30,18 @@ export class CreateTenantDto {
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1) rateLimitPerMinute?: number;
 }
 
+export class WebhookSecretDto {
+  @ApiProperty({ description: 'HMAC-SHA256 key of the Lichen-Signature header (the whole string)', example: 'whsec_…' })
+  webhookSecret!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'Until when the replaced secret still signs (a second v1); null when there was none',
+  })
+  previousValidUntil!: string | null;
+}
+
 const newKey = (): string => `lk_${randomBytes(24).toString('base64url')}`;
 
 @ApiTags('tenants')
@@ -46,15 +58,32 @@ export class TenantsController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Create a tenant and its first API key (shown once; stored hashed)' })
-  async create(@Body() dto: CreateTenantDto): Promise<{ tenant: Tenant; apiKey: string }> {
+  @ApiOperation({
+    summary:
+      'Create a tenant, its first API key (shown once; stored hashed) and its webhook signing secret (shown once)',
+  })
+  async create(@Body() dto: CreateTenantDto): Promise<{ tenant: Tenant; apiKey: string; webhookSecret: string }> {
     if (await this.ctx.tenants.exists(dto.id))
       throw new ApiError(409, 'tenant_exists', `tenant ${dto.id} already exists`);
     const { id, ...overrides } = dto;
     const tenant = await this.ctx.tenants.create(id, { ...overrides });
     const apiKey = newKey();
     await this.ctx.tenants.addKey(id, apiKey);
-    return { tenant, apiKey };
+    const { secret } = await this.ctx.tenants.rotateWebhookSecret(id);
+    return { tenant, apiKey, webhookSecret: secret };
+  }
+
+  @Post(':id/webhook-secret')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Rotate a tenant's webhook signing secret: returns the new one (shown once); the previous one keeps signing for 24 h",
+  })
+  @ApiOkResponse({ type: WebhookSecretDto })
+  async rotateWebhookSecret(@Param('id') id: string): Promise<WebhookSecretDto> {
+    if (!(await this.ctx.tenants.exists(id))) throw notFound('tenant', id);
+    const { secret, previousValidUntil } = await this.ctx.tenants.rotateWebhookSecret(id);
+    return { webhookSecret: secret, previousValidUntil };
   }
 
   @Post(':id/keys')

@@ -6,7 +6,8 @@ import type { RunMeta } from '../core/run-store';
 import type { RunSubmitter } from '../core/submitter';
 import { parseTar } from '../core/tar';
 import type { RunFile, RunOutcome, RunSpec } from '../core/types';
-import { postWebhook } from '../core/webhook';
+import type { TenantStore } from '../core/tenants';
+import { deliverWebhook } from '../core/webhook';
 import type { BatchStore } from './batch-store';
 import { buildField, caseField } from './batch-store';
 import { compareOutput } from './compare';
@@ -36,6 +37,8 @@ export class BatchCoordinator {
     private readonly submitter: RunSubmitter,
     private readonly artifacts: ArtifactStore,
     private readonly log: BatchLogger,
+    /** Signs the completion webhooks with the tenant's secret. */
+    private readonly tenants: TenantStore,
   ) {}
 
   /** Queues the first steps of every submission (after create or regrade). */
@@ -294,15 +297,13 @@ export class BatchCoordinator {
     const meta = await this.batches.meta(batchId);
     if (!meta || !spec.webhookUrl || !(await this.batches.claimWebhook(batchId, meta.generation))) return;
     const view = await this.batches.view(batchId);
-    void postWebhook(
+    void deliverWebhook(
+      this.tenants,
+      meta.tenant,
       spec.webhookUrl,
+      'batch.completed',
       { event: 'batch.completed', batch: view },
-      {
-        timeoutMs: this.cfg.webhook.timeoutMs,
-        attempts: this.cfg.webhook.attempts,
-        log: this.log,
-        event: 'batch.completed',
-      },
+      { timeoutMs: this.cfg.webhook.timeoutMs, attempts: this.cfg.webhook.attempts, log: this.log },
     );
   }
 }

@@ -33,6 +33,14 @@ export class Keys {
   tenantBatches(id: string): string {
     return `${this.prefix}:tenant:${id}:batches`;
   }
+  /** The tenant's current webhook signing secret (plain: it signs). */
+  tenantWebhookSecret(id: string): string {
+    return `${this.prefix}:tenant:${id}:whsec`;
+  }
+  /** The secret before the latest rotation, still signing for a grace period (expires). */
+  tenantWebhookSecretPrevious(id: string): string {
+    return `${this.prefix}:tenant:${id}:whsec:previous`;
+  }
   tenantRunning(id: string): string {
     return `${this.prefix}:tenant:${id}:running`;
   }

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Limits, TenantPolicy } from './config';
 import { LIMIT_NAMES } from './config';
@@ -21,6 +21,11 @@ export interface Tenant {
   createdAt: string;
   overrides: TenantOverrides;
 }
+
+/** How long the previous webhook secret keeps signing after a rotation. */
+export const WEBHOOK_SECRET_GRACE_SECONDS = 24 * 3600;
+
+const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
 
 export type Principal = { kind: 'admin' } | { kind: 'tenant'; tenant: string };
 
@@ -95,7 +100,28 @@ export class TenantStore {
     return (await this.r.del(this.keys.apiKey(hashKey(key)))) === 1;
   }
 
+  /**
+   * Makes a new webhook signing secret for the tenant and returns it (the only time it is
+   * shown). The one it replaces keeps signing (a second v1) for WEBHOOK_SECRET_GRACE_SECONDS.
+   */
+  async rotateWebhookSecret(id: string): Promise<{ secret: string; previousValidUntil: string | null }> {
+    const secret = newWebhookSecret();
+    const old = await this.r.getset(this.keys.tenantWebhookSecret(id), secret);
+    if (!old) return { secret, previousValidUntil: null };
+    await this.r.set(this.keys.tenantWebhookSecretPrevious(id), old, 'EX', WEBHOOK_SECRET_GRACE_SECONDS);
+    return { secret, previousValidUntil: new Date(Date.now() + WEBHOOK_SECRET_GRACE_SECONDS * 1000).toISOString() };
+  }
+
+  /** The secrets that sign the tenant's webhooks: the current one (made if missing), then the previous one. */
+  async webhookSecrets(id: string): Promise<string[]> {
+    const key = this.keys.tenantWebhookSecret(id);
+    await this.r.set(key, newWebhookSecret(), 'NX');
+    const [cur, prev] = await this.r.mget(key, this.keys.tenantWebhookSecretPrevious(id));
+    return [cur, prev].filter((x): x is string => !!x);
+  }
+
   async delete(id: string): Promise<boolean> {
+    await this.r.del(this.keys.tenantWebhookSecret(id), this.keys.tenantWebhookSecretPrevious(id));
     const n = await this.r.del(this.keys.tenant(id));
     await this.r.srem(this.keys.tenants(), id);
     // Keys of a deleted tenant stop working: authenticate() checks the tenant still exists.
@@ -112,6 +138,8 @@ export class TenantStore {
     for (const { tenant, key } of entries) {
       if (!(await this.exists(tenant))) await this.create(tenant);
       await this.addKey(tenant, key);
+      // Seeded tenants get a webhook secret too (an admin rotates it to learn it).
+      await this.webhookSecrets(tenant);
     }
   }
 
