@@ -7,7 +7,7 @@ import type { RunMeta, RunStore } from '../core/run-store';
 import { RunStore as Store } from '../core/run-store';
 import type { TenantStore } from '../core/tenants';
 import type { RunOutcome, RunSpec } from '../core/types';
-import { postWebhook } from '../core/webhook';
+import { deliverWebhook } from '../core/webhook';
 import type { ThreadJob } from '../vm/protocol';
 import type { ThreadOutcome, VmPool } from '../vm/vm-pool';
 import { BoundedBuffer, ConsoleSink } from './console-sink';
@@ -252,15 +252,13 @@ export class RunExecutor {
       }
     }
     if (meta.webhookUrl && (await this.runs.claimWebhook(runId))) {
-      void postWebhook(
+      void deliverWebhook(
+        this.tenants,
+        meta.tenant,
         meta.webhookUrl,
+        'run.finished',
         { event: 'run.finished', run: Store.view(meta) },
-        {
-          timeoutMs: this.cfg.webhook.timeoutMs,
-          attempts: this.cfg.webhook.attempts,
-          log: this.log,
-          event: 'run.finished',
-        },
+        { timeoutMs: this.cfg.webhook.timeoutMs, attempts: this.cfg.webhook.attempts, log: this.log },
       );
     }
   }
