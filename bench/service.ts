@@ -14,7 +14,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,6 +39,17 @@ function freePort(): Promise<number> {
   });
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
 const pct = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const ms = (n: number): string => `${n.toFixed(1)} ms`;
@@ -54,6 +65,13 @@ async function waitHttp(url: string, ms: number): Promise<void> {
     if (Date.now() > end) throw new Error(`${url} did not come up`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** CPU time redis-server has used (INFO cpu, all of the server, not only this bench's keys). */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (k: string): number => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
+  return (get('used_cpu_sys') + get('used_cpu_user')) * 1000;
 }
 
 async function main(): Promise<void> {
@@ -149,6 +167,8 @@ async function main(): Promise<void> {
       [];
     const errors: string[] = [];
     let next = 0;
+    const cpu0 = children.map((c) => cpuMs(c.pid));
+    const redisCpu0 = await redisCpuMs(redis);
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
@@ -165,6 +185,8 @@ async function main(): Promise<void> {
       }),
     );
     const elapsed = (performance.now() - t0) / 1000;
+    const cpuUsed = children.map((c, i) => cpuMs(c.pid) - (cpu0[i] ?? NaN));
+    const redisCpu = (await redisCpuMs(redis)) - redisCpu0;
 
     // Exactly once: one final status event per run, attempt 1, right output, no extra runs.
     let wrong = 0;
@@ -215,6 +237,10 @@ async function main(): Promise<void> {
     console.log(`  throughput       ${(results.length / elapsed).toFixed(1)} runs/s  (${elapsed.toFixed(1)} s)`);
     console.log(
       `  latency          p50 ${ms(pct(lat, 50))}   p95 ${ms(pct(lat, 95))}   p99 ${ms(pct(lat, 99))}   max ${ms(lat[lat.length - 1] ?? NaN)}`,
+    );
+    const per = (n: number): string => `${(n / Math.max(1, results.length)).toFixed(1)} ms`;
+    console.log(
+      `  CPU per run      api ${per(cpuUsed[0] ?? NaN)}   runners (incl. VM threads) ${per((cpuUsed[1] ?? NaN) + (cpuUsed[2] ?? NaN))}   redis-server ${per(redisCpu)}   (machine: ${(((cpuUsed.reduce((a, b) => a + b, 0) + redisCpu) / 1000 / elapsed / cpus().length) * 100).toFixed(0)}% of ${cpus().length} cores used by the service)`,
     );
     const vm = results.map((r) => r.stats?.wallMs ?? NaN).sort((a, b) => a - b);
     const queue = results.map((r) => r.stats?.queueMs ?? NaN).sort((a, b) => a - b);

@@ -108,3 +108,27 @@ describe('busybox on the busybox image: Lichen vs qemu', () => {
     expect(l.stdout).toBe('3\nroot\n');
   });
 });
+
+describe('VMs sharing one open image device (as a runner thread does)', () => {
+  it('each VM sees the image, its own writes only, and none of the previous VM’s', async () => {
+    const device = await FileBlockDevice.open(imagePath);
+    const run = async (script: string): Promise<string> => {
+      const out: Buffer[] = [];
+      await runVm(
+        { argv: ['/bin/busybox', 'sh', '-c', script], env: ['PATH=/bin'], rootfs: { kind: 'ext4', device } },
+        { stdout: (b) => out.push(Buffer.from(b)), stderr: (b) => out.push(Buffer.from(b)) },
+      );
+      return Buffer.concat(out).toString();
+    };
+    try {
+      const first = await run('echo secret > /etc/leak; rm /etc/passwd; ls /etc/leak /etc/passwd 2>&1; echo done');
+      expect(first).toContain('/etc/leak');
+      expect(first).toMatch(/passwd.*No such file/);
+      const second = await run('ls /etc/leak 2>&1; head -1 /etc/passwd | cut -d: -f1');
+      expect(second).toMatch(/leak.*No such file/);
+      expect(second).toContain('root\n');
+    } finally {
+      await device.close();
+    }
+  });
+});

@@ -19,6 +19,7 @@ import {
   TmpFs,
   Vfs,
   VfsError,
+  type BlockDevice,
   type CharDevice,
   type FileSystem,
   type OpenFile,
@@ -67,6 +68,25 @@ function defaultRlimits(config: VmConfig): RLimit[] {
   return r;
 }
 
+/**
+ * Mounted ext4 images by device. The image is the overlay's read-only lower layer and is never
+ * written, so a caller that passes the same device object again (a runner thread keeps its
+ * images open between VMs) gets the already-parsed filesystem with its warm block and inode
+ * caches instead of reading superblock, group descriptors and every inode again.
+ */
+const mountedImages = new WeakMap<BlockDevice, Promise<Ext4Fs>>();
+
+function mountImage(device: BlockDevice): Promise<Ext4Fs> {
+  let fs = mountedImages.get(device);
+  if (fs === undefined) {
+    fs = Ext4Fs.open(device);
+    mountedImages.set(device, fs);
+    // A failed mount (corrupt image, I/O error) is not remembered: the next VM tries again.
+    fs.catch(() => mountedImages.delete(device));
+  }
+  return fs;
+}
+
 /** Builds the namespace and mounts. */
 async function buildNamespace(
   k: Kernel,
@@ -84,7 +104,7 @@ async function buildNamespace(
   let root: FileSystem;
   let overlay: OverlayFs | null = null;
   if (config.rootfs.kind === 'ext4') {
-    const lower = await Ext4Fs.open(config.rootfs.device);
+    const lower = await mountImage(config.rootfs.device);
     root = overlay = new OverlayFs(lower, new TmpFs({ clock, account, rootMode: 0o755, source: 'upper' }), {
       source: 'overlay',
     });

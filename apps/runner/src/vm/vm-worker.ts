@@ -4,7 +4,7 @@
  * a thread after a failure, a cancel or a forced stop, and recycles it after N runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FileBlockDevice } from './file-block-device';
+import { FileBlockDevice } from '@lichen/vfs';
 import type { FromWorker, RunResult, ThreadJob, ToWorker, WorkerInit } from './protocol';
 
 interface Engine {
@@ -23,8 +23,35 @@ async function loadEngine(spec: string): Promise<Engine> {
   return { runVm };
 }
 
+/**
+ * Image files this thread keeps open between VMs, most recently used last. Image blobs are
+ * content-addressed and immutable, and the kernel reuses the mounted (read-only) filesystem of
+ * a device it has seen, so the next VM of the same image starts with warm caches.
+ */
+const openImages = new Map<string, Promise<FileBlockDevice>>();
+const MAX_OPEN_IMAGES = 2;
+
+function imageDevice(path: string): Promise<FileBlockDevice> {
+  let dev = openImages.get(path);
+  if (dev !== undefined) {
+    openImages.delete(path);
+    openImages.set(path, dev);
+    return dev;
+  }
+  dev = FileBlockDevice.open(path);
+  openImages.set(path, dev);
+  dev.catch(() => openImages.delete(path));
+  while (openImages.size > MAX_OPEN_IMAGES) {
+    const [oldest, old] = openImages.entries().next().value as [string, Promise<FileBlockDevice>];
+    openImages.delete(oldest);
+    // A VM of this thread runs only after the previous one reported, so nobody uses it now.
+    void old.then((d) => d.close()).catch(() => undefined);
+  }
+  return dev;
+}
+
 async function run(engine: Engine, job: ThreadJob, abort: AbortController): Promise<void> {
-  const device = job.rootfs.kind === 'ext4' ? await FileBlockDevice.open(job.rootfs.path) : null;
+  const device = job.rootfs.kind === 'ext4' ? await imageDevice(job.rootfs.path) : null;
   let result: RunResult;
   try {
     result = await engine.runVm(
@@ -45,10 +72,12 @@ async function run(engine: Engine, job: ThreadJob, abort: AbortController): Prom
         signal: abort.signal,
       },
     );
-  } finally {
+  } catch (e) {
+    // The engine failed (not the guest): do not keep an image that may be what broke it.
+    if (job.rootfs.kind === 'ext4') openImages.delete(job.rootfs.path);
     await device?.close();
+    throw e;
   }
-  // Reported only after clean-up, so the pool may hand this thread its next job at once.
   post({ t: 'result', result });
 }
 
