@@ -6,16 +6,19 @@ import { execSyscalls } from '../process/exec';
 import { cloneSyscalls } from '../process/clone';
 import { exitSyscalls } from '../process/exit';
 import { idSyscalls } from '../process/ids';
-import { sysFutex } from '../process/futex';
+import { futexSyscalls } from '../process/futex';
 import { mmapSyscalls } from '../mm/mmap';
+import { memfdSyscalls } from '../mm/memfd';
 import { openSyscalls } from '../fs/open';
 import { readWriteSyscalls } from '../fs/read_write';
 import { statSyscalls } from '../fs/stat';
 import { pollSyscalls } from '../fs/poll';
 import { epollSyscalls } from '../fs/epoll';
-import { socketSyscalls } from '../net/unix';
+import { socketSyscalls } from '../net/syscalls';
 import { signalSyscalls } from '../signal/sigaction';
 import { timeSyscalls } from '../time/time';
+import { itimerSyscalls } from '../time/itimer';
+import { posixTimerSyscalls } from '../time/posix-timers';
 import { SYSCALL_NUMBERS } from './numbers';
 import type { Handler, SyscallDefs, SyscallStatus } from './types';
 
@@ -37,19 +40,16 @@ const FAMILIES: SyscallDefs[] = [
   epollSyscalls,
   socketSyscalls,
   mmapSyscalls,
+  memfdSyscalls,
   execSyscalls,
   cloneSyscalls,
   exitSyscalls,
   idSyscalls,
   signalSyscalls,
   timeSyscalls,
-  {
-    futex: {
-      handler: sysFutex,
-      status: 'partial',
-      note: 'WAIT/WAKE/REQUEUE/CMP_REQUEUE/WAKE_OP/BITSET, private and shared; PI futexes unsupported',
-    },
-  },
+  itimerSyscalls,
+  posixTimerSyscalls,
+  futexSyscalls,
 ];
 
 /** Reasons for deliberately unsupported calls (they return ENOSYS). */

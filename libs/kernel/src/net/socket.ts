@@ -1,0 +1,305 @@
+/**
+ * What every socket family shares: the receive queue with its stream/datagram recv rules
+ * (MSG_PEEK, MSG_WAITALL, MSG_DONTWAIT, truncation, SCM_RIGHTS files), the blocking stream
+ * push with flow control, the listen backlog, SIGPIPE, and the per-family operations the
+ * socket syscalls (net/syscalls.ts) dispatch to.
+ */
+import type { Stat } from '@lichen/vfs';
+import { Errno, KernelError } from '../errno';
+import type { Kernel } from '../kernel';
+import { sendSignalToTask } from '../signal/deliver';
+import { SIGPIPE, SI_USER } from '../signal/signals';
+import type { Task } from '../task';
+import { WaitQueue } from '../wait';
+import { KFile, O_NONBLOCK, O_RDWR, anonStat, newAnonIno } from '../fs/file';
+
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const MSG_PEEK = 2;
+export const MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_WAITALL = 0x100;
+export const MSG_NOSIGNAL = 0x4000;
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_TYPE = 3;
+export const SO_ERROR = 4;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_ACCEPTCONN = 30;
+export const SO_PROTOCOL = 38;
+export const SO_DOMAIN = 39;
+
+/** One queued unit: a datagram, or a piece of a stream (files ride on the first byte). */
+export interface Message {
+  data: Uint8Array;
+  files: KFile[];
+  /** The sender's address as the receiver's family formats it (datagrams), or null. */
+  from: Uint8Array | null;
+}
+
+export interface RecvResult {
+  data: Uint8Array;
+  files: KFile[];
+  from: Uint8Array | null;
+  /** A datagram longer than the buffer: its full length (MSG_TRUNC) and the flag. */
+  truncated: boolean;
+  fullLength: number;
+}
+
+/** What recv does when nothing is queued: wait, or report end of file (it may also throw). */
+export type EmptyState = 'wait' | 'eof';
+
+export function intBytes(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n, true);
+  return b;
+}
+
+/** The int value of a setsockopt argument (EINVAL when shorter than an int). */
+export function optInt(val: Uint8Array): number {
+  if (val.length < 4) throw new KernelError(Errno.EINVAL);
+  return new DataView(val.buffer, val.byteOffset, 4).getInt32(0, true);
+}
+
+export function raiseSigpipe(k: Kernel, t: Task, flags: number): void {
+  if (!(flags & MSG_NOSIGNAL)) sendSignalToTask(k, t, { signo: SIGPIPE, code: SI_USER, pid: t.pid });
+}
+
+export abstract class Socket extends KFile {
+  readonly ino = newAnonIno();
+  readonly queue: Message[] = [];
+  queued = 0;
+  /** Woken when data arrives, is consumed, or the connection state changes. */
+  readonly wq = new WaitQueue();
+  listening = false;
+  backlog: Socket[] = [];
+  backlogMax = 128;
+  shutRead = false;
+  shutWrite = false;
+
+  abstract readonly domain: number;
+  abstract readonly protocol: number;
+
+  constructor(
+    readonly k: Kernel,
+    readonly type: number,
+    flags: number,
+  ) {
+    super(O_RDWR | flags);
+  }
+
+  describe(): string {
+    return `socket:[${this.ino}]`;
+  }
+  stat(): Stat {
+    return anonStat(0o140777, this.ino);
+  }
+  /** Bytes this socket's receive queue takes before senders wait (or datagrams drop). */
+  abstract get capacity(): number;
+
+  wake(): void {
+    this.wq.wakeAll();
+    this.pollWq.wakeAll();
+  }
+
+  deliver(m: Message): void {
+    this.queue.push(m);
+    this.queued += m.data.length;
+    this.wake();
+  }
+
+  // ---- per-family operations (the syscalls dispatch here) -------------------------------
+  abstract bind(t: Task, addr: Uint8Array): void;
+  abstract listen(backlog: number): void;
+  abstract connect(t: Task, addr: Uint8Array): number | Promise<number>;
+  abstract sockName(): Uint8Array;
+  /** The peer's address; ENOTCONN when there is none. */
+  abstract peerName(): Uint8Array;
+  /** The address accept() reports for a connection taken from the backlog. */
+  abstract acceptedName(): Uint8Array | null;
+  abstract send(t: Task, data: Uint8Array, files: KFile[], flags: number, to: Uint8Array | null): Promise<number>;
+  abstract shutdown(how: number): void;
+  abstract setOption(level: number, opt: number, val: Uint8Array): void;
+  abstract getOption(level: number, opt: number): Uint8Array;
+  /** Checked before each recv attempt (pending errors that come before queued data). */
+  protected beforeRecv(): void {}
+  /** With nothing queued: wait, EOF, or throw (ENOTCONN, a pending error). */
+  protected abstract emptyState(): EmptyState;
+  /** Called after data was taken from the queue (a sender may have room again). */
+  protected consumed(): void {}
+
+  // ---- shared machinery -----------------------------------------------------------------
+
+  async recv(t: Task, len: number, flags: number): Promise<RecvResult> {
+    const nonblock = this.nonblock || (flags & MSG_DONTWAIT) !== 0;
+    const peek = (flags & MSG_PEEK) !== 0;
+    const stream = this.type === SOCK_STREAM;
+    const waitAll = stream && !peek && !nonblock && (flags & MSG_WAITALL) !== 0;
+    const parts: Uint8Array[] = [];
+    const files: KFile[] = [];
+    let n = 0;
+    for (;;) {
+      this.beforeRecv();
+      if (this.queue.length === 0) {
+        let state: EmptyState;
+        try {
+          state = this.emptyState();
+        } catch (e) {
+          if (n > 0) break;
+          throw e;
+        }
+        if (state === 'eof' || (n > 0 && !waitAll)) break;
+        if (nonblock) throw new KernelError(Errno.EAGAIN);
+        try {
+          await t.sleep([this.wq]);
+        } catch (e) {
+          if (n > 0) break;
+          throw e;
+        }
+        continue;
+      }
+      if (!stream) return this.takeDatagram(len, peek);
+      n += this.takeStream(len - n, peek, parts, files);
+      if (n >= len || files.length > 0 || !waitAll) break;
+    }
+    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return { data, files, from: null, truncated: false, fullLength: data.length };
+  }
+
+  private takeDatagram(len: number, peek: boolean): RecvResult {
+    const m = peek ? this.queue[0] : (this.queue.shift() as Message);
+    if (!peek) {
+      this.queued -= m.data.length;
+      this.consumed();
+    }
+    this.wake();
+    return {
+      data: m.data.subarray(0, len),
+      files: peek ? [] : m.files,
+      from: m.from,
+      truncated: m.data.length > len,
+      fullLength: m.data.length,
+    };
+  }
+
+  /** Gathers up to `len` stream bytes, stopping at a message that carries files. */
+  private takeStream(len: number, peek: boolean, parts: Uint8Array[], files: KFile[]): number {
+    let n = 0;
+    let i = 0;
+    while (n < len && i < this.queue.length) {
+      const m = this.queue[i];
+      if (m.files.length && (n > 0 || parts.length > 0)) break;
+      const take = Math.min(len - n, m.data.length);
+      parts.push(m.data.subarray(0, take));
+      n += take;
+      if (!peek) {
+        files.push(...m.files);
+        m.files = [];
+        if (take === m.data.length) {
+          this.queue.shift();
+        } else {
+          m.data = m.data.subarray(take);
+          i = this.queue.length;
+        }
+        this.queued -= take;
+      } else i++;
+      if (files.length) break;
+    }
+    if (!peek) this.consumed();
+    this.wake();
+    return n;
+  }
+
+  /**
+   * Stream (or seqpacket, `atomic`) send into `peer`'s queue, waiting for room. `broken`
+   * says the connection can take no more; then bytes already sent are returned, or `fail`
+   * throws (EPIPE and SIGPIPE, as the family decides).
+   */
+  protected async pushStream(
+    t: Task,
+    peer: Socket,
+    data: Uint8Array,
+    files: KFile[],
+    nonblock: boolean,
+    atomic: boolean,
+    broken: () => boolean,
+    fail: () => never,
+  ): Promise<number> {
+    let done = 0;
+    while (done < data.length || (data.length === 0 && done === 0)) {
+      if (broken()) {
+        if (done > 0) return done;
+        fail();
+      }
+      const space = peer.capacity - peer.queued;
+      if (space <= 0 || (atomic && space < data.length)) {
+        if (nonblock) {
+          if (done > 0) return done;
+          throw new KernelError(Errno.EAGAIN);
+        }
+        try {
+          await t.sleep([peer.wq, this.wq]);
+        } catch (e) {
+          if (done > 0) return done;
+          throw e;
+        }
+        continue;
+      }
+      const n = atomic ? data.length : Math.min(space, data.length - done);
+      const first = done === 0 ? files : [];
+      for (const f of first) f.refs++;
+      peer.deliver({ data: data.slice(done, done + n), files: first, from: null });
+      done += n;
+      if (data.length === 0) break;
+    }
+    return done;
+  }
+
+  /** accept(): waits for a connection in the backlog. */
+  async accept(t: Task): Promise<Socket> {
+    if (!this.listening) throw new KernelError(Errno.EINVAL);
+    while (this.backlog.length === 0) {
+      if (this.nonblock) throw new KernelError(Errno.EAGAIN);
+      await t.sleep([this.wq]);
+      if (!this.listening) throw new KernelError(Errno.EINVAL);
+    }
+    const c = this.backlog.shift() as Socket;
+    this.wake();
+    return c;
+  }
+
+  /** Queues an established connection for accept(). */
+  enqueueConnection(c: Socket): void {
+    this.backlog.push(c);
+    this.wake();
+  }
+
+  override read(t: Task, len: number): Promise<Uint8Array> {
+    return this.recv(t, len, 0).then((r) => {
+      for (const f of r.files) this.k.closeFile(f);
+      return r.data;
+    });
+  }
+  override write(t: Task, data: Uint8Array): Promise<number> {
+    return this.send(t, data, [], 0, null);
+  }
+
+  /** Drops queued messages (their files) and unaccepted connections. */
+  protected dropQueued(): void {
+    for (const m of this.queue) for (const f of m.files) this.k.closeFile(f);
+    this.queue.length = 0;
+    this.queued = 0;
+    const pending = this.backlog;
+    this.backlog = [];
+    for (const s of pending) this.k.closeFile(s);
+  }
+}
+
+/** Sets a socket's O_NONBLOCK from SOCK_NONBLOCK-style flags. */
+export function nonblockFlag(type: number): number {
+  return type & SOCK_NONBLOCK ? O_NONBLOCK : 0;
+}
