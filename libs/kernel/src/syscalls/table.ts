@@ -6,9 +6,8 @@ import { execSyscalls } from '../process/exec';
 import { cloneSyscalls } from '../process/clone';
 import { exitSyscalls } from '../process/exit';
 import { idSyscalls } from '../process/ids';
-import { futexSyscalls } from '../process/futex';
+import { sysFutex } from '../process/futex';
 import { mmapSyscalls } from '../mm/mmap';
-import { memfdSyscalls } from '../mm/memfd';
 import { openSyscalls } from '../fs/open';
 import { readWriteSyscalls } from '../fs/read_write';
 import { statSyscalls } from '../fs/stat';
@@ -17,8 +16,6 @@ import { epollSyscalls } from '../fs/epoll';
 import { socketSyscalls } from '../net/syscalls';
 import { signalSyscalls } from '../signal/sigaction';
 import { timeSyscalls } from '../time/time';
-import { itimerSyscalls } from '../time/itimer';
-import { posixTimerSyscalls } from '../time/posix-timers';
 import { SYSCALL_NUMBERS } from './numbers';
 import type { Handler, SyscallDefs, SyscallStatus } from './types';
 
@@ -40,16 +37,19 @@ const FAMILIES: SyscallDefs[] = [
   epollSyscalls,
   socketSyscalls,
   mmapSyscalls,
-  memfdSyscalls,
   execSyscalls,
   cloneSyscalls,
   exitSyscalls,
   idSyscalls,
   signalSyscalls,
   timeSyscalls,
-  itimerSyscalls,
-  posixTimerSyscalls,
-  futexSyscalls,
+  {
+    futex: {
+      handler: sysFutex,
+      status: 'partial',
+      note: 'WAIT/WAKE/REQUEUE/CMP_REQUEUE/WAKE_OP/BITSET, private and shared; PI futexes unsupported',
+    },
+  },
 ];
 
 /** Reasons for deliberately unsupported calls (they return ENOSYS). */
