@@ -7,11 +7,13 @@ import type { Vfs } from '@lichen/vfs';
 import { Errno, errnoOf, KernelError } from './errno';
 import { putFile, type FdTable, type KFile } from './fs/file';
 import type { Mm } from './mm/mm';
+import { pageCacheOf } from './mm/shared';
 import { SyscallArgs } from './syscalls/args';
 import { RETURN_NONE, SYSCALL_TABLE, type SyscallEntry } from './syscalls/table';
 import { deliverSignals, sendSignalToProcess, forceSignal } from './signal/deliver';
 import {
   BUS_ADRALN,
+  BUS_ADRERR,
   CLD_DUMPED,
   CLD_EXITED,
   CLD_KILLED,
@@ -269,6 +271,8 @@ export class Kernel {
         this.checkHostLimits(wallMs);
       }
     }
+    // MAP_SHARED file pages still mapped (or being written back) reach their files before the run ends
+    await pageCacheOf(this.memory).syncAll();
     return this.ended as RunEnd;
   }
 
@@ -463,6 +467,11 @@ export class Kernel {
       case 'alignment':
         t.lastFault = { pc: f.pc, addr, reason: `unaligned ${where}`, code: BUS_ADRALN };
         forceSignal(this, t, { signo: SIGBUS, code: BUS_ADRALN, addr });
+        return;
+      case 'bus':
+        // a MAP_SHARED file page wholly beyond end of file
+        t.lastFault = { pc: f.pc, addr, reason: `${where}: beyond end of mapped file`, code: BUS_ADRERR };
+        forceSignal(this, t, { signo: SIGBUS, code: BUS_ADRERR, addr });
         return;
       case 'permission':
         t.lastFault = { pc: f.pc, addr, reason: `${where}: permission denied`, code: SEGV_ACCERR };

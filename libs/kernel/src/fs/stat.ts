@@ -10,6 +10,7 @@ import {
   type Timespec,
 } from '@lichen/vfs';
 import { Errno } from '../errno';
+import { cachedPagesOf } from '../mm/shared';
 import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
 import type { Task } from '../task';
@@ -384,7 +385,9 @@ export const statSyscalls: SyscallDefs = {
       const len = a.l(1);
       if (!f) return -Errno.EINVAL;
       if (len < 0) return -Errno.EINVAL;
+      const before = f.stat().size;
       await k.hostIo(f.truncate(len));
+      if (!f.ops) cachedPagesOf(k.memory, f.node)?.truncate(before, len);
       return 0;
     },
   },

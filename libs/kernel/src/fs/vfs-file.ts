@@ -1,6 +1,7 @@
 /** An fd that refers to a VFS open file (regular files, directories, devices, procfs, fifos). */
 import type { OpenFile, Stat } from '@lichen/vfs';
 import type { Kernel } from '../kernel';
+import { cachedPagesOf, type SharedPages } from '../mm/shared';
 import type { Task } from '../task';
 import { KFile } from './file';
 
@@ -38,21 +39,40 @@ export class VfsFile extends KFile {
     return n;
   }
 
+  /** The page-cache object of this file while it is mapped MAP_SHARED (read/write stay coherent with it). */
+  private mapped(): SharedPages | undefined {
+    return this.file.ops ? undefined : cachedPagesOf(this.k.memory, this.file.node);
+  }
+
   override async read(_t: Task, len: number): Promise<Uint8Array> {
     const buf = new Uint8Array(this.clamp(len));
     const n = await this.k.hostIo(this.file.read(buf));
+    this.mapped()?.overlay(this.file.pos - n, buf.subarray(0, n));
     return buf.subarray(0, n);
   }
   override async pread(_t: Task, len: number, pos: number): Promise<Uint8Array> {
     const buf = new Uint8Array(Math.min(len, MAX_IO));
     const n = await this.k.hostIo(this.file.pread(buf, pos));
+    this.mapped()?.overlay(pos, buf.subarray(0, n));
     return buf.subarray(0, n);
   }
-  override write(_t: Task, data: Uint8Array): Promise<number> {
-    return this.k.hostIo(this.file.write(data));
+  override async write(_t: Task, data: Uint8Array): Promise<number> {
+    const n = await this.k.hostIo(this.file.write(data));
+    await this.wrote(this.file.pos - n, data.subarray(0, n));
+    return n;
   }
-  override pwrite(_t: Task, data: Uint8Array, pos: number): Promise<number> {
-    return this.k.hostIo(this.file.pwrite(data, pos));
+  override async pwrite(_t: Task, data: Uint8Array, pos: number): Promise<number> {
+    const n = await this.k.hostIo(this.file.pwrite(data, pos));
+    await this.wrote(pos, data.subarray(0, n));
+    return n;
+  }
+  /** Shared mappings of the file see what write(2) wrote (pages not cached yet are read in). */
+  private async wrote(pos: number, data: Uint8Array): Promise<void> {
+    const obj = this.mapped();
+    if (obj === undefined || data.length === 0) return;
+    obj.update(pos, data);
+    const last = Math.floor((pos + data.length - 1) / 4096);
+    for (let i = Math.floor(pos / 4096); i <= last; i++) if (!obj.has(i)) await this.k.hostIo(obj.load(i));
   }
   override seek(offset: number, whence: number): Promise<number> {
     return this.file.seek(offset, whence);

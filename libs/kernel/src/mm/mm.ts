@@ -4,6 +4,7 @@
  */
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr, type AddressSpace } from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
+import type { SharedPages, SharedUser } from './shared';
 
 export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
@@ -48,12 +49,16 @@ export interface Vma {
   /** Identity of the backing file (for /proc maps inode column), if any. */
   ino: number;
   dev: number;
+  /** MAP_SHARED: the object whose frames back the pages (`offset` is the object offset of `start`). */
+  obj?: SharedPages;
+  /** PROT_WRITE may never be added (MAP_SHARED of a file opened without write access). */
+  noWrite?: boolean;
 }
 
 export const pageDown = (a: number): number => a - (a % PAGE_SIZE);
 export const pageUp = (a: number): number => Math.ceil(a / PAGE_SIZE) * PAGE_SIZE;
 
-export class Mm {
+export class Mm implements SharedUser {
   /** Sorted by start, non-overlapping. */
   vmas: Vma[] = [];
   brkStart = 0;
@@ -71,12 +76,18 @@ export class Mm {
   /** Threads and vfork children sharing this map. */
   users = 1;
 
-  constructor(readonly as: AddressSpace) {}
+  /** Shared objects some VMA of this map refers to (each is told when the last one goes). */
+  private objs = new Set<SharedPages>();
 
-  /** Copy-on-write duplicate for fork(). */
+  constructor(readonly as: AddressSpace) {
+    as.pager = (va) => this.pageIn(va);
+  }
+
+  /** Copy-on-write duplicate for fork(); MAP_SHARED pages stay the same frames on both sides. */
   fork(): Mm {
     const m = new Mm(this.as.fork());
     m.vmas = this.vmas.map((v) => ({ ...v }));
+    m.syncObjects();
     m.brkStart = this.brkStart;
     m.brk = this.brk;
     m.stackTop = this.stackTop;
@@ -153,7 +164,9 @@ export class Mm {
       a.flags === b.flags &&
       a.name === b.name &&
       a.ino === b.ino &&
-      (a.ino === 0 || a.offset + (a.end - a.start) === b.offset);
+      a.obj === b.obj &&
+      a.noWrite === b.noWrite &&
+      ((a.ino === 0 && a.obj === undefined) || a.offset + (a.end - a.start) === b.offset);
     if (i + 1 < this.vmas.length && same(this.vmas[i], this.vmas[i + 1])) {
       this.vmas[i].end = this.vmas[i + 1].end;
       this.vmas.splice(i + 1, 1);
@@ -177,12 +190,91 @@ export class Mm {
     this.carve(start, end);
     this.as.mapAnonymous(guestAddr(start), end - start, prot);
     this.insert({ start, end, prot, flags, name, offset: file?.offset ?? 0, ino: file?.ino ?? 0, dev: file?.dev ?? 0 });
+    if (this.objs.size > 0) this.syncObjects();
+  }
+
+  /**
+   * Maps [start, start+len) to the pages of a shared object from object offset `offset`
+   * (lazily: the first touch of a page takes the object's frame through `pageIn`).
+   */
+  mapShared(
+    start: number,
+    len: number,
+    prot: number,
+    flags: number,
+    name: string,
+    obj: SharedPages,
+    offset: number,
+    file?: { ino: number; dev: number; noWrite: boolean },
+  ): void {
+    const end = start + pageUp(len);
+    this.carve(start, end);
+    this.as.mapAnonymous(guestAddr(start), end - start, prot, true);
+    this.insert({
+      start,
+      end,
+      prot,
+      flags,
+      name,
+      offset,
+      ino: file?.ino ?? 0,
+      dev: file?.dev ?? 0,
+      obj,
+      noWrite: file?.noWrite ?? false,
+    });
+    if (prot & PROT_WRITE) obj.written = true;
+    this.syncObjects();
+  }
+
+  /** The machine's pager: the frame of a lazy shared page (or -1 / -2, see AddressSpace.pager). */
+  private pageIn(va: number): number {
+    const v = this.find(va);
+    if (v?.obj === undefined) return -1;
+    return v.obj.frameAt((v.offset + pageDown(va) - v.start) / PAGE_SIZE);
+  }
+
+  /** Pages of `obj` from index `first` on must be taken from the object again (truncate). */
+  refault(obj: SharedPages, first: number): void {
+    for (const v of this.vmas) {
+      if (v.obj !== obj) continue;
+      const s = Math.max(v.start, v.start + first * PAGE_SIZE - v.offset);
+      if (s < v.end) this.as.mapAnonymous(guestAddr(s), v.end - s, v.prot, true);
+    }
+  }
+
+  /** Re-reads [start, end) of shared mappings from their objects and zeroes private pages (MADV_DONTNEED). */
+  discard(start: number, end: number): void {
+    for (const v of this.vmas) {
+      const s = Math.max(v.start, start);
+      const e = Math.min(v.end, end);
+      if (s >= e) continue;
+      if (v.obj !== undefined) this.as.mapAnonymous(guestAddr(s), e - s, v.prot, true);
+      else if ((v.flags & MAP_TYPE) === MAP_PRIVATE) this.as.mapAnonymous(guestAddr(s), e - s, v.prot);
+    }
+  }
+
+  /** Shared objects mapped in [start, end) (msync). */
+  objectsIn(start: number, end: number): SharedPages[] {
+    const out = new Set<SharedPages>();
+    for (const v of this.vmas) if (v.obj !== undefined && v.start < end && v.end > start) out.add(v.obj);
+    return [...out];
+  }
+
+  /** Attaches to objects newly referred to and detaches from those no VMA refers to any more. */
+  private syncObjects(): void {
+    const now = new Set<SharedPages>();
+    for (const v of this.vmas) if (v.obj !== undefined) now.add(v.obj);
+    const before = this.objs;
+    this.objs = now;
+    for (const o of now) if (!before.has(o)) o.attach(this);
+    for (const o of before) if (!now.has(o)) o.detach(this);
   }
 
   unmap(start: number, len: number): void {
     const end = start + pageUp(len);
     this.carve(start, end);
     this.as.unmap(guestAddr(start), end - start);
+    if (this.objs.size > 0) this.syncObjects();
   }
 
   /** mprotect: ENOMEM when part of the range is not mapped. */
@@ -198,6 +290,11 @@ export class Mm {
     const pieces: Vma[] = [];
     for (const v of this.vmas) {
       if (v.end <= start || v.start >= end) continue;
+      if (prot & PROT_WRITE && v.noWrite) throw new KernelError(Errno.EACCES);
+    }
+    for (const v of this.vmas) {
+      if (v.end <= start || v.start >= end) continue;
+      if (prot & PROT_WRITE && v.obj !== undefined) v.obj.written = true;
       const s = Math.max(v.start, start);
       pieces.push({ ...v, start: s, end: Math.min(v.end, end), prot, offset: v.offset + (s - v.start) });
     }
@@ -216,6 +313,7 @@ export class Mm {
   destroy(): void {
     this.vmas = [];
     this.as.destroy();
+    this.syncObjects();
   }
 
   /** /proc/[pid]/maps text. */

@@ -5,6 +5,9 @@ import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
 import type { Task } from '../task';
 import { copyOut } from '../uaccess';
+import { makedev } from '@lichen/vfs';
+import { putFile, type KFile } from '../fs/file';
+import { SharedPages, pageCacheOf } from './shared';
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -17,6 +20,7 @@ import {
   TASK_SIZE,
   pageUp,
   type Mm,
+  type Vma,
 } from './mm';
 
 const MREMAP_MAYMOVE = 1;
@@ -74,8 +78,10 @@ async function sysMmap(
   const len = pageUp(length);
   if (len > mm.quota) return -Errno.ENOMEM;
   const start = placeMapping(mm, addr, len, flags);
+  const keep = flags & (MAP_TYPE | MAP_ANONYMOUS | MAP_GROWSDOWN);
   if (flags & MAP_ANONYMOUS) {
-    mm.mapAnon(start, len, prot, flags & (MAP_TYPE | MAP_ANONYMOUS | MAP_GROWSDOWN), '');
+    if (type === MAP_PRIVATE) mm.mapAnon(start, len, prot, keep, '');
+    else mapSharedAnon(k, mm, start, len, prot, keep);
     return start;
   }
   const f = t.files.get(fd);
@@ -84,11 +90,23 @@ async function sysMmap(
   if (!f.readable) return -Errno.EACCES;
   if (type !== MAP_PRIVATE && prot & PROT_WRITE && !f.writable) return -Errno.EACCES;
   const st = vf.stat();
-  // read the file pages first (async), then map them in one step
+  if ((st.mode & S_IFMT) === S_IFCHR && st.rdev === DEV_ZERO) {
+    // /dev/zero: private is plain anonymous memory, shared is a new shared zero object (Linux shmem_zero_setup)
+    if (type === MAP_PRIVATE) mm.mapAnon(start, len, prot, keep | MAP_ANONYMOUS, '');
+    else mapSharedAnon(k, mm, start, len, prot, keep);
+    return start;
+  }
+  if (type !== MAP_PRIVATE) return mapSharedFile(k, t, f, start, len, prot, flags, offset);
+  // MAP_PRIVATE: a snapshot of the file (through the page cache when the file is mapped shared)
+  const cached = vf.ops ? undefined : pageCacheOf(k.memory).lookup(vf.node);
   const pages: Uint8Array[] = [];
   const npages = len / PAGE_SIZE;
   const fileEndPage = Math.ceil(Math.max(0, st.size - offset) / PAGE_SIZE);
-  for (let i = 0; i < npages && i < fileEndPage; i++) pages.push(await k.hostIo(vf.readPage(offset / PAGE_SIZE + i)));
+  for (let i = 0; i < npages && i < fileEndPage; i++) {
+    const page = await k.hostIo(vf.readPage(offset / PAGE_SIZE + i));
+    cached?.overlay(offset + i * PAGE_SIZE, page);
+    pages.push(page);
+  }
   if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED) && mm.overlaps(start, start + len)) return -Errno.EEXIST;
   const name = vf.vfs.pathOf(vf.path);
   mm.mapAnon(start, len, prot, flags & (MAP_TYPE | MAP_GROWSDOWN), name, { ino: st.ino, dev: st.dev, offset });
@@ -99,6 +117,63 @@ async function sysMmap(
     }
   }
   return start;
+}
+
+const S_IFMT = 0o170000;
+const S_IFCHR = 0o020000;
+const S_IFREG = 0o100000;
+const DEV_ZERO = makedev(1, 5);
+
+/** MAP_SHARED|MAP_ANONYMOUS (or /dev/zero): a new object, shared with children after fork. */
+function mapSharedAnon(k: Kernel, mm: Mm, start: number, len: number, prot: number, flags: number): void {
+  const obj = SharedPages.anonymous(k.memory, pageUp(len));
+  mm.mapShared(start, len, prot, (flags & ~MAP_TYPE) | MAP_SHARED | MAP_ANONYMOUS, '/dev/zero (deleted)', obj, 0);
+}
+
+/**
+ * MAP_SHARED of a regular file: the pages of the inode's page-cache object (created and
+ * filled from the file on first use), so every shared mapping and read/write see one copy.
+ */
+async function mapSharedFile(
+  k: Kernel,
+  t: Task,
+  f: KFile,
+  start: number,
+  len: number,
+  prot: number,
+  flags: number,
+  offset: number,
+): Promise<number> {
+  const vf = f.vfsFile;
+  if (vf === null || vf.ops) return -Errno.ENODEV;
+  const st = vf.stat();
+  if ((st.mode & S_IFMT) !== S_IFREG) return -Errno.ENODEV;
+  const obj = pageCacheOf(k.memory).obtain(vf.node, () => {
+    f.refs++;
+    return { file: vf, drop: () => putFile(f) };
+  });
+  // Keep the object alive while its pages load (another process may unmap it meanwhile).
+  const pin = { refault: (): void => {} };
+  obj.attach(pin);
+  try {
+    // pages inside the file are read now (page-ins must not wait); the rest fault as zero or SIGBUS
+    const first = offset / PAGE_SIZE;
+    const end = Math.min(first + len / PAGE_SIZE, Math.ceil(st.size / PAGE_SIZE));
+    for (let i = first; i < end; i++) {
+      if (!obj.has(i) && !(await k.hostIo(obj.load(i)))) return -Errno.ENOMEM;
+    }
+    const mm = t.mm;
+    if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED) && mm.overlaps(start, start + len)) return -Errno.EEXIST;
+    const name = vf.vfs.pathOf(vf.path);
+    mm.mapShared(start, len, prot, (flags & MAP_GROWSDOWN) | MAP_SHARED, name, obj, offset, {
+      ino: st.ino,
+      dev: st.dev,
+      noWrite: !f.writable,
+    });
+    return start;
+  } finally {
+    obj.detach(pin);
+  }
 }
 
 function sysMunmap(t: Task, addr: number, len: number): number {
@@ -143,7 +218,8 @@ function sysMremap(
     }
     // grow in place when the following range is free
     if (!mm.overlaps(old + oldLen, old + newLen) && old + newLen <= TASK_SIZE) {
-      mm.mapAnon(old + oldLen, newLen - oldLen, vma.prot, vma.flags, vma.name);
+      if (vma.obj !== undefined) mapSharedLike(mm, vma, old + oldLen, newLen - oldLen, old + oldLen);
+      else mm.mapAnon(old + oldLen, newLen - oldLen, vma.prot, vma.flags, vma.name);
       return old;
     }
     if (!(flags & MREMAP_MAYMOVE)) return -Errno.ENOMEM;
@@ -151,16 +227,31 @@ function sysMremap(
   const dest = flags & MREMAP_FIXED ? newAddr : mm.findFree(newLen);
   if (dest % PAGE_SIZE !== 0) return -Errno.EINVAL;
   if (flags & MREMAP_FIXED) mm.unmap(dest, newLen);
-  // move: copy the old contents page by page (frames are shared, then the old range is unmapped)
-  mm.mapAnon(dest, newLen, vma.prot, vma.flags, vma.name);
-  const copyLen = Math.min(oldLen, newLen);
-  for (let off = 0; off < copyLen; off += PAGE_SIZE) {
-    const q = mm.as.query(guestAddr(old + off));
-    if (q && q.frame >= 0) mm.as.mapFrame(guestAddr(dest + off), q.frame, vma.prot);
+  if (vma.obj !== undefined) {
+    // shared: the new range maps the same object pages (old_size 0 makes a second mapping of them)
+    mapSharedLike(mm, vma, dest, newLen, old);
+  } else {
+    // move: copy the old contents page by page (frames are shared, then the old range is unmapped)
+    mm.mapAnon(dest, newLen, vma.prot, vma.flags, vma.name);
+    const copyLen = Math.min(oldLen, newLen);
+    for (let off = 0; off < copyLen; off += PAGE_SIZE) {
+      const q = mm.as.query(guestAddr(old + off));
+      if (q && q.frame >= 0) mm.as.mapFrame(guestAddr(dest + off), q.frame, vma.prot);
+    }
   }
   if (!(flags & MREMAP_DONTUNMAP)) mm.unmap(old, oldLen);
   k.cpu.invalidateCode(guestAddr(old), oldLen);
   return dest;
+}
+
+/** Maps [dest, dest+len) to the object of shared `vma` from the object offset of address `from`. */
+function mapSharedLike(mm: Mm, vma: Vma, dest: number, len: number, from: number): void {
+  const obj = vma.obj as SharedPages;
+  mm.mapShared(dest, len, vma.prot, vma.flags, vma.name, obj, vma.offset + (from - vma.start), {
+    ino: vma.ino,
+    dev: vma.dev,
+    noWrite: vma.noWrite ?? false,
+  });
 }
 
 const MADV_DONTNEED = 4;
@@ -171,17 +262,37 @@ function sysMadvise(t: Task, addr: number, len: number, advice: number): number 
   if (addr % PAGE_SIZE !== 0) return -Errno.EINVAL;
   len = pageUp(len);
   if (advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE) {
-    // private anonymous pages read back as zero: re-map them lazily with the same protections
-    for (const v of t.mm.vmas) {
-      const s = Math.max(v.start, addr);
-      const e = Math.min(v.end, addr + len);
-      if (s >= e) continue;
-      if ((v.flags & MAP_TYPE) === MAP_PRIVATE) t.mm.as.mapAnonymous(guestAddr(s), e - s, v.prot);
-    }
+    // private pages read back as zero, shared pages are taken from their object again
+    t.mm.discard(addr, addr + len);
     return 0;
   }
   if (advice < 0 || advice > 100) return -Errno.EINVAL;
   return 0;
+}
+
+const MS_ASYNC = 1;
+const MS_INVALIDATE = 2;
+const MS_SYNC = 4;
+
+/** msync: writes the shared file pages of the range back (MS_ASYNC too: the write-back is cheap here). */
+function sysMsync(k: Kernel, t: Task, addr: number, len: number, flags: number): number | Promise<number> {
+  if (addr % PAGE_SIZE !== 0 || flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) return -Errno.EINVAL;
+  if (flags & MS_ASYNC && flags & MS_SYNC) return -Errno.EINVAL;
+  const end = addr + pageUp(len);
+  if (end > TASK_SIZE) return -Errno.ENOMEM;
+  let covered = addr;
+  for (const v of t.mm.vmas) {
+    if (v.end <= covered || v.start >= end) continue;
+    if (v.start > covered) break;
+    covered = v.end;
+  }
+  if (covered < end) return -Errno.ENOMEM;
+  const files = t.mm.objectsIn(addr, end).filter((o) => o.isFile);
+  if (files.length === 0) return 0;
+  return (async () => {
+    for (const o of files) await k.hostIo(o.sync());
+    return 0;
+  })();
 }
 
 export const mmapSyscalls: SyscallDefs = {
@@ -189,7 +300,7 @@ export const mmapSyscalls: SyscallDefs = {
   mmap: {
     handler: (k, t, a) => sysMmap(k, t, a.x(0), a.x(1), a.i(2), a.i(3), a.i(4), a.l(5)),
     status: 'partial',
-    note: 'file mappings are copied at map time: MAP_SHARED writes are not written back to the file, and MAP_SHARED anonymous memory is not shared across fork',
+    note: 'MAP_SHARED (anonymous, /dev/zero, files, memfd) maps one frame per object page in every process (file pages written back on msync, munmap, exit, run end); MAP_PRIVATE file mappings are a copy of the file taken at map time; MAP_HUGETLB/MAP_LOCKED are plain pages',
   },
   munmap: { handler: (_k, t, a) => sysMunmap(t, a.x(0), a.x(1)) },
   mprotect: { handler: (k, t, a) => sysMprotect(k, t, a.x(0), a.x(1), a.i(2)) },
@@ -197,13 +308,9 @@ export const mmapSyscalls: SyscallDefs = {
   madvise: {
     handler: (_k, t, a) => sysMadvise(t, a.x(0), a.x(1), a.i(2)),
     status: 'partial',
-    note: 'DONTNEED/FREE zero private pages; other advice accepted',
+    note: 'DONTNEED/FREE/REMOVE: private anonymous pages read back as zero, shared pages re-read their object; private file pages read back as zero (Linux re-reads the file); other advice accepted',
   },
-  msync: {
-    handler: (_k, _t, a) => (a.x(0) % PAGE_SIZE !== 0 ? -Errno.EINVAL : 0),
-    status: 'partial',
-    note: 'no write-back (see mmap)',
-  },
+  msync: { handler: (k, t, a) => sysMsync(k, t, a.x(0), a.x(1), a.i(2)) },
   mlock: { handler: () => 0 },
   munlock: { handler: () => 0 },
   mlockall: { handler: () => 0 },
