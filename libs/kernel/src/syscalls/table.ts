@@ -8,6 +8,7 @@ import { exitSyscalls } from '../process/exit';
 import { idSyscalls } from '../process/ids';
 import { sysFutex } from '../process/futex';
 import { mmapSyscalls } from '../mm/mmap';
+import { memfdSyscalls } from '../mm/memfd';
 import { openSyscalls } from '../fs/open';
 import { readWriteSyscalls } from '../fs/read_write';
 import { statSyscalls } from '../fs/stat';
@@ -37,6 +38,7 @@ const FAMILIES: SyscallDefs[] = [
   epollSyscalls,
   socketSyscalls,
   mmapSyscalls,
+  memfdSyscalls,
   execSyscalls,
   cloneSyscalls,
   exitSyscalls,
