@@ -67,6 +67,6 @@ export const memfdSyscalls: SyscallDefs = {
   memfd_create: {
     handler: (k, t, a) => sysMemfdCreate(k, t, a.p(0), a.u(1)),
     status: 'partial',
-    note: 'a file on a kernel-private tmpfs (quota-charged); MFD_ALLOW_SEALING is accepted but F_ADD_SEALS is not implemented; MFD_HUGETLB gives normal pages',
+    note: 'a file on a private, quota-charged tmpfs; no file seals (F_ADD_SEALS is EINVAL); MFD_HUGETLB gives normal pages',
   },
 };

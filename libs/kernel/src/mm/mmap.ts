@@ -300,7 +300,7 @@ export const mmapSyscalls: SyscallDefs = {
   mmap: {
     handler: (k, t, a) => sysMmap(k, t, a.x(0), a.x(1), a.i(2), a.i(3), a.i(4), a.l(5)),
     status: 'partial',
-    note: 'MAP_SHARED (anonymous, /dev/zero, files, memfd) maps one frame per object page in every process (file pages written back on msync, munmap, exit, run end); MAP_PRIVATE file mappings are a copy of the file taken at map time; MAP_HUGETLB/MAP_LOCKED are plain pages',
+    note: 'MAP_SHARED: one frame per page for every mapping, files written back on msync/munmap/exit/run end; MAP_PRIVATE of a file copies it at map time',
   },
   munmap: { handler: (_k, t, a) => sysMunmap(t, a.x(0), a.x(1)) },
   mprotect: { handler: (k, t, a) => sysMprotect(k, t, a.x(0), a.x(1), a.i(2)) },
@@ -308,7 +308,7 @@ export const mmapSyscalls: SyscallDefs = {
   madvise: {
     handler: (_k, t, a) => sysMadvise(t, a.x(0), a.x(1), a.i(2)),
     status: 'partial',
-    note: 'DONTNEED/FREE/REMOVE: private anonymous pages read back as zero, shared pages re-read their object; private file pages read back as zero (Linux re-reads the file); other advice accepted',
+    note: 'DONTNEED/FREE/REMOVE: private pages read back as zero (file ones too), shared pages re-read their object; other advice ignored',
   },
   msync: { handler: (k, t, a) => sysMsync(k, t, a.x(0), a.x(1), a.i(2)) },
   mlock: { handler: () => 0 },
