@@ -258,7 +258,7 @@ export const socketSyscalls: SyscallDefs = {
       const s = sockOf(t, a.i(0));
       const len = a.i(4);
       if (len < 0) return -Errno.EINVAL;
-      const val = a.p(3) === 0 ? new Uint8Array(0) : copyIn(t.mm.as, a.p(3), Math.min(len, 256));
+      const val = len === 0 ? new Uint8Array(0) : copyIn(t.mm.as, a.p(3), Math.min(len, 256));
       s.setOption(a.i(1), a.i(2), val);
       return 0;
     },
