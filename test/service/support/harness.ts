@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +82,16 @@ export async function startService(extra: Record<string, string> = {}): Promise<
 }
 
 export const auth = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
+
+/** A runner in its own process (`apps/runner/src/main.ts` through tsx), e.g. to kill it mid-run. */
+export function spawnRunner(env: NodeJS.ProcessEnv): ChildProcess {
+  const root = resolve(__dirname, '../../..');
+  return spawn(process.execPath, ['--require', 'tsx/cjs', resolve(root, 'apps/runner/src/main.ts')], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
 
 /** POST of a JSON body with an API key. */
 export function postJson(url: string, path: string, body: unknown, key: string): Promise<Response> {

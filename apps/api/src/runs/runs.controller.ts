@@ -81,7 +81,8 @@ export class RunsController {
 
   @Get(':id/events')
   @ApiOperation({
-    summary: 'Server-Sent Events: stdout/stderr chunks with byte offsets and status changes; resume with Last-Event-ID',
+    summary:
+      'Server-Sent Events: stdout/stderr chunks with byte offsets, status changes, an attempt event before a retried attempt; resume with Last-Event-ID',
   })
   async events(
     @CurrentPrincipal() p: Principal,

@@ -13,10 +13,17 @@ if st ~= 'queued' and st ~= 'running' then return 'terminal' end
 if redis.call('HGET', KEYS[1], 'cancel') == '1' then return 'cancel' end
 local att = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1])
+-- Where the console of earlier attempts ended: a retry continues there.
+local out = tonumber(redis.call('HGET', KEYS[1], 'consoleOut') or '0')
+local err = tonumber(redis.call('HGET', KEYS[1], 'consoleErr') or '0')
+if att > 1 then
+  local a = { type = 'attempt', attempt = att, reason = 'runner_lost', message = ARGV[3], stdoutOffset = out, stderrOffset = err }
+  redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(a))
+end
 local ev = cjson.decode(ARGV[2])
 ev['attempt'] = att
 redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(ev))
-return tostring(att)
+return att .. ':' .. out .. ':' .. err
 `;
 
 // Idempotent completion: only the first write for the current attempt wins.
@@ -63,7 +70,7 @@ export interface RunMeta {
 }
 
 type Scripted = Redis & {
-  lichenStart(k1: string, k2: string, now: string, ev: string): Promise<string>;
+  lichenStart(k1: string, k2: string, now: string, ev: string, retryMessage: string): Promise<string>;
   lichenFinish(
     k1: string,
     k2: string,
@@ -104,9 +111,18 @@ const SUMMARY_FIELDS = [
   'batchId',
 ];
 
+const RETRY_MESSAGE =
+  'the previous attempt did not finish (its runner was lost or shut down); the run starts again: ' +
+  'discard the console shown so far, this attempt continues at stdoutOffset/stderrOffset';
+
 /** Run records (Redis hashes), their specs and console streams. Shared by the API and the runner. */
 export class RunStore {
   private readonly r: Scripted;
+  /** Runs of this process on a retried attempt: where their console continues (see appendEvents). */
+  private readonly consoleBase = new Map<
+    string,
+    { attempt: number; stdout: number; stderr: number; last: 'stdout' | 'stderr' }
+  >();
   /** Each tenant's runs by creation time (GET /v1/runs). */
   readonly index: TenantIndex;
   constructor(
@@ -217,9 +233,19 @@ export class RunStore {
    */
   async start(id: string, now = Date.now()): Promise<number | 'terminal' | 'cancel' | 'missing'> {
     const ev: ConsoleEvent = { type: 'status', status: 'running', attempt: 0 };
-    const r = await this.r.lichenStart(this.keys.run(id), this.keys.runEvents(id), String(now), JSON.stringify(ev));
+    const r = await this.r.lichenStart(
+      this.keys.run(id),
+      this.keys.runEvents(id),
+      String(now),
+      JSON.stringify(ev),
+      RETRY_MESSAGE,
+    );
     if (r === 'terminal' || r === 'cancel' || r === 'missing') return r;
-    return Number(r);
+    const [attempt, out, err] = r.split(':').map(Number) as [number, number, number];
+    // A retry's chunks continue after the earlier attempts' console (see appendEvents).
+    if (out > 0 || err > 0) this.consoleBase.set(id, { attempt, stdout: out, stderr: err, last: 'stdout' });
+    else this.consoleBase.delete(id);
+    return attempt;
   }
 
   /**
@@ -229,6 +255,7 @@ export class RunStore {
    */
   async finish(id: string, outcome: RunOutcome, attempt: number, now = Date.now()): Promise<boolean> {
     if (!isTerminal(outcome.status)) throw new Error(`finish with non-final status ${outcome.status}`);
+    this.consoleBase.delete(id);
     const ev: ConsoleEvent = {
       type: 'status',
       status: outcome.status,
@@ -263,11 +290,32 @@ export class RunStore {
     return (await this.r.hsetnx(this.keys.run(id), 'webhookSent', '1')) === 1;
   }
 
-  /** Appends console events (one round trip). */
+  /**
+   * Appends an attempt's console events (one round trip). The sink numbers its chunks from 0;
+   * on a retried attempt they are moved past the earlier attempts' output, so offsets in the
+   * stream only grow. The end of each stream is kept in the record for the next retry.
+   */
   async appendEvents(id: string, events: ConsoleEvent[]): Promise<void> {
     if (events.length === 0) return;
+    const base = this.consoleBase.get(id);
+    const ends: Record<string, string> = {};
     const p = this.r.pipeline();
-    for (const ev of events) p.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(ev));
+    for (const ev of events) {
+      let out: ConsoleEvent = ev;
+      if (ev.type === 'stdout' || ev.type === 'stderr') {
+        const offset = ev.offset + (base && base.attempt === ev.attempt ? base[ev.type] : 0);
+        const size =
+          ev.encoding === 'utf8' ? Buffer.byteLength(ev.data, 'utf8') : Buffer.from(ev.data, 'base64').length;
+        ends[ev.type === 'stdout' ? 'consoleOut' : 'consoleErr'] = String(offset + size);
+        if (base) base.last = ev.type;
+        out = { ...ev, offset };
+      } else if (ev.type === 'truncated' && base && base.attempt === ev.attempt) {
+        // The cut is in the stream written last (the sink does not say which).
+        out = { ...ev, droppedFrom: ev.droppedFrom + base[base.last] };
+      }
+      p.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(out));
+    }
+    if (Object.keys(ends).length > 0) p.hset(this.keys.run(id), ends);
     await p.exec();
   }
 

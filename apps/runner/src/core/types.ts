@@ -122,4 +122,16 @@ export interface RunSummary {
 export type ConsoleEvent =
   | { type: 'stdout' | 'stderr'; offset: number; attempt: number; data: string; encoding: 'utf8' | 'base64' }
   | { type: 'status'; status: RunStatus; attempt: number; exitCode?: number | null; signal?: number | null }
-  | { type: 'truncated'; attempt: number; droppedFrom: number };
+  | { type: 'truncated'; attempt: number; droppedFrom: number }
+  /**
+   * Before a retried attempt's output (attempt ≥ 2): the earlier attempt's console above is
+   * void; the new attempt's chunks continue at these offsets (offsets never go back).
+   */
+  | {
+      type: 'attempt';
+      attempt: number;
+      reason: 'runner_lost';
+      message: string;
+      stdoutOffset: number;
+      stderrOffset: number;
+    };
