@@ -280,13 +280,7 @@ export class Mm implements SharedUser {
   /** mprotect: ENOMEM when part of the range is not mapped. */
   protect(start: number, len: number, prot: number): void {
     const end = start + pageUp(len);
-    let covered = start;
-    for (const v of this.vmas) {
-      if (v.end <= covered || v.start >= end) continue;
-      if (v.start > covered) break;
-      covered = v.end;
-    }
-    if (covered < end) throw new KernelError(Errno.ENOMEM);
+    if (!this.covers(start, end)) throw new KernelError(Errno.ENOMEM);
     const pieces: Vma[] = [];
     for (const v of this.vmas) {
       if (v.end <= start || v.start >= end) continue;
@@ -301,6 +295,17 @@ export class Mm implements SharedUser {
     this.carve(start, end);
     for (const p of pieces) this.insert(p);
     this.as.protect(guestAddr(start), end - start, prot);
+  }
+
+  /** True when VMAs cover all of [start, end) without a hole. */
+  covers(start: number, end: number): boolean {
+    let covered = start;
+    for (const v of this.vmas) {
+      if (v.end <= covered || v.start >= end) continue;
+      if (v.start > covered) break;
+      covered = v.end;
+    }
+    return covered >= end;
   }
 
   /** Bytes of virtual memory mapped. */

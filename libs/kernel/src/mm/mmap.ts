@@ -280,13 +280,7 @@ function sysMsync(k: Kernel, t: Task, addr: number, len: number, flags: number):
   if (flags & MS_ASYNC && flags & MS_SYNC) return -Errno.EINVAL;
   const end = addr + pageUp(len);
   if (end > TASK_SIZE) return -Errno.ENOMEM;
-  let covered = addr;
-  for (const v of t.mm.vmas) {
-    if (v.end <= covered || v.start >= end) continue;
-    if (v.start > covered) break;
-    covered = v.end;
-  }
-  if (covered < end) return -Errno.ENOMEM;
+  if (!t.mm.covers(addr, end)) return -Errno.ENOMEM;
   const files = t.mm.objectsIn(addr, end).filter((o) => o.isFile);
   if (files.length === 0) return 0;
   return (async () => {
