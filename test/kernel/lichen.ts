@@ -4,8 +4,9 @@
  * on an empty tmpfs root with /proc, /dev, /sys and /tmp.
  */
 import { basename, dirname } from 'node:path';
+import { expect } from 'vitest';
 import { runVm, type RunResult, type VmConfig } from '@lichen/kernel';
-import { CROSS_SYSROOT } from '../support';
+import { CROSS_SYSROOT, fixture, runQemu, type Variant } from '../support';
 
 export interface LichenRun {
   result: RunResult;
@@ -55,4 +56,19 @@ export async function runLichen(binary: string, opts: LichenOptions = {}): Promi
     stdoutBytes,
     exitCode: result.cliExitCode,
   };
+}
+
+/**
+ * Runs fixture `name` under qemu-aarch64-static and under Lichen and expects the same stdout,
+ * stderr and exit status. Lichen runs the static variant in deterministic mode (seed 1) and the
+ * others in normal mode.
+ */
+export async function compareWithQemu(name: string, variant: Variant, args: string[] = []): Promise<void> {
+  const bin = fixture(name, variant);
+  const q = await runQemu(bin, { args });
+  const l = await runLichen(bin, { args, deterministic: variant === 'static' ? { seed: 1 } : undefined });
+  expect(l.result.message ?? '', 'Lichen run message').not.toMatch(/internal|deadlock/);
+  expect(l.stdout).toBe(q.stdout);
+  expect(l.stderr).toBe(q.stderr);
+  expect(l.exitCode).toBe(q.exitCode);
 }

@@ -36,7 +36,10 @@ import { Process, Task } from './task';
 import { TimerQueue, VmClock, type Timer } from './time/clock';
 import { Rng } from './misc/rng';
 import type { CrashInfo, RunStatus, VmConfig, VmIo } from './vm-api';
-import { futexWake } from './process/futex';
+import { exitRobustList, futexWake } from './process/futex';
+import { accountCpu, cpuBudget } from './time/cputime';
+import { exitItimers } from './time/itimer';
+import { exitPosixTimers } from './time/posix-timers';
 import { writeU32, userAddr } from './uaccess';
 import { WaitQueue } from './wait';
 
@@ -230,10 +233,12 @@ export class Kernel {
         }
         if (left < budget) budget = left;
       }
+      budget = cpuBudget(t, budget);
       const reason = cpu.run(budget);
       const retired = cpu.retired;
       t.sliceLeft -= retired;
-      t.process.utimeInsns += retired;
+      accountCpu(this, t, retired);
+      if (t.state === 'dead') continue; // RLIMIT_CPU hard limit: SIGKILL
       switch (reason) {
         case StopReason.Svc:
           this.syscall(t);
@@ -541,6 +546,7 @@ export class Kernel {
       t.waker = null;
       i();
     }
+    exitRobustList(this, t);
     if (t.clearChildTid !== 0 && t.mm.users > 1) {
       try {
         writeU32(t.mm.as, userAddr(t.clearChildTid), 0);
@@ -579,7 +585,8 @@ export class Kernel {
 
   private processDied(p: Process): void {
     p.zombie = true;
-    if (p.itimerReal.timer) this.cancelTimer(p.itimerReal.timer);
+    exitItimers(this, p);
+    exitPosixTimers(this, p);
     if (p.vforkDone) {
       p.vforkDone.wakeAll();
       p.vforkDone = null;

@@ -10,6 +10,7 @@ import type { FdTable } from './fs/file';
 import type { Mm } from './mm/mm';
 import { type SigAction, type SigInfo, SIG_DFL, sigBit } from './signal/signals';
 import type { Timer } from './time/clock';
+import { ProcessTimers } from './time/process-timers';
 import { WaitQueue, type Waker } from './wait';
 
 export type TaskState = 'runnable' | 'blocked' | 'stopped' | 'zombie' | 'dead';
@@ -90,6 +91,8 @@ export class Process {
   startNs = 0;
   /** ITIMER_REAL. */
   itimerReal: { timer: Timer | null; intervalNs: number } = { timer: null, intervalNs: 0 };
+  /** ITIMER_VIRTUAL/PROF and POSIX timers (time/). */
+  readonly timers = new ProcessTimers();
   /** vfork: the parent sleeps until the child execs or exits. */
   vforkDone: WaitQueue | null = null;
   /** Exit signal sent to the parent (SIGCHLD normally). */
@@ -143,6 +146,9 @@ export class Task {
   altstack = { sp: 0, size: 0, flags: 2 /* SS_DISABLE */ };
   clearChildTid = 0;
   robustList = 0;
+  /** Instructions this thread ran (CLOCK_THREAD_CPUTIME_ID) and its next thread-CPU-clock timer (ns). */
+  utimeInsns = 0;
+  cpuNextNs = Infinity;
   /** Result of an async syscall waiting to be written to X0 when the task next runs. */
   pendingResult: number | null = null;
   /** A syscall returned -ERESTART*: restart or EINTR is decided at signal delivery. */

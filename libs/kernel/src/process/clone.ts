@@ -1,10 +1,10 @@
-/** clone, clone3 (fork, vfork, threads), set_tid_address, set_robust_list. */
+/** clone, clone3 (fork, vfork, threads), set_tid_address. */
 import { guestAddr } from '@lichen/machine';
 import { Errno } from '../errno';
 import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
 import { Process, Task, RLIMIT_NPROC } from '../task';
-import { copyIn, writeU32, writeU64, userAddr, type UserAddr } from '../uaccess';
+import { copyIn, writeU32, userAddr, type UserAddr } from '../uaccess';
 import { WaitQueue } from '../wait';
 
 export const CLONE_VM = 0x00000100;
@@ -157,25 +157,6 @@ export const cloneSyscalls: SyscallDefs = {
     handler: (_k, t, a) => {
       t.clearChildTid = a.x(0);
       return t.tid;
-    },
-  },
-  set_robust_list: {
-    handler: (_k, t, a) => {
-      if (a.x(1) !== 24) return -Errno.EINVAL;
-      t.robustList = a.x(0);
-      return 0;
-    },
-    status: 'partial',
-    note: 'recorded; robust futexes are not released on thread death',
-  },
-  get_robust_list: {
-    handler: (k, t, a) => {
-      const pid = a.i(0);
-      const target = pid === 0 ? t : k.tasks.get(pid);
-      if (!target) return -Errno.ESRCH;
-      writeU64(t.mm.as, a.p(1), target.robustList);
-      writeU64(t.mm.as, a.p(2), 24);
-      return 0;
     },
   },
 };

@@ -15,6 +15,8 @@ import { RETURN_NONE } from '../syscalls/types';
 import { SigHandlers, RLIMIT_STACK, type Task } from '../task';
 import { pokeKernel, readPath, readStringArray, type UserAddr } from '../uaccess';
 import { dirfdRef } from '../fs/paths';
+import { exitPosixTimers } from '../time/posix-timers';
+import { exitRobustList } from './futex';
 
 /** Largest executable or interpreter read into memory. */
 const MAX_IMAGE = 512 * 1024 * 1024;
@@ -262,6 +264,8 @@ export async function doExec(k: Kernel, t: Task, req: ExecRequest): Promise<numb
   // ---- point of no return ----
   const p = t.process;
   for (const th of [...p.threads]) if (th !== t) k.exitTask(th, 0);
+  exitRobustList(k, t); // Linux exec_mm_release: robust futexes of the old image
+  exitPosixTimers(k, p);
   const oldMm = t.mm;
   t.mm = img.mm;
   if (--oldMm.users === 0) oldMm.destroy();

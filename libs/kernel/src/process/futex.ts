@@ -1,7 +1,8 @@
 /**
  * futex(2): wait/wake/requeue/cmp_requeue/wake_op/bitset, private and shared, with
  * timeouts. Queues are keyed by address space + address (private) or physical frame +
- * offset (shared mappings), so shared futexes work across fork.
+ * offset (shared mappings), so shared futexes work across fork. Robust futex lists
+ * (set/get_robust_list) are walked when a thread exits or execs, as Linux's exit_robust_list.
  */
 import { guestAddr } from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
@@ -9,7 +10,8 @@ import type { Kernel } from '../kernel';
 import type { Mm } from '../mm/mm';
 import type { Task } from '../task';
 import { readTimespec } from '../time/timespec';
-import { readU32, writeU32, type UserAddr } from '../uaccess';
+import { readI64, readU32, readU64, userAddr, writeU32, writeU64, type UserAddr } from '../uaccess';
+import type { SyscallDefs } from '../syscalls/types';
 import type { SyscallArgs } from '../syscalls/args';
 
 export const FUTEX_WAIT = 0;
@@ -299,3 +301,98 @@ function wakeOp(
   if (cond) woken += futexWake(k, t.mm, uaddr2, n2, FUTEX_BITSET_MATCH_ANY, priv);
   return woken;
 }
+
+/** Futex word bits a robust-list owner death uses (include/uapi/linux/futex.h). */
+export const FUTEX_WAITERS = 0x80000000;
+export const FUTEX_OWNER_DIED = 0x40000000;
+export const FUTEX_TID_MASK = 0x3fffffff;
+/** sizeof(struct robust_list_head) on 64-bit. */
+const ROBUST_LIST_HEAD_SIZE = 24;
+/** Entries walked at most (Linux ROBUST_LIST_LIMIT): a circular or hostile list ends. */
+const ROBUST_LIST_LIMIT = 2048;
+
+/**
+ * One futex of a dying owner (Linux handle_futex_death): if the dead thread owns it, set
+ * FUTEX_OWNER_DIED (keeping FUTEX_WAITERS) and wake one waiter; a pending unlock of an already
+ * free non-PI futex wakes one waiter too. Faults end the step silently, as on Linux.
+ */
+function futexDeath(k: Kernel, t: Task, uaddr: number, pi: boolean, pendingOp: boolean): void {
+  if (uaddr % 4 !== 0) return;
+  try {
+    const as = t.mm.as;
+    const uval = readU32(as, userAddr(uaddr));
+    if (pendingOp && !pi && uval === 0) {
+      futexWake(k, t.mm, uaddr, 1, FUTEX_BITSET_MATCH_ANY);
+      return;
+    }
+    if ((uval & FUTEX_TID_MASK) !== t.tid) return;
+    writeU32(as, userAddr(uaddr), ((uval & FUTEX_WAITERS) | FUTEX_OWNER_DIED) >>> 0);
+    if (!pi && (uval & FUTEX_WAITERS) !== 0) futexWake(k, t.mm, uaddr, 1, FUTEX_BITSET_MATCH_ANY);
+  } catch (e) {
+    if (!(e instanceof KernelError)) throw e;
+  }
+}
+
+/**
+ * Walks `t`'s robust list at thread exit or exec (Linux exit_robust_list): every listed futex
+ * and the list_op_pending one get futexDeath. The list head is forgotten afterwards.
+ */
+export function exitRobustList(k: Kernel, t: Task): void {
+  const head = t.robustList;
+  t.robustList = 0;
+  if (head === 0) return;
+  const as = t.mm.as;
+  const fetch = (addr: number): { ptr: number; pi: boolean } | null => {
+    try {
+      const raw = readU64(as, userAddr(addr));
+      return { ptr: raw - (raw % 2), pi: raw % 2 === 1 };
+    } catch (e) {
+      if (e instanceof KernelError) return null;
+      throw e;
+    }
+  };
+  let entry = fetch(head);
+  if (!entry) return;
+  let offset: number;
+  try {
+    offset = readI64(as, userAddr(head + 8));
+  } catch (e) {
+    if (e instanceof KernelError) return;
+    throw e;
+  }
+  const pending = fetch(head + 16);
+  if (!pending) return;
+  for (let limit = ROBUST_LIST_LIMIT; entry.ptr !== head && limit > 0; limit--) {
+    const next = fetch(entry.ptr);
+    if (entry.ptr !== pending.ptr) futexDeath(k, t, entry.ptr + offset, entry.pi, false);
+    if (!next) return;
+    entry = next;
+  }
+  if (pending.ptr !== 0) futexDeath(k, t, pending.ptr + offset, pending.pi, true);
+}
+
+export const futexSyscalls: SyscallDefs = {
+  futex: {
+    handler: sysFutex,
+    status: 'partial',
+    note: 'WAIT/WAKE/REQUEUE/CMP_REQUEUE/WAKE_OP/BITSET, private and shared; PI futexes unsupported',
+  },
+  set_robust_list: {
+    handler: (_k, t, a) => {
+      if (a.x(1) !== ROBUST_LIST_HEAD_SIZE) return -Errno.EINVAL;
+      t.robustList = a.x(0);
+      return 0;
+    },
+    note: 'walked at thread exit and exec: owned futexes get FUTEX_OWNER_DIED and one waiter is woken',
+  },
+  get_robust_list: {
+    handler: (k, t, a) => {
+      const pid = a.i(0);
+      const target = pid === 0 ? t : k.tasks.get(pid);
+      if (!target) return -Errno.ESRCH;
+      writeU64(t.mm.as, a.p(1), target.robustList);
+      writeU64(t.mm.as, a.p(2), ROBUST_LIST_HEAD_SIZE);
+      return 0;
+    },
+  },
+};

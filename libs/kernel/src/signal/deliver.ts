@@ -54,30 +54,39 @@ function signalWake(k: Kernel, t: Task): void {
   k.kick();
 }
 
-/** Queues a signal for one thread (tkill, faults). */
-export function sendSignalToTask(k: Kernel, t: Task, info: SigInfo): void {
+/**
+ * Queues a signal for one thread (tkill, faults, SIGEV_THREAD_ID timers). Returns whether it
+ * was queued (false: ignored, target gone, or a standard signal already pending). `always`
+ * queues a standard signal even when one is pending (a POSIX timer's own instance, as Linux
+ * send_sigqueue does).
+ */
+export function sendSignalToTask(k: Kernel, t: Task, info: SigInfo, always = false): boolean {
   const sig = info.signo;
-  if (t.state === 'dead' || t.state === 'zombie') return;
-  if (prepareSignal(k, t.process, sig)) return;
+  if (t.state === 'dead' || t.state === 'zombie') return false;
+  if (prepareSignal(k, t.process, sig)) return false;
   const bit = sigBit(sig);
-  if (sig < 32 && (t.pending & bit) !== 0n) return; // standard signals do not queue twice
+  if (sig < 32 && !always && (t.pending & bit) !== 0n) return false; // standard signals do not queue twice
   t.pending |= bit;
   t.pendingQueue.push(info);
   for (const f of k.signalFds) f.pollWq.wakeAll();
   if ((t.sigmask & bit) === 0n || sig === SIGKILL) signalWake(k, t);
+  return true;
 }
 
-/** Queues a signal for a process; a thread that does not block it is woken. */
-export function sendSignalToProcess(k: Kernel, p: Process, info: SigInfo): void {
+/**
+ * Queues a signal for a process; a thread that does not block it is woken. Returns whether
+ * it was queued (see sendSignalToTask for `always`).
+ */
+export function sendSignalToProcess(k: Kernel, p: Process, info: SigInfo, always = false): boolean {
   const sig = info.signo;
-  if (p.zombie) return;
-  if (prepareSignal(k, p, sig)) return;
+  if (p.zombie) return false;
+  if (prepareSignal(k, p, sig)) return false;
   const bit = sigBit(sig);
   if (sig === SIGKILL) {
     k.killProcess(p, SIGKILL);
-    return;
+    return true;
   }
-  if (sig < 32 && (p.sharedPending & bit) !== 0n) return;
+  if (sig < 32 && !always && (p.sharedPending & bit) !== 0n) return false;
   p.sharedPending |= bit;
   p.sharedQueue.push(info);
   for (const f of k.signalFds) f.pollWq.wakeAll();
@@ -87,6 +96,33 @@ export function sendSignalToProcess(k: Kernel, p: Process, info: SigInfo): void 
       signalWake(k, t);
       break;
     }
+  }
+  return true;
+}
+
+/** Removes queued instances matching `drop` from a queue; returns the signals still queued there. */
+function dropFrom(q: SigInfo[], drop: (x: SigInfo) => boolean): bigint {
+  let left = 0n;
+  for (let i = q.length - 1; i >= 0; i--) {
+    const x = q[i];
+    if (drop(x)) {
+      q.splice(i, 1);
+      x.onDequeue?.(false);
+    } else left |= sigBit(x.signo);
+  }
+  return left;
+}
+
+/**
+ * Discards queued signals of `p` (shared and every thread's) matching `drop`, clearing the
+ * pending bits of signals with no instance left (SIG_IGN flush, a POSIX timer re-set or deleted).
+ */
+export function discardQueued(p: Process, drop: (x: SigInfo) => boolean, sigs: bigint): void {
+  const shared = dropFrom(p.sharedQueue, drop);
+  p.sharedPending &= ~(sigs & ~shared);
+  for (const t of p.threads) {
+    const own = dropFrom(t.pendingQueue, drop);
+    t.pending &= ~(sigs & ~own);
   }
 }
 
@@ -154,11 +190,13 @@ function dequeue(t: Task, sig: number): SigInfo {
   if (t.pending & bit) {
     const info = take(t.pendingQueue) ?? { signo: sig, code: 0 };
     if (!t.pendingQueue.some((x) => x.signo === sig)) t.pending &= ~bit;
+    info.onDequeue?.(true);
     return info;
   }
   const p = t.process;
   const info = take(p.sharedQueue) ?? { signo: sig, code: 0 };
   if (!p.sharedQueue.some((x) => x.signo === sig)) p.sharedPending &= ~bit;
+  info.onDequeue?.(true);
   return info;
 }
 

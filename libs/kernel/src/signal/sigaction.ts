@@ -6,7 +6,7 @@ import { RETURN_NONE } from '../syscalls/types';
 import type { Process, Task } from '../task';
 import { readTimespec } from '../time/timespec';
 import { copyIn, copyOut, readU64Big, writeU64Big, type UserAddr } from '../uaccess';
-import { dequeueSignal, sendSignalToProcess, sendSignalToTask } from './deliver';
+import { dequeueSignal, discardQueued, sendSignalToProcess, sendSignalToTask } from './deliver';
 import { FRAME_UC, RT_SIGFRAME_SIZE, UC_SIGMASK, UC_STACK, restoreMachineContext } from './frame';
 import {
   SA_RESTORER,
@@ -20,6 +20,7 @@ import {
   UNBLOCKABLE,
   decodeSigInfo,
   encodeSigInfo,
+  sigBit,
   type SigAction,
 } from './signals';
 
@@ -65,10 +66,7 @@ function rtSigaction(t: Task, sig: number, actPtr: UserAddr, oldPtr: UserAddr, s
     t.sighand.actions[sig] = next;
     // setting SIG_IGN (or SIG_DFL for default-ignore signals) discards pending instances
     if (next.handler === 1 || (next.handler === SIG_DFL && (sig === 17 || sig === 23 || sig === 28))) {
-      const bit = 1n << BigInt(sig - 1);
-      const p = t.process;
-      p.sharedPending &= ~bit;
-      for (const th of p.threads) th.pending &= ~bit;
+      discardQueued(t.process, (x) => x.signo === sig, sigBit(sig));
     }
   }
   return 0;

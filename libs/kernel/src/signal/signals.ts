@@ -179,13 +179,19 @@ export interface SigInfo {
   /** Fault address for SIGSEGV/SIGBUS/SIGILL/SIGTRAP/SIGFPE. */
   addr?: number;
   /** sigqueue / timer value. */
-  value?: number;
+  value?: number | bigint;
   /** POSIX timers. */
   timerId?: number;
   overrun?: number;
   /** SIGIO / SIGPOLL band and fd. */
   band?: number;
   fd?: number;
+  /**
+   * Kernel-side only: called when this queued instance leaves the queue, delivered (dequeued
+   * by delivery, sigwaitinfo, signalfd) or discarded (SIG_IGN, timer change). POSIX timers
+   * re-arm here and fill in `overrun`, like Linux's posixtimer_rearm at dequeue.
+   */
+  onDequeue?: (delivered: boolean) => void;
 }
 
 /**

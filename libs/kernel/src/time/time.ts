@@ -1,40 +1,30 @@
-/** clock_gettime/getres/nanosleep, clock_nanosleep, gettimeofday, nanosleep, setitimer/getitimer, alarm-like itimers, getrandom. */
+/** clock_gettime/getres/settime, clock_nanosleep, gettimeofday, nanosleep, getrandom. */
 import { Errno } from '../errno';
 import type { Kernel } from '../kernel';
-import { sendSignalToProcess } from '../signal/deliver';
-import { SIGALRM, SI_KERNEL } from '../signal/signals';
 import type { SyscallDefs } from '../syscalls/types';
-import type { Process, Task } from '../task';
-import { copyIn, copyOut, type UserAddr } from '../uaccess';
+import type { Task } from '../task';
+import { copyOut, type UserAddr } from '../uaccess';
+import {
+  CLOCK_MONOTONIC_COARSE,
+  CLOCK_REALTIME,
+  CLOCK_REALTIME_COARSE,
+  CLOCK_TAI,
+  CLOCK_THREAD_CPUTIME_ID,
+  cpuClockNs,
+  resolveClock,
+} from './cpu-clock';
 import { nsToTimespec, readTimespec, writeTimespec, writeTimeval } from './timespec';
 
-export const CLOCK_REALTIME = 0;
-export const CLOCK_MONOTONIC = 1;
-export const CLOCK_PROCESS_CPUTIME_ID = 2;
-export const CLOCK_THREAD_CPUTIME_ID = 3;
-export const CLOCK_MONOTONIC_RAW = 4;
-export const CLOCK_REALTIME_COARSE = 5;
-export const CLOCK_MONOTONIC_COARSE = 6;
-export const CLOCK_BOOTTIME = 7;
 const TIMER_ABSTIME = 1;
 
-/** Current value of a clock in ns, or null for an invalid clock id. */
+/** Current value of a clock, or null for an invalid clock id (CPU clocks included). */
 function clockNs(k: Kernel, t: Task, id: number): { sec: number; nsec: number } | null {
-  switch (id) {
-    case CLOCK_REALTIME:
-    case CLOCK_REALTIME_COARSE:
-      return k.clock.realtime();
-    case CLOCK_MONOTONIC:
-    case CLOCK_MONOTONIC_RAW:
-    case CLOCK_MONOTONIC_COARSE:
-    case CLOCK_BOOTTIME:
-      return nsToTimespec(k.clock.monotonicNs());
-    case CLOCK_PROCESS_CPUTIME_ID:
-    case CLOCK_THREAD_CPUTIME_ID:
-      return nsToTimespec(t.process.utimeInsns);
-    default:
-      return null;
-  }
+  const c = resolveClock(k, t, id);
+  if (!c) return null;
+  if (c.kind !== 'wall') return nsToTimespec(cpuClockNs(c));
+  if (c.id === CLOCK_REALTIME || c.id === CLOCK_REALTIME_COARSE || c.id === CLOCK_TAI) return k.clock.realtime();
+  if (c.id > 7) return null; // the ALARM clocks need an RTC device
+  return nsToTimespec(k.clock.monotonicNs());
 }
 
 /** Sleeps until the monotonic deadline; signals interrupt (restart or EINTR with remaining time). */
@@ -54,41 +44,6 @@ async function sleepUntil(k: Kernel, t: Task, deadline: number, remPtr: UserAddr
   return 0;
 }
 
-function armItimer(k: Kernel, p: Process, valueNs: number, intervalNs: number): void {
-  const it = p.itimerReal;
-  if (it.timer) k.cancelTimer(it.timer);
-  it.timer = null;
-  it.intervalNs = intervalNs;
-  if (valueNs <= 0) return;
-  const fire = (): void => {
-    it.timer = null;
-    sendSignalToProcess(k, p, { signo: SIGALRM, code: SI_KERNEL });
-    if (it.intervalNs > 0 && !p.zombie) it.timer = k.addTimer(k.clock.monotonicNs() + it.intervalNs, fire);
-  };
-  it.timer = k.addTimer(k.clock.monotonicNs() + valueNs, fire);
-}
-
-function itimerValue(k: Kernel, p: Process): { value: number; interval: number } {
-  const it = p.itimerReal;
-  return { value: it.timer ? Math.max(0, it.timer.deadline - k.clock.monotonicNs()) : 0, interval: it.intervalNs };
-}
-
-function encodeItimerval(value: number, interval: number): Uint8Array {
-  const b = new Uint8Array(32);
-  const v = new DataView(b.buffer);
-  const us = (ns: number): [bigint, bigint] => {
-    const u = Math.ceil(ns / 1000);
-    return [BigInt(Math.floor(u / 1e6)), BigInt(u % 1e6)];
-  };
-  const [is, iu] = us(interval);
-  const [vs, vu] = us(value);
-  v.setBigInt64(0, is, true);
-  v.setBigInt64(8, iu, true);
-  v.setBigInt64(16, vs, true);
-  v.setBigInt64(24, vu, true);
-  return b;
-}
-
 export const timeSyscalls: SyscallDefs = {
   clock_gettime: {
     handler: (k, t, a) => {
@@ -103,7 +58,11 @@ export const timeSyscalls: SyscallDefs = {
       const id = a.i(0);
       if (!clockNs(k, t, id)) return -Errno.EINVAL;
       const p = a.p(1);
-      if (p !== 0) writeTimespec(t.mm.as, p, { sec: 0, nsec: id === 5 || id === 6 ? 4000000 : 1 });
+      if (p !== 0)
+        writeTimespec(t.mm.as, p, {
+          sec: 0,
+          nsec: id === CLOCK_REALTIME_COARSE || id === CLOCK_MONOTONIC_COARSE ? 4000000 : 1,
+        });
       return 0;
     },
   },
@@ -140,7 +99,7 @@ export const timeSyscalls: SyscallDefs = {
       let deadline: number;
       if (flags & TIMER_ABSTIME) {
         deadline =
-          id === CLOCK_REALTIME || id === CLOCK_REALTIME_COARSE
+          id === CLOCK_REALTIME || id === CLOCK_REALTIME_COARSE || id === CLOCK_TAI
             ? k.clock.realtimeToMonotonic(req.sec, req.nsec)
             : req.sec * 1e9 + req.nsec;
         return sleepUntil(k, t, deadline, 0);
@@ -148,38 +107,6 @@ export const timeSyscalls: SyscallDefs = {
       deadline = k.clock.monotonicNs() + req.sec * 1e9 + req.nsec;
       return sleepUntil(k, t, deadline, rem);
     },
-  },
-  setitimer: {
-    handler: (k, t, a) => {
-      const which = a.i(0);
-      const newPtr = a.p(1);
-      const oldPtr = a.p(2);
-      if (which !== 0) return -Errno.EINVAL;
-      const p = t.process;
-      const old = itimerValue(k, p);
-      if (newPtr !== 0) {
-        const v = new DataView(copyIn(t.mm.as, newPtr, 32).buffer);
-        const g = (o: number): number => Number(v.getBigInt64(o, true));
-        const iu = g(8);
-        const vu = g(24);
-        if (iu < 0 || iu >= 1e6 || vu < 0 || vu >= 1e6 || g(0) < 0 || g(16) < 0) return -Errno.EINVAL;
-        armItimer(k, p, g(16) * 1e9 + vu * 1000, g(0) * 1e9 + iu * 1000);
-      }
-      if (oldPtr !== 0) copyOut(t.mm.as, oldPtr, encodeItimerval(old.value, old.interval));
-      return 0;
-    },
-    status: 'partial',
-    note: 'ITIMER_REAL only (ITIMER_VIRTUAL/PROF: EINVAL)',
-  },
-  getitimer: {
-    handler: (k, t, a) => {
-      if (a.i(0) !== 0) return -Errno.EINVAL;
-      const cur = itimerValue(k, t.process);
-      copyOut(t.mm.as, a.p(1), encodeItimerval(cur.value, cur.interval));
-      return 0;
-    },
-    status: 'partial',
-    note: 'ITIMER_REAL only',
   },
   getrandom: {
     handler: (k, t, a) => {
