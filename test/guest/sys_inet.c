@@ -3,7 +3,7 @@
 // 127.0.0.1 and ::1, dual-stack (v4-mapped) and IPV6_V6ONLY, UDP round trips with message
 // boundaries and truncation, bind/connect/listen/accept error cases, non-blocking connect,
 // shutdown (EOF, EPIPE + SIGPIPE), MSG_PEEK/DONTWAIT/WAITALL, poll/epoll readiness, socket
-// options, signals interrupting blocking calls. Ephemeral ports are printed only as "in range".
+// options, signals interrupting blocking calls, SO_RCVTIMEO/SO_SNDTIMEO and FIONREAD. Ephemeral ports are printed only as "in range".
 // Only the parent prints; children report through the data they send and their exit status.
 // `sys_inet noroute`: connect to 10.0.0.1 (Lichen has no route; hosts running qemu may).
 #define _GNU_SOURCE
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -721,6 +722,77 @@ static void udp_dual(void) {
   close(s6);
 }
 
+static void timeouts(void) {
+  printf("-- timeouts, FIONREAD\n");
+  int port;
+  int l = listener(AF_INET, "127.0.0.1", &port);
+  struct timeval tv = {0, 50000}, got = {9, 9};
+  socklen_t gl = sizeof got;
+  CHECK("SO_RCVTIMEO set", setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+  CHECK("SO_RCVTIMEO get", getsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &got, &gl));
+  printf("timeo %ld.%06ld len %u\n", (long)got.tv_sec, (long)got.tv_usec, gl);
+  gl = sizeof got;
+  getsockopt(l, SOL_SOCKET, SO_SNDTIMEO, &got, &gl);
+  printf("sndtimeo default %ld.%06ld\n", (long)got.tv_sec, (long)got.tv_usec);
+  CHECK("accept times out", accept(l, NULL, NULL));
+  CHECK("SO_RCVTIMEO short", setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, 8));
+  struct timeval bad = {0, 2000000};
+  CHECK("SO_RCVTIMEO bad usec", setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &bad, sizeof bad));
+  int n = -1;
+  CHECK("FIONREAD on listener", ioctl(l, FIONREAD, &n));
+  int c = connect_to(AF_INET, "127.0.0.1", port);
+  int s = accept(l, NULL, NULL);
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char b[16];
+  CHECK("recv times out", recv(s, b, sizeof b, 0));
+  CHECK("FIONREAD empty", ioctl(s, FIONREAD, &n));
+  printf("FIONREAD %d\n", n);
+  send(c, "12345678", 8, 0);
+  CHECK("FIONREAD tcp", ioctl(s, FIONREAD, &n));
+  printf("FIONREAD %d\n", n);
+  CHECK("MSG_WAITALL cut short by the timeout", recv(s, b, sizeof b, MSG_WAITALL));
+  // a signal during a timed wait gives EINTR even with SA_RESTART
+  struct sigaction sa = {0};
+  sa.sa_handler = on_usr;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &sa, NULL);
+  struct timeval longer = {5, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &longer, sizeof longer);
+  pid_t p = fork();
+  if (p == 0) {
+    usleep(30000);
+    kill(getppid(), SIGUSR1);
+    _exit(0);
+  }
+  CHECK("timed recv interrupted (SA_RESTART)", recv(s, b, sizeof b, 0));
+  printf("SIGUSR1 count %d, child status %d\n", sigusr, child_status(p));
+  close(c);
+  close(s);
+  close(l);
+
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = sin4("127.0.0.1", 0);
+  bind(u, SA(a), sizeof a);
+  a = sin4("127.0.0.1", port_of(u));
+  setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  CHECK("udp recv times out", recv(u, b, sizeof b, 0));
+  sendto(u, "abc", 3, 0, SA(a), sizeof a);
+  sendto(u, "defgh", 5, 0, SA(a), sizeof a);
+  CHECK("FIONREAD udp", ioctl(u, FIONREAD, &n));
+  printf("FIONREAD %d (first datagram)\n", n);
+  close(u);
+
+  int sv[2];
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  CHECK("unix read times out", read(sv[0], b, sizeof b));
+  write(sv[1], "wxyz", 4);
+  CHECK("FIONREAD unix", ioctl(sv[0], FIONREAD, &n));
+  printf("FIONREAD %d\n", n);
+  close(sv[0]);
+  close(sv[1]);
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc > 1 && strcmp(argv[1], "noroute") == 0) {
@@ -745,6 +817,7 @@ int main(int argc, char **argv) {
   udp(AF_INET, "127.0.0.1");
   udp(AF_INET6, "::1");
   udp_dual();
+  timeouts();
   printf("done\n");
   return 0;
 }

@@ -323,9 +323,16 @@ export class InetSocket extends Socket {
     this.shutRead = this.shutWrite = false;
     this.prepareSource(dst.ip);
     let listener = this.findListener(dst);
-    // a full accept queue holds a blocking connect until there is room (Linux retries SYN)
+    // a full accept queue holds a blocking connect until there is room (Linux retries SYN);
+    // SO_SNDTIMEO ends the wait with EINPROGRESS
+    const deadline = this.deadline(this.sndTimeoNs);
     while (listener && !this.nonblock && listener.backlog.length > listener.backlogMax) {
-      await t.sleep([listener.wq]);
+      try {
+        await this.waitOn(t, [listener.wq], deadline);
+      } catch (e) {
+        if (e instanceof KernelError && e.errno === Errno.EAGAIN) return -Errno.EINPROGRESS;
+        throw e;
+      }
       listener = this.findListener(dst);
     }
     if (!listener) {

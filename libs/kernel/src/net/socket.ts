@@ -10,6 +10,7 @@ import type { Kernel } from '../kernel';
 import { sendSignalToTask } from '../signal/deliver';
 import { SIGPIPE, SI_USER } from '../signal/signals';
 import type { Task } from '../task';
+import { userAddr, writeI32 } from '../uaccess';
 import { WaitQueue } from '../wait';
 import { KFile, O_NONBLOCK, O_RDWR, anonStat, newAnonIno } from '../fs/file';
 
@@ -29,7 +30,16 @@ export const SO_TYPE = 3;
 export const SO_ERROR = 4;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+export const SO_RCVTIMEO = 20;
+export const SO_SNDTIMEO = 21;
 export const SO_ACCEPTCONN = 30;
+/** The 64-bit-time variants (same struct on aarch64). */
+export const SO_RCVTIMEO_NEW = 66;
+export const SO_SNDTIMEO_NEW = 67;
+const FIONREAD = 0x541b;
+/** The tick socket timeouts are counted in (CONFIG_HZ of Debian's arm64 and x86 kernels). */
+const HZ = 250;
+const SIOCOUTQ = 0x5411;
 export const SO_PROTOCOL = 38;
 export const SO_DOMAIN = 39;
 
@@ -80,6 +90,9 @@ export abstract class Socket extends KFile {
   backlogMax = 128;
   shutRead = false;
   shutWrite = false;
+  /** SO_RCVTIMEO / SO_SNDTIMEO in ns (0: wait forever). */
+  rcvTimeoNs = 0;
+  sndTimeoNs = 0;
 
   abstract readonly domain: number;
   abstract readonly protocol: number;
@@ -134,6 +147,77 @@ export abstract class Socket extends KFile {
 
   // ---- shared machinery -----------------------------------------------------------------
 
+  /** The monotonic deadline of a blocking call under a socket timeout, or null. */
+  deadline(timeoNs: number): number | null {
+    return timeoNs > 0 ? this.k.clock.monotonicNs() + timeoNs : null;
+  }
+
+  /**
+   * Sleeps on `queues` until woken. With a socket timeout the call gives EAGAIN when it
+   * expires and EINTR (never a restart) when a signal comes, as Linux's sock_intr_errno.
+   */
+  async waitOn(t: Task, queues: WaitQueue[], deadline: number | null): Promise<void> {
+    if (deadline === null) {
+      await t.sleep(queues);
+      return;
+    }
+    if (deadline <= this.k.clock.monotonicNs()) throw new KernelError(Errno.EAGAIN);
+    let r: 'woken' | 'timeout';
+    try {
+      r = await t.sleep(
+        queues,
+        (fire) => this.k.addTimer(deadline, fire),
+        (x) => this.k.cancelTimer(x),
+      );
+    } catch (e) {
+      if (e instanceof KernelError && e.errno === Errno.ERESTARTSYS) throw new KernelError(Errno.EINTR);
+      throw e;
+    }
+    if (r === 'timeout') throw new KernelError(Errno.EAGAIN);
+  }
+
+  /** SO_RCVTIMEO/SO_SNDTIMEO (struct timeval); other options go to the family. */
+  setSocketOption(level: number, opt: number, val: Uint8Array): void {
+    if (level === SOL_SOCKET && isTimeoOpt(opt)) {
+      if (val.length < 16) throw new KernelError(Errno.EINVAL);
+      const v = new DataView(val.buffer, val.byteOffset, 16);
+      const sec = Number(v.getBigInt64(0, true));
+      const usec = Number(v.getBigInt64(8, true));
+      if (usec < 0 || usec >= 1_000_000) throw new KernelError(Errno.EDOM);
+      // kept in jiffies like Linux (rounded up); {0, 0}: no timeout; negative: expire at once
+      const jiffies = sec < 0 ? 0 : Math.min(sec * HZ + Math.ceil(usec / (1e6 / HZ)), 2 ** 52);
+      const ns = sec < 0 ? 1 : jiffies * (1e9 / HZ);
+      if (opt === SO_RCVTIMEO || opt === SO_RCVTIMEO_NEW) this.rcvTimeoNs = ns;
+      else this.sndTimeoNs = ns;
+      return;
+    }
+    this.setOption(level, opt, val);
+  }
+
+  getSocketOption(level: number, opt: number): Uint8Array {
+    if (level === SOL_SOCKET && isTimeoOpt(opt)) {
+      const ns = opt === SO_RCVTIMEO || opt === SO_RCVTIMEO_NEW ? this.rcvTimeoNs : this.sndTimeoNs;
+      const out = new Uint8Array(16);
+      const v = new DataView(out.buffer);
+      const jiffies = Math.floor(ns / (1e9 / HZ));
+      v.setBigInt64(0, BigInt(Math.floor(jiffies / HZ)), true);
+      v.setBigInt64(8, BigInt(((jiffies % HZ) * 1e6) / HZ), true);
+      return out;
+    }
+    return this.getOption(level, opt);
+  }
+
+  /** FIONREAD (bytes queued; a datagram socket: the first datagram) and SIOCOUTQ. */
+  override ioctl(t: Task, cmd: number, arg: number): number {
+    if (cmd === FIONREAD || cmd === SIOCOUTQ) {
+      if (this.listening) throw new KernelError(Errno.EINVAL);
+      const n = cmd === SIOCOUTQ ? 0 : this.type === SOCK_STREAM ? this.queued : (this.queue[0]?.data.length ?? 0);
+      writeI32(t.mm.as, userAddr(arg), n);
+      return 0;
+    }
+    throw new KernelError(Errno.ENOTTY);
+  }
+
   async recv(t: Task, len: number, flags: number): Promise<RecvResult> {
     const nonblock = this.nonblock || (flags & MSG_DONTWAIT) !== 0;
     const peek = (flags & MSG_PEEK) !== 0;
@@ -141,6 +225,7 @@ export abstract class Socket extends KFile {
     const waitAll = stream && !peek && !nonblock && (flags & MSG_WAITALL) !== 0;
     const parts: Uint8Array[] = [];
     const files: KFile[] = [];
+    const deadline = this.deadline(this.rcvTimeoNs);
     let n = 0;
     for (;;) {
       this.beforeRecv();
@@ -155,7 +240,7 @@ export abstract class Socket extends KFile {
         if (state === 'eof' || (n > 0 && !waitAll)) break;
         if (nonblock) throw new KernelError(Errno.EAGAIN);
         try {
-          await t.sleep([this.wq]);
+          await this.waitOn(t, [this.wq], deadline);
         } catch (e) {
           if (n > 0) break;
           throw e;
@@ -229,6 +314,7 @@ export abstract class Socket extends KFile {
     broken: () => boolean,
     fail: () => never,
   ): Promise<number> {
+    const deadline = this.deadline(this.sndTimeoNs);
     let done = 0;
     while (done < data.length || (data.length === 0 && done === 0)) {
       if (broken()) {
@@ -242,7 +328,7 @@ export abstract class Socket extends KFile {
           throw new KernelError(Errno.EAGAIN);
         }
         try {
-          await t.sleep([peer.wq, this.wq]);
+          await this.waitOn(t, [peer.wq, this.wq], deadline);
         } catch (e) {
           if (done > 0) return done;
           throw e;
@@ -262,9 +348,10 @@ export abstract class Socket extends KFile {
   /** accept(): waits for a connection in the backlog. */
   async accept(t: Task): Promise<Socket> {
     if (!this.listening) throw new KernelError(Errno.EINVAL);
+    const deadline = this.deadline(this.rcvTimeoNs);
     while (this.backlog.length === 0) {
       if (this.nonblock) throw new KernelError(Errno.EAGAIN);
-      await t.sleep([this.wq]);
+      await this.waitOn(t, [this.wq], deadline);
       if (!this.listening) throw new KernelError(Errno.EINVAL);
     }
     const c = this.backlog.shift() as Socket;
@@ -297,6 +384,10 @@ export abstract class Socket extends KFile {
     this.backlog = [];
     for (const s of pending) this.k.closeFile(s);
   }
+}
+
+function isTimeoOpt(opt: number): boolean {
+  return opt === SO_RCVTIMEO || opt === SO_SNDTIMEO || opt === SO_RCVTIMEO_NEW || opt === SO_SNDTIMEO_NEW;
 }
 
 /** Sets a socket's O_NONBLOCK from SOCK_NONBLOCK-style flags. */

@@ -259,7 +259,7 @@ export const socketSyscalls: SyscallDefs = {
       const len = a.i(4);
       if (len < 0) return -Errno.EINVAL;
       const val = len === 0 ? new Uint8Array(0) : copyIn(t.mm.as, a.p(3), Math.min(len, 256));
-      s.setOption(a.i(1), a.i(2), val);
+      s.setSocketOption(a.i(1), a.i(2), val);
       return 0;
     },
     status: 'partial',
@@ -273,7 +273,7 @@ export const socketSyscalls: SyscallDefs = {
       const lenPtr = a.p(4);
       const max = readI32(t.mm.as, lenPtr);
       if (max < 0) return -Errno.EINVAL;
-      const out = s.getOption(a.i(1), a.i(2));
+      const out = s.getSocketOption(a.i(1), a.i(2));
       const n = Math.min(max, out.length);
       copyOut(t.mm.as, a.p(3), out.subarray(0, n));
       writeU32(t.mm.as, lenPtr, n);

@@ -139,9 +139,10 @@ export class UnixSocket extends Socket {
       const target = to ?? this.peer;
       if (!target) throw new KernelError(this.connected ? Errno.ECONNREFUSED : Errno.ENOTCONN);
       if (target.shutRead) throw new KernelError(Errno.ECONNREFUSED);
+      const deadline = this.deadline(this.sndTimeoNs);
       while (target.queued + data.length > CAPACITY && target.queue.length > 0) {
         if (nonblock) throw new KernelError(Errno.EAGAIN);
-        await t.sleep([target.wq]);
+        await this.waitOn(t, [target.wq], deadline);
       }
       for (const f of files) f.refs++;
       target.deliver({ data: data.slice(), files, from: this.name === null ? null : unixAddrBytes(this.name) });
