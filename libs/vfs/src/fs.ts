@@ -83,6 +83,19 @@ export interface VNode {
   setattr?(changes: SetAttr): Promise<void>;
   fsync?(): Promise<void>;
 
+  // ---- extended attributes ----
+  // The VFS validates names (namespace, length), sizes and permissions first. A node without
+  // these methods has no xattr support: get/set/remove give EOPNOTSUPP, list gives no names
+  // (Linux's procfs). A filesystem may still refuse a namespace with EOPNOTSUPP.
+  /** The value of a full name ("user.foo"); ENODATA when absent. */
+  getxattr?(name: string): Promise<Uint8Array>;
+  /** Every full name (the VFS hides trusted.* from unprivileged callers). */
+  listxattr?(): Promise<string[]>;
+  /** flags: XATTR_CREATE (EEXIST) / XATTR_REPLACE (ENODATA). */
+  setxattr?(name: string, value: Uint8Array, flags: number): Promise<void>;
+  /** ENODATA when absent. */
+  removexattr?(name: string): Promise<void>;
+
   /**
    * Node-specific open: returns stream operations that replace the default positional
    * read/write (procfs snapshots, hostfs handles). Called after permission checks.

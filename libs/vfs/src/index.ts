@@ -16,3 +16,4 @@ export * from './sysfs';
 export * from './procfs';
 export * from './hostfs';
 export * from './tar';
+export * from './xattr';

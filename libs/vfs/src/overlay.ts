@@ -33,6 +33,8 @@ import type { FsContext } from './vfs';
 
 export const UPPER_INO_BASE = 0x100000000;
 const OPAQUE = 'trusted.overlay.opaque';
+/** The overlay's private xattr namespace: never shown to or settable by the guest. */
+const OVL_XATTR_PREFIX = 'trusted.overlay.';
 /** OCI image-layer names: `.wh.<name>` marks a deleted path, `.wh..wh..opq` an opaque directory. */
 export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_MARKER = '.wh..wh..opq';
@@ -285,6 +287,7 @@ export class OvlNode implements VNode {
       up.chargeBytes(u.target.length);
       u.a.size = u.target.length;
     }
+    await this.copyUpXattrs(lower, u);
     const pm = pu.a.mtime;
     const pc = pu.a.ctime;
     pu.addEntry(this.name, u);
@@ -297,6 +300,41 @@ export class OvlNode implements VNode {
     this.fs.origin.set(u, la.ino);
     this.upper = u;
     return u;
+  }
+
+  /** Copy-up keeps the lower node's extended attributes (charged to the upper layer). */
+  private async copyUpXattrs(lower: VNode, u: TmpNode): Promise<void> {
+    if (!lower.listxattr || !lower.getxattr) return;
+    for (const name of await lower.listxattr()) {
+      if (name.startsWith(OVL_XATTR_PREFIX)) continue;
+      u.xattrs.set(name, await lower.getxattr(name), 0, this.fs.upper.xattrAccount);
+    }
+  }
+
+  // ---- extended attributes: the upper node's once copied up, else the lower's; set and
+  // remove copy up first; the overlay's own trusted.overlay.* names are hidden (EOPNOTSUPP) ----
+
+  async getxattr(name: string): Promise<Uint8Array> {
+    if (name.startsWith(OVL_XATTR_PREFIX)) throw err(Errno.EOPNOTSUPP);
+    if (this.upper) return this.upper.getxattr(name);
+    if (!this.lower!.getxattr) throw err(Errno.ENODATA);
+    return this.lower!.getxattr(name);
+  }
+  async listxattr(): Promise<string[]> {
+    const names = this.upper ? await this.upper.listxattr() : ((await this.lower!.listxattr?.()) ?? []);
+    return names.filter((n) => !n.startsWith(OVL_XATTR_PREFIX));
+  }
+  async setxattr(name: string, value: Uint8Array, flags: number): Promise<void> {
+    if (name.startsWith(OVL_XATTR_PREFIX)) throw err(Errno.EOPNOTSUPP);
+    const u = await this.copyUp();
+    await u.setxattr(name, value, flags);
+  }
+  async removexattr(name: string): Promise<void> {
+    if (name.startsWith(OVL_XATTR_PREFIX)) throw err(Errno.EOPNOTSUPP);
+    // Like ovl_xattr_set: removing a name the lower file lacks fails without a copy-up.
+    if (!this.upper) await this.getxattr(name);
+    const u = await this.copyUp();
+    await u.removexattr(name);
   }
 
   /** Copies up the whole subtree and makes this directory opaque (directory renames). */

@@ -5,6 +5,7 @@
  */
 import { Errno, err } from './errno';
 import type { DirContext, FileSystem, NewNode, VNode } from './fs';
+import { type XattrAccount, XattrMap, XATTR_SYSTEM_PREFIX } from './xattr';
 import {
   type Clock,
   type DirEntry,
@@ -62,8 +63,8 @@ export class TmpNode implements VNode {
   private nextSeq = 1;
   /** Symlinks. */
   target = '';
-  /** Extended attributes (overlay keeps its opaque marker here). */
-  readonly xattrs = new Map<string, Uint8Array>();
+  /** Extended attributes (charged to the filesystem's account; overlay keeps its opaque marker here). */
+  readonly xattrs = new XattrMap();
   parent: TmpNode | null = null;
   /** Open file descriptions referencing this node. */
   opens = 0;
@@ -314,6 +315,27 @@ export class TmpNode implements VNode {
 
   async fsync(): Promise<void> {}
 
+  // ---- extended attributes (names, namespaces and permissions are checked by the VFS) ----
+
+  async getxattr(name: string): Promise<Uint8Array> {
+    return this.xattrs.get(name);
+  }
+  async listxattr(): Promise<string[]> {
+    return this.xattrs.names();
+  }
+  async setxattr(name: string, value: Uint8Array, flags: number): Promise<void> {
+    if (this.fs.readonly) throw err(Errno.EROFS);
+    // No POSIX ACLs: reading one gives ENODATA (no ACL), setting one EOPNOTSUPP.
+    if (name.startsWith(XATTR_SYSTEM_PREFIX)) throw err(Errno.EOPNOTSUPP);
+    this.xattrs.set(name, value, flags, this.fs.xattrAccount);
+    this.a.ctime = this.fs.clock();
+  }
+  async removexattr(name: string): Promise<void> {
+    if (this.fs.readonly) throw err(Errno.EROFS);
+    this.xattrs.remove(name, this.fs.xattrAccount);
+    this.a.ctime = this.fs.clock();
+  }
+
   hold(): void {
     this.opens++;
   }
@@ -324,6 +346,7 @@ export class TmpNode implements VNode {
   /** Frees the data (when the last link goes; open files keep reading what they have). */
   freeData(): void {
     if ((this.a.mode & S_IFMT) === S_IFREG) this.truncateTo(0);
+    this.xattrs.clear(this.fs.xattrAccount);
     this.fs.unchargeBytes(this.target.length);
     this.target = '';
   }
@@ -351,6 +374,12 @@ export class TmpFs implements FileSystem {
       this.clock(),
     );
   }
+
+  /** Extended attributes count against the same size limit and memory account as data. */
+  readonly xattrAccount: XattrAccount = {
+    charge: (n) => this.chargeBytes(n),
+    uncharge: (n) => this.unchargeBytes(n),
+  };
 
   get usedBytes(): number {
     return this.used;

@@ -213,6 +213,8 @@ export interface Credentials {
     chown: boolean;
     fsetid: boolean;
     mknod: boolean;
+    /** CAP_SYS_ADMIN (trusted.* and security.* extended attributes); default: uid 0. */
+    sysAdmin?: boolean;
   };
 }
 

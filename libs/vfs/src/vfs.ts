@@ -76,6 +76,18 @@ import {
   minor as devMinor,
 } from './types';
 import { MemDevices, type RandomSource } from './mem-devices';
+import {
+  checkXattrName,
+  XATTR_CREATE,
+  XATTR_LIST_MAX,
+  XATTR_NAME_MAX,
+  XATTR_REPLACE,
+  XATTR_SECURITY_PREFIX,
+  XATTR_SIZE_MAX,
+  XATTR_SYSTEM_PREFIX,
+  XATTR_TRUSTED_PREFIX,
+  XATTR_USER_PREFIX,
+} from './xattr';
 
 // ---------------------------------------------------------------------------------------
 // dentries, mounts, paths
@@ -163,10 +175,14 @@ interface ParentResult {
 /** Cached negative entries per directory. */
 const MAX_NEGATIVE_PER_DIR = 64;
 
-const DEFAULT_CAPS = { dacOverride: true, fowner: true, chown: true, fsetid: true, mknod: true };
-const NO_CAPS = { dacOverride: false, fowner: false, chown: false, fsetid: false, mknod: false };
+const DEFAULT_CAPS = { dacOverride: true, fowner: true, chown: true, fsetid: true, mknod: true, sysAdmin: true };
+const NO_CAPS = { dacOverride: false, fowner: false, chown: false, fsetid: false, mknod: false, sysAdmin: false };
 function caps(c: Credentials): NonNullable<Credentials['capabilities']> {
   return c.capabilities ?? (c.uid === 0 ? DEFAULT_CAPS : NO_CAPS);
+}
+/** CAP_SYS_ADMIN: explicit, or uid 0 when the capabilities are not given. */
+function sysAdmin(c: Credentials): boolean {
+  return c.capabilities ? c.capabilities.sysAdmin === true : c.uid === 0;
 }
 function inGroup(c: Credentials, gid: number): boolean {
   return c.gid === gid || c.groups.includes(gid);
@@ -710,6 +726,139 @@ export class Vfs {
     if (size < 0 || !Number.isSafeInteger(size)) throw err(Errno.EINVAL);
     const now = this.clock();
     await this.setattr(p, { size, mtime: now, ctime: now });
+  }
+
+  // ---- extended attributes ----
+
+  private xattrPath(ctx: FsContext, at: PathRef | undefined, path: string, flags: number): Promise<PathRef> {
+    return this.resolve(ctx, at, path, {
+      follow: (flags & AT_SYMLINK_NOFOLLOW) === 0,
+      emptyPath: (flags & AT_EMPTY_PATH) !== 0,
+    });
+  }
+
+  /** import_xattr_name: ERANGE for an empty name or one longer than 255 bytes. */
+  private static xattrNameLength(name: string): void {
+    if (name.length === 0 || name.length > XATTR_NAME_MAX) throw err(Errno.ERANGE);
+  }
+
+  /**
+   * xattr_permission (fs/xattr.c) plus the capability rules of commoncap: immutable/append
+   * files refuse writes; security.* and system.* have no VFS check for readers (writing
+   * security.* needs CAP_SYS_ADMIN); trusted.* needs CAP_SYS_ADMIN (readers get ENODATA);
+   * user.* only on regular files and directories (others: EPERM to write, ENODATA to read),
+   * a sticky directory's user.* only for its owner, then the file's R/W permission.
+   */
+  private xattrPermission(ctx: FsContext, p: PathRef, name: string, write: boolean): void {
+    const node = this.nodeOf(p);
+    const a = node.attr();
+    if (write && (a.attributes ?? 0) & 0x30) throw err(Errno.EPERM);
+    if (name.startsWith(XATTR_SECURITY_PREFIX)) {
+      if (write && !sysAdmin(ctx.cred)) throw err(Errno.EPERM);
+      return;
+    }
+    if (name.startsWith(XATTR_SYSTEM_PREFIX)) return;
+    if (name.startsWith(XATTR_TRUSTED_PREFIX)) {
+      if (!sysAdmin(ctx.cred)) throw err(write ? Errno.EPERM : Errno.ENODATA);
+      return;
+    }
+    if (name.startsWith(XATTR_USER_PREFIX)) {
+      const t = a.mode & S_IFMT;
+      if (t !== S_IFREG && t !== S_IFDIR) throw err(write ? Errno.EPERM : Errno.ENODATA);
+      if (t === S_IFDIR && a.mode & S_ISVTX && write && !this.isOwner(ctx, a)) throw err(Errno.EPERM);
+    }
+    this.permission(ctx, p, write ? W_OK : R_OK);
+  }
+
+  /** getxattr/lgetxattr (flags AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH). */
+  async getxattr(ctx: FsContext, at: PathRef | undefined, path: string, name: string, flags = 0): Promise<Uint8Array> {
+    return guard(async () => {
+      Vfs.xattrNameLength(name);
+      return this.getxattrRef(ctx, await this.xattrPath(ctx, at, path, flags), name);
+    });
+  }
+  /** fgetxattr and the common part: the value (ENODATA when absent, EOPNOTSUPP without support). */
+  async getxattrRef(ctx: FsContext, p: PathRef, name: string): Promise<Uint8Array> {
+    return guard(async () => {
+      Vfs.xattrNameLength(name);
+      this.xattrPermission(ctx, p, name, false);
+      const node = this.nodeOf(p);
+      if (!node.getxattr) throw err(Errno.EOPNOTSUPP);
+      checkXattrName(name);
+      return node.getxattr(name);
+    });
+  }
+
+  /** listxattr/llistxattr: the names the caller may see (trusted.* only with CAP_SYS_ADMIN). */
+  async listxattr(ctx: FsContext, at: PathRef | undefined, path: string, flags = 0): Promise<string[]> {
+    return guard(async () => this.listxattrRef(ctx, await this.xattrPath(ctx, at, path, flags)));
+  }
+  async listxattrRef(ctx: FsContext, p: PathRef): Promise<string[]> {
+    return guard(async () => {
+      const node = this.nodeOf(p);
+      if (!node.listxattr) return [];
+      const names = await node.listxattr();
+      const admin = sysAdmin(ctx.cred);
+      return admin ? names : names.filter((n) => !n.startsWith(XATTR_TRUSTED_PREFIX));
+    });
+  }
+
+  /** setxattr/lsetxattr: flags XATTR_CREATE | XATTR_REPLACE; atFlags AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH. */
+  async setxattr(
+    ctx: FsContext,
+    at: PathRef | undefined,
+    path: string,
+    name: string,
+    value: Uint8Array,
+    flags = 0,
+    atFlags = 0,
+  ): Promise<void> {
+    return guard(async () => {
+      Vfs.checkSetxattrArgs(name, value, flags);
+      return this.setxattrRef(ctx, await this.xattrPath(ctx, at, path, atFlags), name, value, flags);
+    });
+  }
+  private static checkSetxattrArgs(name: string, value: Uint8Array, flags: number): void {
+    if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) throw err(Errno.EINVAL);
+    Vfs.xattrNameLength(name);
+    if (value.length > XATTR_SIZE_MAX) throw err(Errno.E2BIG);
+  }
+  async setxattrRef(ctx: FsContext, p: PathRef, name: string, value: Uint8Array, flags = 0): Promise<void> {
+    return guard(async () => {
+      Vfs.checkSetxattrArgs(name, value, flags);
+      this.checkWritable(p);
+      this.xattrPermission(ctx, p, name, true);
+      const node = this.nodeOf(p);
+      if (!node.setxattr) throw err(Errno.EOPNOTSUPP);
+      checkXattrName(name);
+      await node.setxattr(name, value, flags);
+    });
+  }
+
+  /** removexattr/lremovexattr. */
+  async removexattr(ctx: FsContext, at: PathRef | undefined, path: string, name: string, flags = 0): Promise<void> {
+    return guard(async () => {
+      Vfs.xattrNameLength(name);
+      return this.removexattrRef(ctx, await this.xattrPath(ctx, at, path, flags), name);
+    });
+  }
+  async removexattrRef(ctx: FsContext, p: PathRef, name: string): Promise<void> {
+    return guard(async () => {
+      Vfs.xattrNameLength(name);
+      this.checkWritable(p);
+      this.xattrPermission(ctx, p, name, true);
+      const node = this.nodeOf(p);
+      if (!node.removexattr) throw err(Errno.EOPNOTSUPP);
+      checkXattrName(name);
+      await node.removexattr(name);
+    });
+  }
+
+  /** Encodes a name list as listxattr returns it (NUL-terminated names); E2BIG beyond XATTR_LIST_MAX. */
+  static encodeXattrList(names: readonly string[]): Uint8Array {
+    const out = Buffer.from(names.map((n) => n + '\0').join(''), 'latin1');
+    if (out.length > XATTR_LIST_MAX) throw err(Errno.E2BIG);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
 
   // ---- namespace operations ----

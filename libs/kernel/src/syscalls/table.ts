@@ -6,20 +6,19 @@ import { execSyscalls } from '../process/exec';
 import { cloneSyscalls } from '../process/clone';
 import { exitSyscalls } from '../process/exit';
 import { idSyscalls } from '../process/ids';
-import { futexSyscalls } from '../process/futex';
+import { sysFutex } from '../process/futex';
 import { mmapSyscalls } from '../mm/mmap';
 import { memfdSyscalls } from '../mm/memfd';
 import { openSyscalls } from '../fs/open';
 import { readWriteSyscalls } from '../fs/read_write';
 import { statSyscalls } from '../fs/stat';
+import { xattrSyscalls } from '../fs/xattr';
 import { pollSyscalls } from '../fs/poll';
 import { epollSyscalls } from '../fs/epoll';
 import { socketSyscalls } from '../net/syscalls';
 import { signalSyscalls } from '../signal/sigaction';
 import { timeSyscalls } from '../time/time';
 import { SYSCALL_NUMBERS } from './numbers';
-import { itimerSyscalls } from '../time/itimer';
-import { posixTimerSyscalls } from '../time/posix-timers';
 import type { Handler, SyscallDefs, SyscallStatus } from './types';
 
 export { RETURN_NONE } from './types';
@@ -36,6 +35,7 @@ const FAMILIES: SyscallDefs[] = [
   readWriteSyscalls,
   openSyscalls,
   statSyscalls,
+  xattrSyscalls,
   pollSyscalls,
   epollSyscalls,
   socketSyscalls,
@@ -47,9 +47,13 @@ const FAMILIES: SyscallDefs[] = [
   idSyscalls,
   signalSyscalls,
   timeSyscalls,
-  itimerSyscalls,
-  posixTimerSyscalls,
-  futexSyscalls,
+  {
+    futex: {
+      handler: sysFutex,
+      status: 'partial',
+      note: 'WAIT/WAKE/REQUEUE/CMP_REQUEUE/WAKE_OP/BITSET, private and shared; PI futexes unsupported',
+    },
+  },
 ];
 
 /** Reasons for deliberately unsupported calls (they return ENOSYS). */

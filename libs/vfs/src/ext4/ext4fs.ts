@@ -39,6 +39,7 @@ import {
   RO_COMPAT_HUGE_FILE,
   type Superblock,
 } from './superblock';
+import { type Ext4Xattr, ext4AclToXattr, parseInodeXattrs, parseXattrBlock } from './xattr';
 
 export const EXT4_SUPER_MAGIC = 0xef53;
 const EXTENTS_FL = 0x80000;
@@ -47,6 +48,7 @@ const HUGE_FILE_FL = 0x40000;
 const INDEX_FL = 0x1000;
 const IMMUTABLE_FL = 0x10;
 const APPEND_FL = 0x20;
+const EA_INODE_FL = 0x200000;
 const EXT_MAGIC = 0xf30a;
 const MAX_EXTENT_DEPTH = 5;
 /** Directories with more blocks than this get an in-memory name index on first lookup. */
@@ -229,6 +231,7 @@ export class Ext4Node implements VNode {
   private runs: Run[] | null = null;
   private inlineCache: Uint8Array | null = null;
   private dirIndex: Map<string, number> | null = null;
+  private xattrList: Ext4Xattr[] | null = null;
 
   constructor(
     readonly fs: Ext4Fs,
@@ -522,6 +525,37 @@ export class Ext4Node implements VNode {
       if (n !== size) throw corrupt(`inode ${this.ino} (symlink)`);
     }
     return Buffer.from(bytes).toString('latin1');
+  }
+
+  // ---- extended attributes ----
+
+  /** In-inode entries, then the external block's (parsed once). */
+  private async xattrEntries(): Promise<Ext4Xattr[]> {
+    if (this.xattrList) return this.xattrList;
+    const out: Ext4Xattr[] = [];
+    if (this.fs.sb.inodeSize > 128) out.push(...parseInodeXattrs(this.raw, le16(this.raw, 0x80), this.ino));
+    const blk = le32(this.raw, 0x68) + le16(this.raw, 0x76) * 0x100000000;
+    if (blk !== 0) out.push(...parseXattrBlock(await this.fs.block(blk), this.ino));
+    this.xattrList = out;
+    return out;
+  }
+
+  async listxattr(): Promise<string[]> {
+    return (await this.xattrEntries()).map((e) => e.name);
+  }
+
+  async getxattr(name: string): Promise<Uint8Array> {
+    const e = (await this.xattrEntries()).find((x) => x.name === name);
+    if (!e) throw err(Errno.ENODATA);
+    let v = e.value;
+    if (v === null) {
+      // ea_inode: the value is the data of an inode flagged EA_INODE.
+      const holder = await this.fs.iget(e.inum);
+      if (!(holder.flags & EA_INODE_FL) || holder.a.size < e.size) throw corrupt(`inode ${this.ino} (xattr inode)`);
+      v = new Uint8Array(e.size);
+      if ((await holder.read(0, v)) !== e.size) throw corrupt(`inode ${this.ino} (xattr inode)`);
+    }
+    return e.acl ? ext4AclToXattr(v, `inode ${this.ino}`) : v.slice();
   }
 
   // ---- directories ----
