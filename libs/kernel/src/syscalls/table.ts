@@ -6,7 +6,7 @@ import { execSyscalls } from '../process/exec';
 import { cloneSyscalls } from '../process/clone';
 import { exitSyscalls } from '../process/exit';
 import { idSyscalls } from '../process/ids';
-import { sysFutex } from '../process/futex';
+import { futexSyscalls } from '../process/futex';
 import { mmapSyscalls } from '../mm/mmap';
 import { memfdSyscalls } from '../mm/memfd';
 import { openSyscalls } from '../fs/open';
@@ -19,6 +19,8 @@ import { socketSyscalls } from '../net/syscalls';
 import { signalSyscalls } from '../signal/sigaction';
 import { timeSyscalls } from '../time/time';
 import { SYSCALL_NUMBERS } from './numbers';
+import { itimerSyscalls } from '../time/itimer';
+import { posixTimerSyscalls } from '../time/posix-timers';
 import type { Handler, SyscallDefs, SyscallStatus } from './types';
 
 export { RETURN_NONE } from './types';
@@ -47,13 +49,9 @@ const FAMILIES: SyscallDefs[] = [
   idSyscalls,
   signalSyscalls,
   timeSyscalls,
-  {
-    futex: {
-      handler: sysFutex,
-      status: 'partial',
-      note: 'WAIT/WAKE/REQUEUE/CMP_REQUEUE/WAKE_OP/BITSET, private and shared; PI futexes unsupported',
-    },
-  },
+  itimerSyscalls,
+  posixTimerSyscalls,
+  futexSyscalls,
 ];
 
 /** Reasons for deliberately unsupported calls (they return ENOSYS). */
