@@ -189,6 +189,24 @@ describe('GET /v1/runs', () => {
     await waitRun(svc.url, KEY_A, fresh);
   });
 
+  it('a filtered page does bounded work: past 2000 examined entries it returns early with a cursor', async () => {
+    const key = idx('alpha', 'runs');
+    const future = Date.now() + 3_600_000;
+    const ghosts = Array.from({ length: 2100 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    await redis.zadd(key, ...ghosts.flatMap((g) => [future, g]));
+    const p1 = await page('/v1/runs?status=succeeded&limit=5');
+    expect(p1.items).toEqual([]);
+    expect(p1.nextCursor).not.toBeNull();
+    // the examined ids of expired records left the index
+    expect(await redis.zcard(key)).toBe(mine.length + 100);
+    const p2 = await page(`/v1/runs?status=succeeded&limit=5&cursor=${p1.nextCursor as string}`);
+    expect(p2.items).toHaveLength(5);
+    expect(p2.items.every((x) => x.status === 'succeeded')).toBe(true);
+    // every ghost is gone now: the same page comes straight from the start
+    expect(await redis.zcard(key)).toBe(mine.length);
+    expect((await page('/v1/runs?status=succeeded&limit=5')).items).toEqual(p2.items);
+  });
+
   it('is in the OpenAPI document', async () => {
     const doc = (await (await fetch(`${svc.url}/docs/openapi.json`)).json()) as {
       paths: Record<string, Record<string, { parameters?: { name: string }[] }>>;

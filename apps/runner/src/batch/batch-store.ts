@@ -114,8 +114,7 @@ export class BatchStore {
     m.expire(this.keys.batch(id), this.ttlSeconds);
     m.expire(this.keys.batchCells(id), this.ttlSeconds);
     this.index.add(m, tenant, id, createdAt);
-    await m.exec();
-    await this.index.trim(tenant, createdAt);
+    await this.index.trim(tenant, await m.exec());
   }
 
   /** A page of the tenant's batches, newest first (progress counts, no cells). */

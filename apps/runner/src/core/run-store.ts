@@ -164,8 +164,7 @@ export class RunStore {
     m.expire(this.keys.run(id), this.ttlSeconds);
     m.expire(this.keys.runEvents(id), this.ttlSeconds);
     this.index.add(m, tenant, id, now);
-    await m.exec();
-    await this.index.trim(tenant, now);
+    await this.index.trim(tenant, await m.exec());
   }
 
   /**

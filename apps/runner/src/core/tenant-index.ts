@@ -57,17 +57,26 @@ export class TenantIndex {
     return this.keyOf(tenant);
   }
 
-  /** Adds the id inside the caller's transaction (with the record it indexes). */
+  /**
+   * Adds the id inside the caller's transaction (with the record it indexes) and reads the
+   * oldest entries past the TTL in the same round trip. Queue it last, then give the
+   * transaction's results to trim().
+   */
   add(m: ChainableCommander, tenant: string, id: string, createdAt: number): void {
     const key = this.keyOf(tenant);
     m.zadd(key, createdAt, id);
     m.expire(key, this.ttlSeconds);
+    m.zrangebyscore(key, '-inf', createdAt - this.ttlSeconds * 1000, 'LIMIT', 0, TRIM_BATCH);
   }
 
-  /** Drops entries older than the TTL whose record expired (a bounded batch per call). */
-  async trim(tenant: string, now = Date.now()): Promise<number> {
+  /**
+   * Drops the entries add() found past the TTL whose record has expired (a bounded batch per
+   * insert; an old entry whose record still exists — a run that finished late — stays).
+   */
+  async trim(tenant: string, results: [Error | null, unknown][] | null): Promise<number> {
     const key = this.keyOf(tenant);
-    const old = await this.redis.zrangebyscore(key, '-inf', now - this.ttlSeconds * 1000, 'LIMIT', 0, TRIM_BATCH);
+    const last = results?.[results.length - 1]?.[1];
+    const old = Array.isArray(last) ? (last as string[]) : [];
     if (old.length === 0) return 0;
     const p = this.redis.pipeline();
     for (const id of old) p.exists(this.recordKey(id));
