@@ -264,8 +264,9 @@ export const socketSyscalls: SyscallDefs = {
     },
     status: 'partial',
     note:
-      'AF_UNIX: accepted and ignored; inet: SO_REUSEADDR/REUSEPORT/KEEPALIVE/RCVBUF/SNDBUF/LINGER/BROADCAST, ' +
-      'TCP_NODELAY and keepalive tunables, IPV6_V6ONLY (stored; loopback has no timers)',
+      'SO_RCVTIMEO/SO_SNDTIMEO on every socket; AF_UNIX: other options accepted and ignored; inet: ' +
+      'SO_REUSEADDR/REUSEPORT/KEEPALIVE/RCVBUF/SNDBUF/LINGER/BROADCAST, TCP_NODELAY and keepalive ' +
+      'tunables, IP_TOS/IP_TTL, IPV6_V6ONLY (stored; the loopback has no retransmit or keepalive timers)',
   },
   getsockopt: {
     handler: (_k, t, a) => {
