@@ -234,6 +234,11 @@ describe('signed webhooks', () => {
     expect(verify(d?.headers['lichen-signature'] as string, d?.raw as Buffer, webhookSecret)).toBe(true);
   });
 
+  it('the rotation endpoint is in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${svc.url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toContain('/v1/tenants/{id}/webhook-secret');
+  });
+
   it('every delivery the service made verified at the receiver', () => {
     expect(refused.filter((x) => x.path !== '/resent')).toEqual([]);
   });
