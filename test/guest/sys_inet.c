@@ -3,7 +3,8 @@
 // 127.0.0.1 and ::1, dual-stack (v4-mapped) and IPV6_V6ONLY, UDP round trips with message
 // boundaries and truncation, bind/connect/listen/accept error cases, non-blocking connect,
 // shutdown (EOF, EPIPE + SIGPIPE), MSG_PEEK/DONTWAIT/WAITALL, poll/epoll readiness, socket
-// options, signals interrupting blocking calls, SO_RCVTIMEO/SO_SNDTIMEO and FIONREAD. Ephemeral ports are printed only as "in range".
+// options, signals interrupting blocking calls, SO_RCVTIMEO/SO_SNDTIMEO, FIONREAD,
+// sendmmsg/recvmmsg. Ephemeral ports are printed only as "in range".
 // Only the parent prints; children report through the data they send and their exit status.
 // `sys_inet noroute`: connect to 10.0.0.1 (Lichen has no route; hosts running qemu may).
 #define _GNU_SOURCE
@@ -793,6 +794,46 @@ static void timeouts(void) {
   close(sv[1]);
 }
 
+static void mmsg(void) {
+  printf("-- sendmmsg/recvmmsg\n");
+  int a = socket(AF_INET6, SOCK_DGRAM, 0), b = socket(AF_INET6, SOCK_DGRAM, 0);
+  struct sockaddr_in6 sa = sin6("::1", 0);
+  bind(a, SA(sa), sizeof sa);
+  sa = sin6("::1", port_of(a));
+  const char *words[] = {"one", "three", "seventeen"};
+  struct mmsghdr out[3];
+  struct iovec oiov[3];
+  memset(out, 0, sizeof out);
+  for (int i = 0; i < 3; i++) {
+    oiov[i].iov_base = (void *)words[i];
+    oiov[i].iov_len = strlen(words[i]);
+    out[i].msg_hdr.msg_iov = &oiov[i];
+    out[i].msg_hdr.msg_iovlen = 1;
+    out[i].msg_hdr.msg_name = &sa;
+    out[i].msg_hdr.msg_namelen = sizeof sa;
+  }
+  CHECK("sendmmsg", sendmmsg(b, out, 3, 0));
+  printf("msg_len %u %u %u\n", out[0].msg_len, out[1].msg_len, out[2].msg_len);
+  struct mmsghdr in[4];
+  char bufs[4][16];
+  struct iovec iiov[4];
+  memset(in, 0, sizeof in);
+  for (int i = 0; i < 4; i++) {
+    iiov[i].iov_base = bufs[i];
+    iiov[i].iov_len = sizeof bufs[i];
+    in[i].msg_hdr.msg_iov = &iiov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+  }
+  CHECK("recvmmsg MSG_WAITFORONE", recvmmsg(a, in, 4, MSG_WAITFORONE, NULL));
+  printf("lens %u %u %u last '%.*s'\n", in[0].msg_len, in[1].msg_len, in[2].msg_len, (int)in[2].msg_len, bufs[2]);
+  CHECK("recvmmsg nothing (DONTWAIT)", recvmmsg(a, in, 4, MSG_DONTWAIT, NULL));
+  int t = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK("sendmmsg on unconnected tcp", sendmmsg(t, out, 1, MSG_NOSIGNAL));
+  close(t);
+  close(a);
+  close(b);
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc > 1 && strcmp(argv[1], "noroute") == 0) {
@@ -818,6 +859,7 @@ int main(int argc, char **argv) {
   udp(AF_INET6, "::1");
   udp_dual();
   timeouts();
+  mmsg();
   printf("done\n");
   return 0;
 }

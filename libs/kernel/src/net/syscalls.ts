@@ -10,7 +10,7 @@ import { copyIn, copyOut, readI32, readIovecs, writeU32, type UserAddr } from '.
 import { O_NONBLOCK, type KFile } from '../fs/file';
 import { AF_INET, AF_INET6, createInetSocket } from './inet';
 import { AF_UNIX, createUnixSocket, unixSocketPair } from './unix';
-import { MSG_TRUNC, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET, Socket } from './socket';
+import { MSG_DONTWAIT, MSG_TRUNC, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET, Socket } from './socket';
 
 const SCM_RIGHTS = 1;
 const MSG_CTRUNC = 8;
@@ -158,6 +158,68 @@ async function recvmsg(k: Kernel, t: Task, fd: number, p: UserAddr, flags: numbe
   return s.type === SOCK_DGRAM && flags & MSG_TRUNC ? r.fullLength : r.data.length;
 }
 
+/** struct mmsghdr: a msghdr and the byte count the call stores for it. */
+const MMSG_SIZE = 64;
+const UIO_MAXIOV = 1024;
+const MSG_WAITFORONE = 0x10000;
+
+/**
+ * sendmmsg/recvmmsg: one sendmsg/recvmsg per entry, storing msg_len. An error after the
+ * first message ends the batch with the count so far (Linux's rule). recvmmsg's timeout is
+ * checked after each datagram, as on Linux, and the time left is written back.
+ */
+async function multiMsg(
+  k: Kernel,
+  t: Task,
+  fd: number,
+  vec: UserAddr,
+  vlen: number,
+  flags: number,
+  recv: boolean,
+  timeout: UserAddr,
+): Promise<number> {
+  sockOf(t, fd);
+  let deadline: number | null = null;
+  if (recv && timeout !== 0) {
+    const v = new DataView(copyIn(t.mm.as, timeout, 16).buffer);
+    const sec = Number(v.getBigInt64(0, true));
+    const nsec = Number(v.getBigInt64(8, true));
+    if (sec < 0 || nsec < 0 || nsec >= 1e9) return -Errno.EINVAL;
+    deadline = k.clock.monotonicNs() + sec * 1e9 + nsec;
+  }
+  const n = Math.min(vlen >>> 0, UIO_MAXIOV);
+  let i = 0;
+  for (; i < n; i++) {
+    const entry = (vec + i * MMSG_SIZE) as UserAddr;
+    let r: number;
+    try {
+      r = recv ? await recvmsg(k, t, fd, entry, flags) : await sendmsg(t, fd, entry, flags);
+    } catch (e) {
+      if (i === 0) throw e;
+      break;
+    }
+    if (r < 0) {
+      if (i === 0) return r;
+      break;
+    }
+    writeU32(t.mm.as, (entry + 56) as UserAddr, r);
+    if (flags & MSG_WAITFORONE) flags |= MSG_DONTWAIT;
+    if (deadline !== null && k.clock.monotonicNs() >= deadline) {
+      i++;
+      break;
+    }
+  }
+  if (deadline !== null) {
+    const left = Math.max(0, deadline - k.clock.monotonicNs());
+    const b = new Uint8Array(16);
+    const v = new DataView(b.buffer);
+    v.setBigInt64(0, BigInt(Math.floor(left / 1e9)), true);
+    v.setBigInt64(8, BigInt(Math.floor(left % 1e9)), true);
+    copyOut(t.mm.as, timeout, b);
+  }
+  return i;
+}
+
 export const socketSyscalls: SyscallDefs = {
   socket: {
     handler: (k, t, a) => {
@@ -244,6 +306,11 @@ export const socketSyscalls: SyscallDefs = {
   },
   sendmsg: { handler: (_k, t, a) => sendmsg(t, a.i(0), a.p(1), a.i(2)) },
   recvmsg: { handler: (k, t, a) => recvmsg(k, t, a.i(0), a.p(1), a.i(2)) },
+  sendmmsg: { handler: (k, t, a) => multiMsg(k, t, a.i(0), a.p(1), a.i(2), a.i(3), false, 0 as UserAddr) },
+  recvmmsg: {
+    handler: (k, t, a) => multiMsg(k, t, a.i(0), a.p(1), a.i(2), a.i(3), true, a.p(4)),
+    note: 'the timeout is checked after each datagram, as on Linux',
+  },
   shutdown: {
     handler: (_k, t, a) => {
       const s = sockOf(t, a.i(0));
