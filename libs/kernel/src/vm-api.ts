@@ -153,7 +153,10 @@ export interface RunResult {
   message: string | null;
   stats: RunStats;
   crash: CrashInfo | null;
-  /** Tar of the overlay's upper layer (added and changed files) when `collectArtifacts` was set and the root is an ext4 image. */
+  /**
+   * Tar of the overlay's changes when `collectArtifacts` was set and the root is an ext4 image:
+   * added and changed files, and deleted image paths as OCI whiteouts (`dir/.wh.NAME`).
+   */
   artifacts: Uint8Array | null;
 }
 
