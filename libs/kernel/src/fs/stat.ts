@@ -17,51 +17,92 @@ import type { Task } from '../task';
 import { copyIn, copyOut, readPath, setU64, type UserAddr } from '../uaccess';
 import { atRef, dirfdRef } from './paths';
 
-export function encodeStat(st: Stat): Uint8Array {
-  const b = new Uint8Array(128);
+/** Integer fields of Stat that struct stat and struct statx both carry. */
+type StatInt = 'dev' | 'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'rdev' | 'size' | 'blksize' | 'blocks';
+
+/** Where a struct keeps each shared Stat field: integers as [field, offset, bytes], times as [field, offset]. */
+interface StatLayout {
+  bytes: number;
+  ints: ReadonlyArray<readonly [StatInt, number, 2 | 4 | 8]>;
+  times: ReadonlyArray<readonly ['atime' | 'mtime' | 'ctime' | 'btime', number]>;
+  /** tv_nsec width: 8 in struct stat's timespec, 4 in struct statx_timestamp. */
+  nsecBytes: 4 | 8;
+}
+
+/** aarch64 struct stat (asm-generic, 128 bytes). */
+const STAT_LAYOUT: StatLayout = {
+  bytes: 128,
+  ints: [
+    ['dev', 0, 8],
+    ['ino', 8, 8],
+    ['mode', 16, 4],
+    ['nlink', 20, 4],
+    ['uid', 24, 4],
+    ['gid', 28, 4],
+    ['rdev', 32, 8],
+    ['size', 48, 8],
+    ['blksize', 56, 4],
+    ['blocks', 64, 8],
+  ],
+  times: [
+    ['atime', 72],
+    ['mtime', 88],
+    ['ctime', 104],
+  ],
+  nsecBytes: 8,
+};
+
+/** struct statx (256 bytes); dev/rdev are split into major/minor by encodeStatx. */
+const STATX_LAYOUT: StatLayout = {
+  bytes: 256,
+  ints: [
+    ['blksize', 4, 4],
+    ['nlink', 16, 4],
+    ['uid', 20, 4],
+    ['gid', 24, 4],
+    ['mode', 28, 2],
+    ['ino', 32, 8],
+    ['size', 40, 8],
+    ['blocks', 48, 8],
+  ],
+  times: [
+    ['atime', 64],
+    ['btime', 80],
+    ['ctime', 96],
+    ['mtime', 112],
+  ],
+  nsecBytes: 4,
+};
+
+/** Copies the fields both structs share into a new buffer laid out as `layout` says. */
+function encodeStatFields(st: Stat, layout: StatLayout): { b: Uint8Array; v: DataView } {
+  const b = new Uint8Array(layout.bytes);
   const v = new DataView(b.buffer);
-  setU64(v, 0, st.dev);
-  setU64(v, 8, st.ino);
-  v.setUint32(16, st.mode, true);
-  v.setUint32(20, st.nlink, true);
-  v.setUint32(24, st.uid, true);
-  v.setUint32(28, st.gid, true);
-  setU64(v, 32, st.rdev);
-  setU64(v, 48, st.size);
-  v.setInt32(56, st.blksize, true);
-  setU64(v, 64, st.blocks);
-  setU64(v, 72, st.atime.sec);
-  setU64(v, 80, st.atime.nsec);
-  setU64(v, 88, st.mtime.sec);
-  setU64(v, 96, st.mtime.nsec);
-  setU64(v, 104, st.ctime.sec);
-  setU64(v, 112, st.ctime.nsec);
-  return b;
+  for (const [field, off, bytes] of layout.ints) {
+    const x = st[field];
+    if (bytes === 8) setU64(v, off, x);
+    else if (bytes === 4) v.setUint32(off, x >>> 0, true);
+    else v.setUint16(off, x & 0xffff, true);
+  }
+  for (const [field, off] of layout.times) {
+    const ts = st[field];
+    if (!ts) continue;
+    setU64(v, off, ts.sec);
+    if (layout.nsecBytes === 8) setU64(v, off + 8, ts.nsec);
+    else v.setUint32(off + 8, ts.nsec, true);
+  }
+  return { b, v };
+}
+
+export function encodeStat(st: Stat): Uint8Array {
+  return encodeStatFields(st, STAT_LAYOUT).b;
 }
 
 function encodeStatx(st: Stat, mask: number): Uint8Array {
-  const b = new Uint8Array(256);
-  const v = new DataView(b.buffer);
-  const have = st.mask & (mask | 0x7ff);
-  v.setUint32(0, have, true);
-  v.setUint32(4, st.blksize, true);
+  const { b, v } = encodeStatFields(st, STATX_LAYOUT);
+  v.setUint32(0, st.mask & (mask | 0x7ff), true);
   setU64(v, 8, st.attributes ?? 0);
-  v.setUint32(16, st.nlink, true);
-  v.setUint32(20, st.uid, true);
-  v.setUint32(24, st.gid, true);
-  v.setUint16(28, st.mode, true);
-  setU64(v, 32, st.ino);
-  setU64(v, 40, st.size);
-  setU64(v, 48, st.blocks);
   setU64(v, 56, 0x30 | 0x2000); // attributes_mask: APPEND|IMMUTABLE|MOUNT_ROOT known
-  const ts = (off: number, t: Timespec): void => {
-    setU64(v, off, t.sec);
-    v.setUint32(off + 8, t.nsec, true);
-  };
-  ts(64, st.atime);
-  if (st.btime) ts(80, st.btime);
-  ts(96, st.ctime);
-  ts(112, st.mtime);
   v.setUint32(128, major(st.rdev), true);
   v.setUint32(132, minor(st.rdev), true);
   v.setUint32(136, major(st.dev), true);
