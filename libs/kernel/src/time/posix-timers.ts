@@ -251,7 +251,7 @@ export const posixTimerSyscalls: SyscallDefs = {
   timer_create: {
     handler: (k, t, a) => timerCreate(k, t, a.i(0), a.p(1), a.p(2)),
     status: 'partial',
-    note: 'REALTIME/MONOTONIC/BOOTTIME/TAI and CPU clocks (of the caller); SIGEV_SIGNAL/NONE/THREAD_ID; MONOTONIC_RAW/COARSE and ALARM clocks EOPNOTSUPP; at most 32768 timers (EAGAIN)',
+    note: "REALTIME/MONOTONIC/BOOTTIME/TAI and CPU clocks; SIGEV_SIGNAL/NONE/THREAD_ID (glibc SIGEV_THREAD); MONOTONIC_RAW/COARSE and ALARM clocks EOPNOTSUPP; another process's CPU clock EINVAL; a periodic timer whose signal is ignored stops (Linux restarts it when un-ignored); at most 32768 timers (EAGAIN)",
   },
   timer_settime: {
     handler: (k, t, a) => timerSettime(k, t, a.i(0), a.i(1), a.p(2), a.p(3)),

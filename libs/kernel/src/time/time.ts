@@ -52,6 +52,7 @@ export const timeSyscalls: SyscallDefs = {
       writeTimespec(t.mm.as, a.p(1), ts);
       return 0;
     },
+    note: 'CPU clocks (also clock_getcpuclockid/pthread_getcpuclockid ids) count guest instructions, 1 ns each',
   },
   clock_getres: {
     handler: (k, t, a) => {
