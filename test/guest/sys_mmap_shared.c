@@ -203,6 +203,18 @@ static void fileMappings(void) {
   munmap(m, 3 * PG);
   pread(fd, r, 1, 2 * PG);
   printf("grown page written back: %c\n", r[0]);
+  // truncate(2) by path and open(O_TRUNC) cut mapped pages too
+  m = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  m[PG] = 'T';
+  truncate(pathA, 100);
+  probe("after truncate(path), page 1", m + PG);
+  probe("after truncate(path), byte 50", m + 50);
+  probe("after truncate(path), byte 200", m + 200);
+  close(open(pathA, O_WRONLY | O_TRUNC));
+  probe("after O_TRUNC, page 0", m);
+  munmap(m, 3 * PG);
+  memset(buf, 'a', PG);
+  pwrite(fd, buf, PG, 0);  // one page of 'a' again for the tests below
   close(fd);
 }
 
@@ -216,6 +228,10 @@ static void accessRules(void) {
     printf("mprotect PROT_WRITE: %s\n", mprotect(r, PG, PROT_READ | PROT_WRITE) == 0 ? "ok" : strerror(errno));
     munmap(r, PG);
   }
+  int ap = open(pathA, O_RDWR | O_APPEND);
+  w = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, ap, 0);
+  printf("O_APPEND + MAP_SHARED + PROT_WRITE: %s\n", w == MAP_FAILED ? strerror(errno) : "mapped");
+  close(ap);
   // MAP_PRIVATE of a read-only fd may be written: copy-on-write, the file is unchanged
   char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, ro, 0);
   char before = p[0];

@@ -4,7 +4,8 @@ import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
 import type { Task } from '../task';
 import { copyIn, copyOut, readPath, type UserAddr } from '../uaccess';
-import { O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, type KFile } from './file';
+import { O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, O_TRUNC, type KFile } from './file';
+import { cachedPagesOf } from '../mm/shared';
 import { FIOCLEX, FIONBIO, FIONCLEX } from './console';
 import { makePipe, openFifo } from './pipe';
 import { dirfdRef } from './paths';
@@ -54,6 +55,8 @@ async function openat(
     return k.allocFd(t, end, (flags & O_CLOEXEC) !== 0);
   }
   const f = new VfsFile(k, of);
+  // O_TRUNC emptied a file that may be mapped shared: its cached pages go (mappings then SIGBUS)
+  if (flags & O_TRUNC && !of.ops && of.stat().size === 0) cachedPagesOf(k.memory, of.node)?.truncate(0, 0);
   return k.allocFd(t, f, (flags & O_CLOEXEC) !== 0);
 }
 

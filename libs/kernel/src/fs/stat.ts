@@ -416,7 +416,10 @@ export const statSyscalls: SyscallDefs = {
       const path = readPath(t.mm.as, a.p(0));
       const len = a.l(1);
       if (len < 0) return -Errno.EINVAL;
+      const node = (await k.hostIo(k.vfs.resolve(t.process.fs.ctx, undefined, path))).dentry.node;
+      const before = node?.attr().size ?? 0;
       await k.hostIo(k.vfs.truncate(t.process.fs.ctx, undefined, path, len));
+      if (node) cachedPagesOf(k.memory, node)?.truncate(before, len);
       return 0;
     },
   },
