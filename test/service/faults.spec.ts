@@ -1,47 +1,25 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../apps/api/src/bootstrap';
-import { loadConfig } from '../../apps/runner/src/core/config';
-import { auth, dropPrefix, KEY_A, REDIS_URL, testEnv, waitRun } from './support/harness';
+import { auth, KEY_A, REDIS_URL, startSplitService, waitRun, type SplitService } from './support/harness';
 
-const ROOT = resolve(__dirname, '../..');
-let api: INestApplication;
+let svc: SplitService;
 let url = '';
-let env: NodeJS.ProcessEnv;
 let prefix = '';
 let dir = '';
-const runners: ChildProcess[] = [];
-
-function startRunner(): ChildProcess {
-  const c = spawn(process.execPath, ['--require', 'tsx/cjs', resolve(ROOT, 'apps/runner/src/main.ts')], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  runners.push(c);
-  return c;
-}
+const startRunner = (): ChildProcess => svc.runner();
 
 beforeAll(async () => {
-  ({ env, prefix, dir } = testEnv({
+  svc = await startSplitService({
     LICHEN_STALLED_INTERVAL_MS: '1000',
     LICHEN_RUNNER_CONCURRENCY: '1',
     LICHEN_JOB_ATTEMPTS: '2',
-  }));
-  api = await createApiApp(loadConfig(env), { shutdownHooks: false });
-  await api.listen(0, '127.0.0.1');
-  url = `http://127.0.0.1:${(api.getHttpServer().address() as { port: number }).port}`;
+  });
+  ({ url, prefix, dir } = svc);
 });
 afterAll(async () => {
-  for (const r of runners) if (r.exitCode === null) r.kill('SIGKILL');
-  await api?.close();
-  await dropPrefix(prefix);
-  rmSync(dir, { recursive: true, force: true });
+  await svc?.stop();
 });
 
 async function status(id: string): Promise<{ status: string; attempt: number }> {

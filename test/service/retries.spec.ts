@@ -3,55 +3,38 @@
  * event, offsets keep growing across attempts, and the result holds only the final attempt.
  */
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../apps/api/src/bootstrap';
-import { loadConfig } from '../../apps/runner/src/core/config';
 import type { ConsoleEvent } from '../../apps/runner/src/core/types';
 import {
   auth,
-  dropPrefix,
   KEY_A,
   readSse,
   REDIS_URL,
-  spawnRunner,
+  startSplitService,
   submitRun,
-  testEnv,
   waitRun,
+  type SplitService,
 } from './support/harness';
 
-let api: INestApplication;
+let svc: SplitService;
 let url = '';
-let env: NodeJS.ProcessEnv;
 let prefix = '';
 let dir = '';
-const runners: ChildProcess[] = [];
+const runner = (): ChildProcess => svc.runner();
 
 beforeAll(async () => {
-  ({ env, prefix, dir } = testEnv({
+  svc = await startSplitService({
     LICHEN_STALLED_INTERVAL_MS: '1000',
     LICHEN_RUNNER_CONCURRENCY: '1',
     LICHEN_JOB_ATTEMPTS: '2',
-  }));
-  api = await createApiApp(loadConfig(env), { shutdownHooks: false });
-  await api.listen(0, '127.0.0.1');
-  url = `http://127.0.0.1:${(api.getHttpServer().address() as { port: number }).port}`;
+  });
+  ({ url, prefix, dir } = svc);
 });
 afterAll(async () => {
-  for (const r of runners) if (r.exitCode === null) r.kill('SIGKILL');
-  await api?.close();
-  await dropPrefix(prefix);
-  rmSync(dir, { recursive: true, force: true });
+  await svc?.stop();
 });
-
-function runner(): ChildProcess {
-  const c = spawnRunner(env);
-  runners.push(c);
-  return c;
-}
 
 async function workers(n: number): Promise<void> {
   const q = new Queue('runs', { connection: { url: REDIS_URL }, prefix: `${prefix}:bull` });

@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
+import { createApiApp } from '../../../apps/api/src/bootstrap';
 import { startServe } from '../../../apps/api/src/serve';
+import { loadConfig } from '../../../apps/runner/src/core/config';
 import type { ServeHandle } from '../../../apps/api/src/serve';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -75,6 +77,43 @@ export async function startService(extra: Record<string, string> = {}): Promise<
     dir,
     async stop() {
       await handle.close();
+      await dropPrefix(prefix);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The API in this process and runners as child processes (so a test can SIGKILL one): what
+ * the fault and retry specs need. `runner()` starts one more runner; `stop()` kills them all.
+ */
+export interface SplitService {
+  url: string;
+  env: NodeJS.ProcessEnv;
+  prefix: string;
+  dir: string;
+  runner(): ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startSplitService(extra: Record<string, string> = {}): Promise<SplitService> {
+  const { env, prefix, dir } = testEnv(extra);
+  const api = await createApiApp(loadConfig(env), { shutdownHooks: false });
+  await api.listen(0, '127.0.0.1');
+  const runners: ChildProcess[] = [];
+  return {
+    url: `http://127.0.0.1:${(api.getHttpServer().address() as { port: number }).port}`,
+    env,
+    prefix,
+    dir,
+    runner() {
+      const c = spawnRunner(env);
+      runners.push(c);
+      return c;
+    },
+    async stop() {
+      for (const r of runners) if (r.exitCode === null) r.kill('SIGKILL');
+      await api.close();
       await dropPrefix(prefix);
       rmSync(dir, { recursive: true, force: true });
     },
