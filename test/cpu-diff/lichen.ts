@@ -100,7 +100,9 @@ export function runLichen(t: LichenTarget, c: TestCase): CaseResult {
       const f = cpu.lastFault;
       stop = f?.cause === 'alignment' ? 'bus' : 'segv';
       pc = BigInt(f ? f.pc : cpu.pc);
-      faultAddr = BigInt(f ? f.addr : 0);
+      // si_addr as Linux reports it: the exact address with the tag cleared when bit 55 is clear.
+      const exact = f ? (BigInt(f.addrHi) << 32n) | BigInt(f.addrLo) : 0n;
+      faultAddr = (exact & (1n << 55n)) !== 0n ? exact : exact & 0x00ff_ffff_ffff_ffffn;
       break;
     }
     case StopReason.Budget:

@@ -223,3 +223,80 @@ describe('loads and stores', () => {
     expect(cpu.getX(0)).toBe(1n);
   });
 });
+
+describe('exact 64-bit fault addresses (FaultInfo.addrHi/addrLo = base + offset modulo 2^64)', () => {
+  const END = D + 0x2000; // first unmapped byte after the data area
+  const cases: [string, string, Record<number, bigint | number>, bigint][] = [
+    ['imm9 below zero', 'ldur x0, [x1, #-32]', { 1: 0x10 }, 0xfffffffffffffff0n],
+    ['negative pointer (rounded as a double)', 'ldrb w0, [x1]', { 1: 0xfffffffffffffe7en }, 0xfffffffffffffe7en],
+    ['imm12 carrying into the tag', 'ldr x0, [x1, #32]', { 1: 0x00fffffffffffff0n }, 0x0100000000000010n],
+    ['imm12, non-canonical base above 2^53', 'ldr x0, [x1, #8]', { 1: 0x0123456789abcdefn }, 0x0123456789abcdf7n],
+    [
+      'tagged base keeps its tag',
+      'str x0, [x1, #16]',
+      { 1: 0x5a00000000000000n + BigInt(END) },
+      0x5a00000000000010n + BigInt(END),
+    ],
+    ['pre-index, imprecise base', 'ldr x0, [x1, #-8]!', { 1: 0xa5ffffffffffff01n }, 0xa5fffffffffffef9n],
+    ['post-index, imprecise base', 'ldr x0, [x1], #-8', { 1: 0xa5ffffffffffff01n }, 0xa5ffffffffffff01n],
+    ['register offset wraps below zero', 'ldr x0, [x1, x2, lsl #3]', { 1: 0x10, 2: -4 }, 0xfffffffffffffff0n],
+    [
+      'register offset, tagged sum',
+      'ldrh w0, [x1, w2, sxtw #1]',
+      { 1: 0x7700000000001000n, 2: -0x800 },
+      0x7700000000000000n,
+    ],
+    [
+      'pair, second element faults',
+      'ldp x3, x4, [x1, #8]',
+      { 1: 0x3300000000000000n + BigInt(END - 16) },
+      0x3300000000000000n + BigInt(END),
+    ],
+    ['pair, imprecise base', 'stp x3, x4, [x1, #-16]!', { 1: 0x00e0000000000001n }, 0x00dffffffffffff1n],
+    [
+      'straddling load faults on the next page',
+      'ldr x0, [x1]',
+      { 1: 0x4200000000000000n + BigInt(END - 4) },
+      0x4200000000000000n + BigInt(END),
+    ],
+    ['exclusive, imprecise base', 'ldxr x0, [x1]', { 1: 0xfffffffffffffe80n }, 0xfffffffffffffe80n],
+    ['SIMD structure, imprecise base', 'ld1 {v0.16b}, [x1]', { 1: 0xfedcba9876543210n }, 0xfedcba9876543210n],
+    [
+      'DC ZVA through a tagged pointer',
+      'dc zva, x1',
+      { 1: 0x1100000000000000n + BigInt(END + 0x48) },
+      0x1100000000000000n + BigInt(END + 0x40),
+    ],
+  ];
+  for (const [name, insn, regs, want] of cases) {
+    it(`${name}: ${insn}`, () => {
+      const { cpu, reason } = runAsm(['nop', insn, 'brk #0'].join('\n'), regs);
+      expect(reason).toBe(StopReason.Fault);
+      const f = cpu.lastFault!;
+      expect(f.pc).toBe(0x10004);
+      expect((BigInt(f.addrHi) << 32n) | BigInt(f.addrLo)).toBe(want);
+      expect(f.addr).toBe(Number(want));
+    });
+  }
+
+  it('the block tier reports the same exact address', () => {
+    // x9 counts down: the first 9 passes load from the data area, the 10th (block compiled by
+    // then) through the negative pointer in x2.
+    const src = ['mov x9, #10', 'loop: subs x9, x9, #1', 'csel x3, x2, x1, eq', 'ldur x0, [x3, #-2]', 'b loop'];
+    const { cpu, reason } = runAsm(src.join('\n'), { 1: D + 8, 2: 0xfffffffffffffe80n }, 1_000_000, { jit: true });
+    expect(reason).toBe(StopReason.Fault);
+    expect(cpu.retired).toBe(1 + 9 * 4 + 2);
+    const f = cpu.lastFault!;
+    expect((BigInt(f.addrHi) << 32n) | BigInt(f.addrLo)).toBe(0xfffffffffffffe7en);
+  });
+
+  it('DC ZVA ignores the top byte of a mapped address', () => {
+    const { cpu, reason } = runAsm(['str x2, [x3]', 'dc zva, x1', 'ldr x0, [x3]', 'brk #0'].join('\n'), {
+      1: 0x5500000000000000n + BigInt(D + 0x40),
+      2: 0x1234n,
+      3: D + 0x48,
+    });
+    expect(reason).toBe(StopReason.Breakpoint);
+    expect(cpu.getX(0)).toBe(0n);
+  });
+});

@@ -33,7 +33,19 @@ export type FaultCause = 'not-mapped' | 'permission' | 'no-memory' | 'alignment'
 
 export interface FaultInfo {
   readonly pc: GuestAddr;
+  /**
+   * The faulting address as a number: exact below 2^53 (every mapped page and every address
+   * the kernel copies to); above that use `addrHi`/`addrLo`.
+   */
   readonly addr: GuestAddr;
+  /**
+   * The faulting address exactly, as the architecture forms it (the 64-bit sum modulo 2^64,
+   * top byte included: a tagged base keeps its tag, base - offset below zero wraps to
+   * 0xffff...): high and low 32-bit halves, each an unsigned number. Linux derives si_addr
+   * from this with its untagged_addr rule; the CPU does not apply it.
+   */
+  readonly addrHi: number;
+  readonly addrLo: number;
   readonly access: AccessKind;
   readonly cause: FaultCause;
 }

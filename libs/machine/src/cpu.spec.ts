@@ -92,7 +92,14 @@ describe('Cpu API', () => {
     cpu.setXNumber(2, 0x9000); // unmapped
     const r = cpu.run(100);
     expect(r).toBe(StopReason.Fault);
-    expect(cpu.lastFault).toEqual({ pc: 0x1004, addr: 0x9000, access: 'read', cause: 'not-mapped' });
+    expect(cpu.lastFault).toEqual({
+      pc: 0x1004,
+      addr: 0x9000,
+      addrHi: 0,
+      addrLo: 0x9000,
+      access: 'read',
+      cause: 'not-mapped',
+    });
     expect(cpu.pc).toBe(0x1004);
     expect(cpu.totalRetired).toBe(10 + cpu.retired);
     as.mapAnonymous(guestAddr(0x9000), 0x1000, PROT_READ | PROT_WRITE);

@@ -11,6 +11,7 @@ import {
 } from './api';
 import { type CompiledBlock, HOT_THRESHOLD, compileBlock } from './decode/blocks';
 import { type Decoder, defaultDecoder } from './decode/dispatch';
+import { type AddrHalves, dataFaultAddress, splitAddress } from './fault-address';
 import { AddressSpaceImpl, PhysicalMemoryImpl } from './memory';
 import { CpuState, StopSignal } from './state';
 
@@ -180,7 +181,22 @@ export class AArch64Cpu implements Cpu {
       if (blockStart >= 0) n += (s.pc - blockStart) / 4;
       if (e.kind === 'fault') {
         const f = mem.fault;
-        this.fault = { pc: s.pc as GuestAddr, addr: f.addr as GuestAddr, access: f.access, cause: f.cause };
+        let exact: AddrHalves;
+        if (f.access === 'exec') exact = splitAddress(f.addr);
+        else {
+          // The instruction changed nothing: rebuild its exact address from it and the registers.
+          const w = new Uint8Array(4);
+          const word = mem.read(s.pc as GuestAddr, w) === null ? new DataView(w.buffer).getUint32(0, true) : 0;
+          exact = dataFaultAddress(s, word, f.addr);
+        }
+        this.fault = {
+          pc: s.pc as GuestAddr,
+          addr: (exact.hi * TWO32 + exact.lo) as GuestAddr,
+          addrHi: exact.hi,
+          addrLo: exact.lo,
+          access: f.access,
+          cause: f.cause,
+        };
         reason = R_FAULT;
       } else if (e.kind === 'undefined') {
         const w = new Uint8Array(4);

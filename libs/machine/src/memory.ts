@@ -14,6 +14,7 @@ import {
 } from './api';
 import * as M_api from './api';
 import * as M_state from './state';
+import { splitAddress } from './fault-address';
 // Local bindings: hot code must not go through module-export getters.
 const { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } = M_api;
 const { FAULT_SIGNAL } = M_state;
@@ -412,7 +413,7 @@ export class AddressSpaceImpl implements AddressSpace {
     return frame;
   }
   private setFault(va: number, access: AccessKind, cause: FaultCause): number {
-    this.fault.addr = va < 0 ? va + 2 ** 64 : va; // an address computation that wrapped below 0
+    this.fault.addr = va; // as computed (may be negative or past 2^56): the CPU rebuilds the exact address
     this.fault.access = access;
     this.fault.cause = cause;
     return -1;
@@ -593,12 +594,19 @@ export class AddressSpaceImpl implements AddressSpace {
 
   // ---- kernel copies ------------------------------------------------------------------
 
+  /** The fault that stopped a kernel copy (its address is the kernel's own number). */
+  private copyFault(): FaultInfo {
+    const { hi, lo } = splitAddress(this.fault.addr);
+    const { access, cause } = this.fault;
+    return { pc: 0 as GuestAddr, addr: this.fault.addr as GuestAddr, addrHi: hi, addrLo: lo, access, cause };
+  }
+
   read(addr: GuestAddr, dst: Uint8Array): null | { fault: FaultInfo; copied: number } {
     let done = 0;
     while (done < dst.length) {
       const va = addr + done;
       const f = this.resolve(va, 'read', false);
-      if (f < 0) return { fault: { pc: 0 as GuestAddr, ...this.fault } as FaultInfo, copied: done };
+      if (f < 0) return { fault: this.copyFault(), copied: done };
       const off = va % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, dst.length - done);
       dst.set(this.bytes.subarray(f * PAGE_SIZE + off, f * PAGE_SIZE + off + n), done);
@@ -611,7 +619,7 @@ export class AddressSpaceImpl implements AddressSpace {
     while (done < src.length) {
       const va = addr + done;
       const f = this.resolve(va, 'write', false);
-      if (f < 0) return { fault: { pc: 0 as GuestAddr, ...this.fault } as FaultInfo, copied: done };
+      if (f < 0) return { fault: this.copyFault(), copied: done };
       // The write TLB may cache this page now that COW is broken; drop stale read entries.
       const vpn = Math.floor(va / PAGE_SIZE);
       this.rTag[vpn & (TLB_SIZE - 1)] = NaN;

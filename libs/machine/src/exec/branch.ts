@@ -161,7 +161,9 @@ export function sys(s: CpuState, insn: number): void {
   const op2 = (insn >>> 5) & 7;
   if (op1 === 3 && crn === 7) {
     if (crm === 4 && op2 === 1) {
-      const a = xNum(s, insn & 31);
+      // The top byte is ignored (Linux TBI0), as for loads and stores.
+      const t = (insn & 31) << 1;
+      const a = (s.xu[t + 1] & 0xffffff) * 4294967296 + s.xu[t];
       const base = a - (a % DCZ_BLOCK);
       s.mem.probeWrite(base, DCZ_BLOCK);
       for (let i = 0; i < DCZ_BLOCK; i += 8) s.mem.st64(base + i, 0, 0);
