@@ -54,14 +54,11 @@ describe('fault addresses in siginfo (sys_fault_addr): Lichen vs qemu', () => {
   // byte of that page), a store to a read-only page and a base + offset carrying into the tag
   // byte (si_addr has the tag cleared, as Linux's untagged_addr does).
   it('si_addr and si_code match', () => compare('sys_fault_addr', 'static'));
-  // Known CPU gap (libs/machine): the CPU drops the top byte of the base and forms base + offset
-  // as a double, so (f) 0x10 - 0x20 reads 0 (a negative sum plus 2^64 rounds to 2^64) and (g)
-  // the pointer 0xfffffffffffffe7e reads 0x00fffffffffffe80 (tag lost, rounded above 2^53);
-  // qemu/Linux report 0xfffffffffffffff0 and 0xfffffffffffffe7e. it.fails keeps the gap
-  // visible and turns red once the CPU reports the exact 64-bit address.
-  it.fails('si_addr of an address wrapping below zero matches (CPU gap)', () =>
-    compare('sys_fault_addr', 'static', ['wrap']),
-  );
+  // (f) 0x10 - 0x20 and (g) the pointer 0xfffffffffffffe7e: the CPU reports the exact 64-bit
+  // address (FaultInfo.addrHi/addrLo), so si_addr is 0xfffffffffffffff0 and 0xfffffffffffffe7e
+  // as on Linux/qemu (bit 55 set: untagged_addr keeps the top byte).
+  it('si_addr of an address wrapping below zero and of a negative pointer match', () =>
+    compare('sys_fault_addr', 'static', ['wrap']));
 });
 
 describe('execve (fixed expectations: qemu-user cannot exec aarch64 binaries itself)', () => {

@@ -463,7 +463,7 @@ export class Kernel {
       return;
     }
     // si_addr carries the untagged address (Linux arm64: tag byte cleared for user addresses).
-    const addr = untaggedFaultAddr(f.addr);
+    const addr = untaggedFaultAddr((BigInt(f.addrHi) << 32n) | BigInt(f.addrLo));
     const where = `${f.access} ${f.access === 'exec' ? 'at' : 'of'} 0x${addr.toString(16)}`;
     switch (f.cause) {
       case 'no-memory':

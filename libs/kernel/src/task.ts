@@ -159,7 +159,7 @@ export class Task {
   /** Instructions left in the current time slice. */
   sliceLeft = 0;
   /** Where the fault that killed the task happened (crash report). */
-  lastFault: { pc: number; addr: number | null; reason: string; code: number } | null = null;
+  lastFault: { pc: number; addr: number | bigint | null; reason: string; code: number } | null = null;
   /** For the run loop: the task is in the run queue. */
   queued = false;
   /** The exit code passed to exit()/exit_group() (status form is computed on death). */

@@ -31,7 +31,7 @@ export const FRAME_UC = SIGINFO_SIZE;
 const MC = FRAME_UC + UC_MCONTEXT;
 
 /** Fills the ucontext part of `frame` from the CPU (registers, fpsimd). */
-export function saveMachineContext(cpu: Cpu, frame: Uint8Array, faultAddress: number): void {
+export function saveMachineContext(cpu: Cpu, frame: Uint8Array, faultAddress: number | bigint): void {
   const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   v.setBigUint64(MC + SC_FAULT_ADDRESS, BigInt(faultAddress), true);
   for (let i = 0; i < 31; i++) v.setBigUint64(MC + SC_REGS + i * 8, BigInt.asUintN(64, cpu.getX(i)), true);

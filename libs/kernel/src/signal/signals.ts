@@ -176,8 +176,8 @@ export interface SigInfo {
   status?: number;
   utime?: number;
   stime?: number;
-  /** Fault address for SIGSEGV/SIGBUS/SIGILL/SIGTRAP/SIGFPE. */
-  addr?: number;
+  /** Fault address for SIGSEGV/SIGBUS/SIGILL/SIGTRAP/SIGFPE (bigint: exact 64-bit CPU fault addresses). */
+  addr?: number | bigint;
   /** sigqueue / timer value. */
   value?: number | bigint;
   /** POSIX timers. */
@@ -200,7 +200,13 @@ export interface SigInfo {
  * address) and kept when it is set. The CPU reports addresses as numbers, so one computed past
  * 2^56 (a base plus an offset carrying into the tag byte) arrives with the carry in it.
  */
-export function untaggedFaultAddr(addr: number): number {
+export function untaggedFaultAddr(addr: number): number;
+export function untaggedFaultAddr(addr: bigint): bigint;
+export function untaggedFaultAddr(addr: number | bigint): number | bigint {
+  if (typeof addr === 'bigint') {
+    const a = BigInt.asUintN(64, addr);
+    return (a & (1n << 55n)) !== 0n ? a : a & 0x00ff_ffff_ffff_ffffn;
+  }
   if (addr < 2 ** 55) return addr;
   const hiWord = Math.floor(addr / 2 ** 32);
   const lo = addr - hiWord * 2 ** 32;
