@@ -72,7 +72,11 @@ export class VfsFile extends KFile {
     if (obj === undefined || data.length === 0) return;
     obj.update(pos, data);
     const last = Math.floor((pos + data.length - 1) / 4096);
-    for (let i = Math.floor(pos / 4096); i <= last; i++) if (!obj.has(i)) await this.k.hostIo(obj.load(i));
+    try {
+      for (let i = Math.floor(pos / 4096); i <= last; i++) if (!obj.has(i)) await this.k.hostIo(obj.load(i));
+    } catch {
+      // the write itself succeeded; a page that cannot be read in faults in as zero later
+    }
   }
   override seek(offset: number, whence: number): Promise<number> {
     return this.file.seek(offset, whence);

@@ -4,7 +4,7 @@
  */
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr, type AddressSpace } from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
-import type { SharedPages, SharedUser } from './shared';
+import { PAGE_BEYOND_EOF, type SharedPages, type SharedUser } from './shared';
 
 export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
@@ -229,8 +229,12 @@ export class Mm implements SharedUser {
   /** The machine's pager: the frame of a lazy shared page (or -1 / -2, see AddressSpace.pager). */
   private pageIn(va: number): number {
     const v = this.find(va);
-    if (v?.obj === undefined) return -1;
-    return v.obj.frameAt((v.offset + pageDown(va) - v.start) / PAGE_SIZE);
+    if (v?.obj === undefined) return PAGE_BEYOND_EOF;
+    try {
+      return v.obj.frameAt((v.offset + pageDown(va) - v.start) / PAGE_SIZE);
+    } catch {
+      return PAGE_BEYOND_EOF; // the file went away under the mapping: SIGBUS, never a host exception
+    }
   }
 
   /** Pages of `obj` from index `first` on must be taken from the object again (truncate). */

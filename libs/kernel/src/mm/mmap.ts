@@ -284,8 +284,12 @@ function sysMsync(k: Kernel, t: Task, addr: number, len: number, flags: number):
   const files = t.mm.objectsIn(addr, end).filter((o) => o.isFile);
   if (files.length === 0) return 0;
   return (async () => {
-    for (const o of files) await k.hostIo(o.sync());
-    return 0;
+    let failed = false;
+    for (const o of files) {
+      await k.hostIo(o.sync());
+      if (o.takeError()) failed = true;
+    }
+    return failed ? -Errno.EIO : 0;
   })();
 }
 

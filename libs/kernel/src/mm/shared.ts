@@ -36,8 +36,10 @@ export class SharedPages {
   /** A shared mapping of it was ever writable: write-back has work to do. */
   written = false;
   private freed = false;
-  /** In-flight write-back (awaited by msync, munmap and the end of the run). */
+  /** In-flight write-back (awaited by msync and the end of the run). Never rejects. */
   private flushing: Promise<void> = Promise.resolve();
+  /** A write-back failed since the last `takeError` (msync reports EIO, like Linux). */
+  private failed = false;
 
   constructor(
     readonly memory: PhysicalMemory,
@@ -153,12 +155,19 @@ export class SharedPages {
       this.free();
       return;
     }
-    this.flushing = this.writeBack().then(async () => {
-      if (this.users.size > 0 || this.freed) return;
-      this.free();
-      this.cache?.forget(this);
-      if (this.backing !== null) await this.backing.drop();
-    });
+    const backing = this.backing;
+    this.flushing = this.flushing
+      .then(() => this.writeBack())
+      .then(async () => {
+        if (this.users.size > 0 || this.freed) return;
+        this.free();
+        this.cache?.forget(this);
+        try {
+          await backing.drop();
+        } catch {
+          // closing a description never fails the caller
+        }
+      });
   }
 
   /** Writes every cached page to the file (clipped at EOF); resolves when done. */
@@ -166,6 +175,13 @@ export class SharedPages {
     if (this.backing === null) return Promise.resolve();
     this.flushing = this.flushing.then(() => this.writeBack());
     return this.flushing;
+  }
+
+  /** True (once) when a write-back failed since the last call. */
+  takeError(): boolean {
+    const f = this.failed;
+    this.failed = false;
+    return f;
   }
 
   /** The write-back (or release) already under way. */
@@ -181,7 +197,12 @@ export class SharedPages {
       if (this.freed) return;
       // A copy: the guest may keep writing the frame while the file system works.
       const data = this.memory.bytes.slice(f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
-      await b.file.writePage(index, data);
+      try {
+        await b.file.writePage(index, data);
+      } catch {
+        this.failed = true; // EROFS, ENOSPC, EIO: the data stays in memory, msync says EIO
+        return;
+      }
     }
   }
 
