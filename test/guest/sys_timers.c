@@ -154,7 +154,11 @@ static void errors(void) {
   sev.sigev_notify = SIGEV_THREAD_ID;
   sev._sigev_un._tid = getppid();
   SHOW("foreign thread id", timer_create(CLOCK_MONOTONIC, &sev, &id));
+  int kid;
+  SHOW("bad sigevent pointer", syscall(SYS_timer_create, CLOCK_MONOTONIC, (void *)8, &kid));
   id = make(CLOCK_MONOTONIC, SIGEV_NONE, 0, 0);
+  SHOW("settime NULL", timer_settime(id, 0, NULL, NULL));
+  SHOW("gettime bad pointer", syscall(SYS_timer_gettime, (long)id, (void *)8));
   struct itimerspec its = {{0, 0}, {0, 1000000000}};
   SHOW("bad nsec", timer_settime(id, 0, &its, NULL));
   its.it_value.tv_nsec = 0;

@@ -131,11 +131,7 @@ function encodeItimerspec(v: { value: number; interval: number }): Uint8Array {
 }
 
 /** struct itimerspec → ns, or null when a field is not a valid timespec (EINVAL). */
-function readItimerspec(
-  k: Kernel,
-  t: Task,
-  addr: UserAddr,
-): { intervalNs: number; valueSec: number; valueNsec: number } | null {
+function readItimerspec(t: Task, addr: UserAddr): { intervalNs: number; valueSec: number; valueNsec: number } | null {
   const d = new DataView(copyIn(t.mm.as, addr, 32).buffer);
   const isec = d.getBigInt64(0, true);
   const insec = d.getBigInt64(8, true);
@@ -143,7 +139,6 @@ function readItimerspec(
   const vnsec = d.getBigInt64(24, true);
   const ok = (s: bigint, n: bigint): boolean => s >= 0n && n >= 0n && n < 1_000_000_000n;
   if (!ok(isec, insec) || !ok(vsec, vnsec)) return null;
-  void k;
   return { intervalNs: Number(isec) * 1e9 + Number(insec), valueSec: Number(vsec), valueNsec: Number(vnsec) };
 }
 
@@ -152,6 +147,8 @@ function lookup(t: Task, id: number): PosixTimer | null {
 }
 
 function timerCreate(k: Kernel, t: Task, clockId: number, sevp: UserAddr, idPtr: UserAddr): number {
+  // like Linux: the sigevent is copied in (EFAULT) before the clock is looked at
+  const sev = sevp !== 0 ? new DataView(copyIn(t.mm.as, sevp, 64).buffer) : null;
   const clock = resolveClock(k, t, clockId);
   if (!clock) return -Errno.EINVAL;
   if (clock.kind === 'wall') {
@@ -165,8 +162,8 @@ function timerCreate(k: Kernel, t: Task, clockId: number, sevp: UserAddr, idPtr:
   let signo = SIGALRM;
   let value: bigint | null = null;
   let target: Task | null = null;
-  if (sevp !== 0) {
-    const d = new DataView(copyIn(t.mm.as, sevp, 64).buffer);
+  if (sev !== null) {
+    const d = sev;
     value = d.getBigInt64(0, true);
     signo = d.getInt32(8, true);
     notify = d.getInt32(12, true);
@@ -206,10 +203,10 @@ function timerCreate(k: Kernel, t: Task, clockId: number, sevp: UserAddr, idPtr:
 }
 
 function timerSettime(k: Kernel, t: Task, id: number, flags: number, newPtr: UserAddr, oldPtr: UserAddr): number {
+  if (newPtr === 0) return -Errno.EINVAL;
+  const spec = readItimerspec(t, newPtr);
   const tm = lookup(t, id);
-  if (!tm) return -Errno.EINVAL;
-  const spec = readItimerspec(k, t, newPtr);
-  if (!spec) return -Errno.EINVAL;
+  if (!tm || !spec) return -Errno.EINVAL;
   const old = currentValue(k, tm);
   dropQueued(tm);
   tm.armed = false;
