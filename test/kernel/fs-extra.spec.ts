@@ -18,4 +18,5 @@ async function compare(name: string, args: string[] = []): Promise<void> {
 
 describe('filesystem extras: Lichen vs qemu', () => {
   it('sys_xattr: extended attributes', () => compare('sys_xattr'));
+  it('sys_inotify: inotify events, queue and fd semantics', () => compare('sys_inotify'));
 });

@@ -17,3 +17,4 @@ export * from './procfs';
 export * from './hostfs';
 export * from './tar';
 export * from './xattr';
+export * from './notify';

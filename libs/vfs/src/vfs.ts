@@ -77,6 +77,22 @@ import {
 } from './types';
 import { MemDevices, type RandomSource } from './mem-devices';
 import {
+  type FsNotifyListener,
+  IN_ACCESS,
+  IN_ATTRIB,
+  IN_CLOSE_NOWRITE,
+  IN_CLOSE_WRITE,
+  IN_CREATE,
+  IN_DELETE,
+  IN_DELETE_SELF,
+  IN_ISDIR,
+  IN_MODIFY,
+  IN_MOVE_SELF,
+  IN_MOVED_FROM,
+  IN_MOVED_TO,
+  IN_OPEN,
+} from './notify';
+import {
   checkXattrName,
   XATTR_CREATE,
   XATTR_LIST_MAX,
@@ -105,6 +121,8 @@ export class Dentry {
   pinned = false;
   /** Negative children cached under this directory (capped: lookups of random names cannot grow the cache). */
   negatives = 0;
+  /** Open file descriptions on this name (an unlinked file is deleted, IN_DELETE_SELF, at the last close). */
+  opens = 0;
   constructor(
     public name: string,
     public parent: Dentry | null,
@@ -214,11 +232,40 @@ export class Vfs {
   private fifoHandler: FifoHandler | null = null;
   /** Counters for tests and stats. */
   readonly stats = { lookups: 0, dcacheHits: 0 };
+  /** Active watches (inotify). While 0, an event site costs this one comparison. */
+  watches = 0;
+  /** Receives the events while `watches > 0` (the kernel's inotify). */
+  notifier: FsNotifyListener | null = null;
+  private nextCookie = 0;
 
   constructor(opts: VfsOptions = {}) {
     this.clock = opts.clock ?? hostClock;
     const mem = new MemDevices(opts.random);
     for (const [minor, dev] of mem.devices()) this.registerCharDevice(1, minor, dev);
+  }
+
+  // ---- change notification (callers check `watches !== 0` first) ----
+
+  /** An event on the node of `d`; its parent's watchers get it too for child events (fsnotify_parent). */
+  _notify(d: Dentry, mask: number, fileEvent = false): void {
+    const node = d.node;
+    if (!node || !this.notifier) return;
+    const m = mask | (isDir(node.attr().mode) ? IN_ISDIR : 0);
+    const parent = d.parent?.node ?? null;
+    this.notifier.nodeEvent(node, m, parent, d.name, fileEvent && d.deleted);
+  }
+  /** An event on the inode alone (link count changes, IN_DELETE_SELF, IN_MOVE_SELF: no IN_ISDIR, as Linux reports them). */
+  private notifyInode(node: VNode, mask: number): void {
+    this.notifier?.nodeEvent(node, mask, null, '', false);
+  }
+  private notifyDir(dir: PathRef, mask: number, name: string, cookie = 0): void {
+    const node = dir.dentry.node;
+    if (node) this.notifier?.dirEvent(node, mask, name, cookie);
+  }
+  /** The last link and the last open file are gone: IN_DELETE_SELF (dentry_unlink_inode). */
+  _notifyGone(d: Dentry): void {
+    const node = d.node;
+    if (node && d.opens === 0 && node.attr().nlink === 0) this.notifyInode(node, IN_DELETE_SELF);
   }
 
   // ---- devices ----
@@ -621,6 +668,7 @@ export class Vfs {
       let m = mode & 0o7777;
       if (!caps(ctx.cred).fsetid && !inGroup(ctx.cred, a.gid)) m &= ~S_ISGID;
       await this.setattr(p, { mode: (a.mode & S_IFMT) | m });
+      if (this.watches !== 0) this._notify(p.dentry, IN_ATTRIB);
     });
   }
 
@@ -661,6 +709,8 @@ export class Vfs {
       const ch: SetAttr = { uid: newUid, gid: newGid };
       if (mode !== a.mode && !isLnk(a.mode)) ch.mode = mode;
       await this.setattr(p, ch);
+      const given = (uid !== -1 && uid !== 0xffffffff) || (gid !== -1 && gid !== 0xffffffff);
+      if (this.watches !== 0 && given) this._notify(p.dentry, IN_ATTRIB);
     });
   }
 
@@ -707,6 +757,8 @@ export class Vfs {
       if (mt) ch.mtime = mt;
       if (!at0 && !mt) return;
       await this.setattr(p, ch);
+      // fsnotify_change: both times are a utime (IN_ATTRIB), one alone an access or a modification.
+      if (this.watches !== 0) this._notify(p.dentry, at0 && mt ? IN_ATTRIB : at0 ? IN_ACCESS : IN_MODIFY);
     });
   }
 
@@ -726,6 +778,7 @@ export class Vfs {
     if (size < 0 || !Number.isSafeInteger(size)) throw err(Errno.EINVAL);
     const now = this.clock();
     await this.setattr(p, { size, mtime: now, ctime: now });
+    if (this.watches !== 0) this._notify(p.dentry, IN_MODIFY);
   }
 
   // ---- extended attributes ----
@@ -832,6 +885,7 @@ export class Vfs {
       if (!node.setxattr) throw err(Errno.EOPNOTSUPP);
       checkXattrName(name);
       await node.setxattr(name, value, flags);
+      if (this.watches !== 0) this._notify(p.dentry, IN_ATTRIB);
     });
   }
 
@@ -851,6 +905,7 @@ export class Vfs {
       if (!node.removexattr) throw err(Errno.EOPNOTSUPP);
       checkXattrName(name);
       await node.removexattr(name);
+      if (this.watches !== 0) this._notify(p.dentry, IN_ATTRIB);
     });
   }
 
@@ -902,6 +957,7 @@ export class Vfs {
       const init = this.newNodeAttrs(ctx, pr.parent, S_IFDIR | (mode & 0o1777 & ~ctx.umask));
       const node = await dir.mkdir(pr.name, init);
       this.insertDentry(pr.parent, pr.name, node);
+      if (this.watches !== 0) this.notifyDir(pr.parent, IN_CREATE | IN_ISDIR, pr.name);
     });
   }
 
@@ -928,6 +984,7 @@ export class Vfs {
         this.newNodeAttrs(ctx, pr.parent, type | (mode & 0o7777 & ~ctx.umask), dev),
       );
       this.insertDentry(pr.parent, pr.name, node);
+      if (this.watches !== 0) this.notifyDir(pr.parent, IN_CREATE, pr.name);
     });
   }
 
@@ -945,6 +1002,7 @@ export class Vfs {
       if (!dir.symlink) throw err(Errno.EPERM);
       const node = await dir.symlink(pr.name, target, this.newNodeAttrs(ctx, pr.parent, S_IFLNK | 0o777));
       this.insertDentry(pr.parent, pr.name, node);
+      if (this.watches !== 0) this.notifyDir(pr.parent, IN_CREATE, pr.name);
     });
   }
 
@@ -1000,6 +1058,10 @@ export class Vfs {
       if (!dir.link) throw err(Errno.EPERM);
       await dir.link(pr.name, node);
       this.insertDentry(pr.parent, pr.name, node);
+      if (this.watches !== 0) {
+        this.notifyInode(node, IN_ATTRIB);
+        this.notifyDir(pr.parent, IN_CREATE, pr.name);
+      }
     });
   }
 
@@ -1037,6 +1099,12 @@ export class Vfs {
       }
       d.deleted = true;
       pr.parent.dentry.children.delete(pr.name);
+      if (this.watches !== 0) {
+        // vfs_unlink: the link count (IN_ATTRIB), the inode if it is gone, then the directory.
+        if (!rmdir) this.notifyInode(victim, IN_ATTRIB);
+        this._notifyGone(d);
+        this.notifyDir(pr.parent, IN_DELETE | (rmdir ? IN_ISDIR : 0), pr.name);
+      }
     });
   }
 
@@ -1124,6 +1192,23 @@ export class Vfs {
       od.name = np.name;
       od.parent = nparent;
       if (!vol) nparent.children.set(np.name, od);
+      if (this.watches !== 0) {
+        // fsnotify_move: MOVED_FROM/MOVED_TO with one cookie, the replaced target's link count,
+        // IN_MOVE_SELF on the moved inode; an exchange is two moves.
+        const move = (from: PathRef, fromName: string, to: PathRef, toName: string, node: VNode): void => {
+          const dirBit = isDir(node.attr().mode) ? IN_ISDIR : 0;
+          const cookie = ++this.nextCookie >>> 0 || ++this.nextCookie;
+          this.notifyDir(from, IN_MOVED_FROM | dirBit, fromName, cookie);
+          this.notifyDir(to, IN_MOVED_TO | dirBit, toName, cookie);
+        };
+        move(op.parent, op.name, np.parent, np.name, onode);
+        if (!exchange && nd.node) this.notifyInode(nd.node, IN_ATTRIB);
+        this.notifyInode(onode, IN_MOVE_SELF);
+        if (exchange && nd.node) {
+          move(np.parent, np.name, op.parent, op.name, nd.node);
+          this.notifyInode(nd.node, IN_MOVE_SELF);
+        } else if (nd.node) this._notifyGone(nd);
+      }
     });
   }
 
@@ -1186,6 +1271,7 @@ export class Vfs {
           );
           p = { mnt: pr.parent.mnt, dentry: this.insertDentry(pr.parent, pr.name, node) };
           created = true;
+          if (this.watches !== 0) this.notifyDir(pr.parent, IN_CREATE, pr.name);
           break;
         }
       } else {
@@ -1221,6 +1307,7 @@ export class Vfs {
         const ops = await node.open(file, ctx);
         if (ops) file.ops = ops;
       }
+      if (this.watches !== 0) this._notify(p.dentry, IN_OPEN, true);
       if (flags & O_TRUNC && type === S_IFREG && !created && a.size !== 0) await this.truncateRef(p, 0);
       return file;
     });
@@ -1264,7 +1351,9 @@ export class Vfs {
       if (!isReg(a.mode)) throw err(Errno.EACCES);
       if (p.mnt.flags & MS_NOEXEC) throw err(Errno.EACCES);
       this.permission(ctx, p, X_OK | R_OK);
-      return new OpenFile(this, p, O_RDONLY, undefined);
+      const file = new OpenFile(this, p, O_RDONLY, undefined);
+      if (this.watches !== 0) this._notify(p.dentry, IN_OPEN, true);
+      return file;
     });
   }
 
@@ -1298,6 +1387,7 @@ export class OpenFile {
   ) {
     this.ops = ops;
     this.path.dentry.node?.hold?.();
+    this.path.dentry.opens++;
   }
 
   get node(): VNode {
@@ -1331,6 +1421,7 @@ export class OpenFile {
       this.checkRead();
       const n = await this.doRead(buf, this.pos);
       if (!this.ops || this.ops.seekable) this.pos += n;
+      if (n > 0 && this.vfs.watches !== 0) this.vfs._notify(this.path.dentry, IN_ACCESS, true);
       return n;
     });
   }
@@ -1340,7 +1431,9 @@ export class OpenFile {
       this.checkRead();
       if (pos < 0) throw err(Errno.EINVAL);
       if (this.ops && !this.ops.seekable) throw err(Errno.ESPIPE);
-      return this.doRead(buf, pos);
+      const n = await this.doRead(buf, pos);
+      if (n > 0 && this.vfs.watches !== 0) this.vfs._notify(this.path.dentry, IN_ACCESS, true);
+      return n;
     });
   }
   private async doRead(buf: Uint8Array, pos: number): Promise<number> {
@@ -1357,31 +1450,38 @@ export class OpenFile {
   /** write(2) at the file position (O_APPEND writes at the end). */
   async write(data: Uint8Array): Promise<number> {
     return guard(async () => {
-      this.checkWrite();
-      if (this.ops) {
-        if (!this.ops.write) throw err(Errno.EINVAL);
-        if (this.ops.seekable && this.flags & O_APPEND && this.ops.size) this.pos = this.ops.size(this);
-        const n = await this.ops.write(this, data, this.pos);
-        if (this.ops.seekable) this.pos += n;
-        return n;
-      }
-      const pos = this.flags & O_APPEND ? this.node.attr().size : this.pos;
-      const n = await this.doWrite(data, pos);
-      this.pos = pos + n;
+      const n = await this.writeAtPos(data);
+      if (n > 0 && this.vfs.watches !== 0) this.vfs._notify(this.path.dentry, IN_MODIFY, true);
       return n;
     });
+  }
+  private async writeAtPos(data: Uint8Array): Promise<number> {
+    this.checkWrite();
+    if (this.ops) {
+      if (!this.ops.write) throw err(Errno.EINVAL);
+      if (this.ops.seekable && this.flags & O_APPEND && this.ops.size) this.pos = this.ops.size(this);
+      const n = await this.ops.write(this, data, this.pos);
+      if (this.ops.seekable) this.pos += n;
+      return n;
+    }
+    const pos = this.flags & O_APPEND ? this.node.attr().size : this.pos;
+    const n = await this.doWrite(data, pos);
+    this.pos = pos + n;
+    return n;
   }
   /** pwrite64(2) (like Linux, O_APPEND files append anyway). */
   async pwrite(data: Uint8Array, pos: number): Promise<number> {
     return guard(async () => {
       this.checkWrite();
       if (pos < 0) throw err(Errno.EINVAL);
+      let n: number;
       if (this.ops) {
         if (!this.ops.seekable) throw err(Errno.ESPIPE);
         if (!this.ops.write) throw err(Errno.EINVAL);
-        return this.ops.write(this, data, pos);
-      }
-      return this.doWrite(data, this.flags & O_APPEND ? this.node.attr().size : pos);
+        n = await this.ops.write(this, data, pos);
+      } else n = await this.doWrite(data, this.flags & O_APPEND ? this.node.attr().size : pos);
+      if (n > 0 && this.vfs.watches !== 0) this.vfs._notify(this.path.dentry, IN_MODIFY, true);
+      return n;
     });
   }
   private async doWrite(data: Uint8Array, pos: number): Promise<number> {
@@ -1524,6 +1624,7 @@ export class OpenFile {
         const more = await this.peekdir(1);
         if (more.length) throw err(Errno.EINVAL);
       }
+      if (this.vfs.watches !== 0) this.vfs._notify(this.path.dentry, IN_ACCESS, true);
       const out = new Uint8Array(total);
       let o = 0;
       for (const r of recs) {
@@ -1614,8 +1715,14 @@ export class OpenFile {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    const d = this.path.dentry;
+    d.opens--;
     try {
-      this.path.dentry.node?.unhold?.();
+      if (this.vfs.watches !== 0 && !this.isPathOnly) {
+        this.vfs._notify(d, this.writable ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE, true);
+        this.vfs._notifyGone(d);
+      }
+      d.node?.unhold?.();
       if (this.ops?.release) await this.ops.release(this);
     } catch {
       // release never fails

@@ -12,6 +12,7 @@ import { memfdSyscalls } from '../mm/memfd';
 import { openSyscalls } from '../fs/open';
 import { readWriteSyscalls } from '../fs/read_write';
 import { statSyscalls } from '../fs/stat';
+import { inotifySyscalls } from '../fs/inotify';
 import { xattrSyscalls } from '../fs/xattr';
 import { pollSyscalls } from '../fs/poll';
 import { epollSyscalls } from '../fs/epoll';
@@ -37,6 +38,7 @@ const FAMILIES: SyscallDefs[] = [
   readWriteSyscalls,
   openSyscalls,
   statSyscalls,
+  inotifySyscalls,
   xattrSyscalls,
   pollSyscalls,
   epollSyscalls,
