@@ -4,6 +4,7 @@ import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
 import { RETURN_NONE } from '../syscalls/types';
 import type { Process, Task } from '../task';
+import { unparkTimers } from '../time/posix-timers';
 import { readTimespec } from '../time/timespec';
 import { copyIn, copyOut, readU64Big, writeU64Big, type UserAddr } from '../uaccess';
 import { dequeueSignal, discardQueued, sendSignalToProcess, sendSignalToTask } from './deliver';
@@ -36,7 +37,7 @@ function validSig(sig: number): boolean {
 }
 
 /** struct sigaction on aarch64: handler(8) flags(8) restorer(8) mask(8). */
-function rtSigaction(t: Task, sig: number, actPtr: UserAddr, oldPtr: UserAddr, size: number): number {
+function rtSigaction(k: Kernel, t: Task, sig: number, actPtr: UserAddr, oldPtr: UserAddr, size: number): number {
   if (size !== 8) return -Errno.EINVAL;
   if (!validSig(sig)) return -Errno.EINVAL;
   const as = t.mm.as;
@@ -67,7 +68,7 @@ function rtSigaction(t: Task, sig: number, actPtr: UserAddr, oldPtr: UserAddr, s
     // setting SIG_IGN (or SIG_DFL for default-ignore signals) discards pending instances
     if (next.handler === 1 || (next.handler === SIG_DFL && (sig === 17 || sig === 23 || sig === 28))) {
       discardQueued(t.process, (x) => x.signo === sig, sigBit(sig));
-    }
+    } else unparkTimers(k, t.process, sig);
   }
   return 0;
 }
@@ -246,7 +247,7 @@ async function sigtimedwait(
 }
 
 export const signalSyscalls: SyscallDefs = {
-  rt_sigaction: { handler: (_k, t, a) => rtSigaction(t, a.i(0), a.p(1), a.p(2), a.x(3)) },
+  rt_sigaction: { handler: (k, t, a) => rtSigaction(k, t, a.i(0), a.p(1), a.p(2), a.x(3)) },
   rt_sigprocmask: { handler: (_k, t, a) => rtSigprocmask(t, a.i(0), a.p(1), a.p(2), a.x(3)) },
   rt_sigreturn: { handler: (k, t) => rtSigreturn(k, t) },
   sigaltstack: { handler: (k, t, a) => sigaltstack(k, t, a.p(0), a.p(1)) },

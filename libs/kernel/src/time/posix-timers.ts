@@ -82,6 +82,18 @@ export function expirePosixTimer(k: Kernel, tm: PosixTimer): void {
   schedule(k, tm);
 }
 
+/**
+ * Signal `sig` is no longer ignored: periodic timers of `p` parked because it was queue it now
+ * (Linux posixtimer_sig_unignore); the re-arm at delivery counts the periods missed meanwhile.
+ */
+export function unparkTimers(k: Kernel, p: Process, sig: number): void {
+  for (const tm of [...p.timers.posix.values()]) {
+    if (!tm.parked || tm.signo !== sig) continue;
+    tm.parked = false;
+    expirePosixTimer(k, tm);
+  }
+}
+
 /** The timer's signal left the queue: a periodic timer is re-armed and reports its overruns. */
 function dequeued(k: Kernel, tm: PosixTimer, info: SigInfo, delivered: boolean): void {
   if (tm.queued !== info) return; // stale: the timer was re-set or deleted
@@ -248,7 +260,7 @@ export const posixTimerSyscalls: SyscallDefs = {
   timer_create: {
     handler: (k, t, a) => timerCreate(k, t, a.i(0), a.p(1), a.p(2)),
     status: 'partial',
-    note: "REALTIME/MONOTONIC/BOOTTIME/TAI and CPU clocks; SIGEV_SIGNAL/NONE/THREAD_ID (glibc SIGEV_THREAD); MONOTONIC_RAW/COARSE and ALARM clocks EOPNOTSUPP; another process's CPU clock EINVAL; a periodic timer whose signal is ignored stops (Linux restarts it when un-ignored); at most 32768 timers (EAGAIN)",
+    note: "REALTIME/MONOTONIC/BOOTTIME/TAI and CPU clocks; SIGEV_SIGNAL/NONE/THREAD_ID (glibc SIGEV_THREAD); MONOTONIC_RAW/COARSE and ALARM clocks EOPNOTSUPP; another process's CPU clock EINVAL; at most 32768 timers (EAGAIN)",
   },
   timer_settime: {
     handler: (k, t, a) => timerSettime(k, t, a.i(0), a.i(1), a.p(2), a.p(3)),

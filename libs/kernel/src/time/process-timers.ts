@@ -42,7 +42,8 @@ export interface PosixTimer {
   queued: SigInfo | null;
   /**
    * The signal could not be queued (ignored, target thread gone): the timer waits, neither
-   * re-armed nor firing, like Linux 6.x's ignored-timer list (un-ignoring does not restart it).
+   * re-armed nor firing, like Linux 6.x's ignored-timer list; un-ignoring the signal queues it
+   * (posix-timers.ts unparkTimers).
    */
   parked: boolean;
   /** Linux it_overrun (-1 after each re-arm) and it_overrun_last (timer_getoverrun). */
