@@ -22,6 +22,7 @@ import { timeSyscalls } from '../time/time';
 import { SYSCALL_NUMBERS } from './numbers';
 import { itimerSyscalls } from '../time/itimer';
 import { posixTimerSyscalls } from '../time/posix-timers';
+import { msgSyscalls } from '../ipc/msg';
 import type { Handler, SyscallDefs, SyscallStatus } from './types';
 
 export { RETURN_NONE } from './types';
@@ -54,6 +55,7 @@ const FAMILIES: SyscallDefs[] = [
   itimerSyscalls,
   posixTimerSyscalls,
   futexSyscalls,
+  msgSyscalls,
 ];
 
 /** Reasons for deliberately unsupported calls (they return ENOSYS). */
