@@ -317,16 +317,24 @@ export class InetSocket extends Socket {
     return this.tcpConnect(t, this.destination(ep));
   }
 
-  private async tcpConnect(t: Task, dst: Endpoint): Promise<number> {
+  private tcpConnect(t: Task, dst: Endpoint): number | Promise<number> {
     this.done = false;
     this.finReceived = this.peerGone = false;
     this.shutRead = this.shutWrite = false;
     this.prepareSource(dst.ip);
-    let listener = this.findListener(dst);
-    // a full accept queue holds a blocking connect until there is room (Linux retries SYN);
-    // SO_SNDTIMEO ends the wait with EINPROGRESS
+    const listener = this.findListener(dst);
+    if (listener && !this.nonblock && listener.backlog.length > listener.backlogMax) return this.connectWait(t, dst);
+    return this.establish(dst, listener);
+  }
+
+  /**
+   * A full accept queue holds a blocking connect until there is room (Linux retries the SYN);
+   * SO_SNDTIMEO ends the wait with EINPROGRESS.
+   */
+  private async connectWait(t: Task, dst: Endpoint): Promise<number> {
     const deadline = this.deadline(this.sndTimeoNs);
-    while (listener && !this.nonblock && listener.backlog.length > listener.backlogMax) {
+    let listener = this.findListener(dst);
+    while (listener && listener.backlog.length > listener.backlogMax) {
       try {
         await this.waitOn(t, [listener.wq], deadline);
       } catch (e) {
@@ -335,6 +343,10 @@ export class InetSocket extends Socket {
       }
       listener = this.findListener(dst);
     }
+    return this.establish(dst, listener);
+  }
+
+  private establish(dst: Endpoint, listener: InetSocket | null): number {
     if (!listener) {
       this.releasePort();
       if (!this.nonblock) return -Errno.ECONNREFUSED;
@@ -411,8 +423,8 @@ export class InetSocket extends Socket {
     return e;
   }
 
-  send(t: Task, data: Uint8Array, _files: KFile[], flags: number, to: Uint8Array | null): Promise<number> {
-    return this.tcp ? this.sendTcp(t, data, flags) : Promise.resolve(this.sendUdp(data, to));
+  send(t: Task, data: Uint8Array, _files: KFile[], flags: number, to: Uint8Array | null): number | Promise<number> {
+    return this.tcp ? this.sendTcp(t, data, flags) : this.sendUdp(data, to);
   }
 
   private sendUdp(data: Uint8Array, to: Uint8Array | null): number {
@@ -444,7 +456,7 @@ export class InetSocket extends Socket {
     return data.length;
   }
 
-  private async sendTcp(t: Task, data: Uint8Array, flags: number): Promise<number> {
+  private sendTcp(t: Task, data: Uint8Array, flags: number): number | Promise<number> {
     const fail = (): never => {
       raiseSigpipe(this.k, t, flags);
       throw new KernelError(Errno.EPIPE);
@@ -462,16 +474,15 @@ export class InetSocket extends Socket {
       return data.length;
     }
     const nonblock = this.nonblock || (flags & MSG_DONTWAIT) !== 0;
-    return this.pushStream(
-      t,
+    return this.pushStream(t, {
       peer,
       data,
-      [],
+      files: [],
       nonblock,
-      false,
-      () => this.shutWrite || this.peerGone || this.state !== 'connected',
+      atomic: false,
+      broken: () => this.shutWrite || this.peerGone || this.state !== 'connected',
       fail,
-    );
+    });
   }
 
   /** The connection is reset: `err` becomes the pending error, both directions shut. */

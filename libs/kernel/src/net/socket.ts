@@ -60,8 +60,25 @@ export interface RecvResult {
   fullLength: number;
 }
 
+/** A stream send: `broken` says the connection takes no more, `fail` throws its error. */
+export interface StreamPush {
+  peer: Socket;
+  data: Uint8Array;
+  files: KFile[];
+  nonblock: boolean;
+  /** seqpacket: the whole record or nothing */
+  atomic: boolean;
+  broken: () => boolean;
+  fail: () => never;
+}
+
 /** What recv does when nothing is queued: wait, or report end of file (it may also throw). */
 export type EmptyState = 'wait' | 'eof';
+
+/** Applies `f` now when `v` is ready (not named `then`: a module exporting `then` is thenable), after it settles otherwise (no promise on the ready path). */
+export function whenReady<T, R>(v: T | Promise<T>, f: (x: T) => R): R | Promise<R> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
 
 export function intBytes(n: number): Uint8Array {
   const b = new Uint8Array(4);
@@ -134,7 +151,13 @@ export abstract class Socket extends KFile {
   abstract peerName(): Uint8Array;
   /** The address accept() reports for a connection taken from the backlog. */
   abstract acceptedName(): Uint8Array | null;
-  abstract send(t: Task, data: Uint8Array, files: KFile[], flags: number, to: Uint8Array | null): Promise<number>;
+  abstract send(
+    t: Task,
+    data: Uint8Array,
+    files: KFile[],
+    flags: number,
+    to: Uint8Array | null,
+  ): number | Promise<number>;
   abstract shutdown(how: number): void;
   abstract setOption(level: number, opt: number, val: Uint8Array): void;
   abstract getOption(level: number, opt: number): Uint8Array;
@@ -218,11 +241,39 @@ export abstract class Socket extends KFile {
     throw new KernelError(Errno.ENOTTY);
   }
 
-  async recv(t: Task, len: number, flags: number): Promise<RecvResult> {
+  /**
+   * recv: synchronous when data (or EOF, or an error) is there, so a ready socket costs no
+   * promise; waits otherwise.
+   */
+  recv(t: Task, len: number, flags: number): RecvResult | Promise<RecvResult> {
     const nonblock = this.nonblock || (flags & MSG_DONTWAIT) !== 0;
     const peek = (flags & MSG_PEEK) !== 0;
     const stream = this.type === SOCK_STREAM;
     const waitAll = stream && !peek && !nonblock && (flags & MSG_WAITALL) !== 0;
+    this.beforeRecv();
+    if (this.queue.length > 0) {
+      if (!stream) return this.takeDatagram(len, peek);
+      if (!waitAll || this.queued >= len) {
+        const parts: Uint8Array[] = [];
+        const files: KFile[] = [];
+        this.takeStream(len, peek, parts, files);
+        return streamResult(parts, files);
+      }
+    } else {
+      if (this.emptyState() === 'eof') return streamResult([], []);
+      if (nonblock) throw new KernelError(Errno.EAGAIN);
+    }
+    return this.recvWait(t, len, nonblock, peek, waitAll);
+  }
+
+  private async recvWait(
+    t: Task,
+    len: number,
+    nonblock: boolean,
+    peek: boolean,
+    waitAll: boolean,
+  ): Promise<RecvResult> {
+    const stream = this.type === SOCK_STREAM;
     const parts: Uint8Array[] = [];
     const files: KFile[] = [];
     const deadline = this.deadline(this.rcvTimeoNs);
@@ -251,8 +302,7 @@ export abstract class Socket extends KFile {
       n += this.takeStream(len - n, peek, parts, files);
       if (n >= len || files.length > 0 || !waitAll) break;
     }
-    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-    return { data, files, from: null, truncated: false, fullLength: data.length };
+    return streamResult(parts, files);
   }
 
   private takeDatagram(len: number, peek: boolean): RecvResult {
@@ -304,16 +354,21 @@ export abstract class Socket extends KFile {
    * says the connection can take no more; then bytes already sent are returned, or `fail`
    * throws (EPIPE and SIGPIPE, as the family decides).
    */
-  protected async pushStream(
-    t: Task,
-    peer: Socket,
-    data: Uint8Array,
-    files: KFile[],
-    nonblock: boolean,
-    atomic: boolean,
-    broken: () => boolean,
-    fail: () => never,
-  ): Promise<number> {
+  protected pushStream(t: Task, p: StreamPush): number | Promise<number> {
+    const { peer, data, files } = p;
+    // a zero-length stream write sends nothing (a seqpacket one sends an empty record)
+    if (data.length === 0 && !p.atomic && files.length === 0) return 0;
+    if (p.broken()) p.fail();
+    if (peer.capacity - peer.queued >= data.length) {
+      for (const f of files) f.refs++;
+      peer.deliver({ data: data.slice(), files, from: null });
+      return data.length;
+    }
+    return this.pushStreamWait(t, p);
+  }
+
+  private async pushStreamWait(t: Task, p: StreamPush): Promise<number> {
+    const { peer, data, files, nonblock, atomic, broken, fail } = p;
     const deadline = this.deadline(this.sndTimeoNs);
     let done = 0;
     while (done < data.length || (data.length === 0 && done === 0)) {
@@ -345,18 +400,28 @@ export abstract class Socket extends KFile {
     return done;
   }
 
-  /** accept(): waits for a connection in the backlog. */
-  async accept(t: Task): Promise<Socket> {
+  /** accept(): a connection from the backlog, at once when one is there. */
+  accept(t: Task): Socket | Promise<Socket> {
     if (!this.listening) throw new KernelError(Errno.EINVAL);
+    if (this.backlog.length > 0) return this.takeConnection();
+    if (this.nonblock) throw new KernelError(Errno.EAGAIN);
+    return this.acceptWait(t);
+  }
+
+  private takeConnection(): Socket {
+    const c = this.backlog.shift() as Socket;
+    this.wake();
+    return c;
+  }
+
+  private async acceptWait(t: Task): Promise<Socket> {
     const deadline = this.deadline(this.rcvTimeoNs);
     while (this.backlog.length === 0) {
       if (this.nonblock) throw new KernelError(Errno.EAGAIN);
       await this.waitOn(t, [this.wq], deadline);
       if (!this.listening) throw new KernelError(Errno.EINVAL);
     }
-    const c = this.backlog.shift() as Socket;
-    this.wake();
-    return c;
+    return this.takeConnection();
   }
 
   /** Queues an established connection for accept(). */
@@ -365,13 +430,13 @@ export abstract class Socket extends KFile {
     this.wake();
   }
 
-  override read(t: Task, len: number): Promise<Uint8Array> {
-    return this.recv(t, len, 0).then((r) => {
+  override read(t: Task, len: number): Uint8Array | Promise<Uint8Array> {
+    return whenReady(this.recv(t, len, 0), (r) => {
       for (const f of r.files) this.k.closeFile(f);
       return r.data;
     });
   }
-  override write(t: Task, data: Uint8Array): Promise<number> {
+  override write(t: Task, data: Uint8Array): number | Promise<number> {
     return this.send(t, data, [], 0, null);
   }
 
@@ -384,6 +449,11 @@ export abstract class Socket extends KFile {
     this.backlog = [];
     for (const s of pending) this.k.closeFile(s);
   }
+}
+
+function streamResult(parts: Uint8Array[], files: KFile[]): RecvResult {
+  const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  return { data, files, from: null, truncated: false, fullLength: data.length };
 }
 
 function isTimeoOpt(opt: number): boolean {

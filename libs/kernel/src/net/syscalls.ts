@@ -6,11 +6,21 @@ import { Errno, KernelError } from '../errno';
 import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
 import type { Task } from '../task';
-import { copyIn, copyOut, readI32, readIovecs, writeU32, type UserAddr } from '../uaccess';
+import { copyIn, copyOut, readI32, readIovecs, writeU32, type IoVec, type UserAddr } from '../uaccess';
 import { O_NONBLOCK, type KFile } from '../fs/file';
 import { AF_INET, AF_INET6, createInetSocket } from './inet';
 import { AF_UNIX, createUnixSocket, unixSocketPair } from './unix';
-import { MSG_DONTWAIT, MSG_TRUNC, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET, Socket } from './socket';
+import {
+  MSG_DONTWAIT,
+  MSG_TRUNC,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  Socket,
+  whenReady,
+  type RecvResult,
+} from './socket';
 
 const SCM_RIGHTS = 1;
 const MSG_CTRUNC = 8;
@@ -47,18 +57,26 @@ function createSocket(k: Kernel, t: Task, domain: number, type: number, protocol
   throw new KernelError(Errno.EAFNOSUPPORT);
 }
 
-async function accept(k: Kernel, t: Task, fd: number, addr: UserAddr, len: UserAddr, flags: number): Promise<number> {
+function accept(
+  k: Kernel,
+  t: Task,
+  fd: number,
+  addr: UserAddr,
+  len: UserAddr,
+  flags: number,
+): number | Promise<number> {
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return -Errno.EINVAL;
   const s = sockOf(t, fd);
-  const c = await s.accept(t);
-  if (flags & SOCK_NONBLOCK) c.flags |= O_NONBLOCK;
-  try {
-    writeSockaddr(t, addr, len, c.acceptedName());
-  } catch (e) {
-    k.closeFile(c);
-    throw e;
-  }
-  return k.allocFd(t, c, (flags & SOCK_CLOEXEC) !== 0);
+  return whenReady(s.accept(t), (c) => {
+    if (flags & SOCK_NONBLOCK) c.flags |= O_NONBLOCK;
+    try {
+      writeSockaddr(t, addr, len, c.acceptedName());
+    } catch (e) {
+      k.closeFile(c);
+      throw e;
+    }
+    return k.allocFd(t, c, (flags & SOCK_CLOEXEC) !== 0);
+  });
 }
 
 interface MsgHdr {
@@ -103,7 +121,7 @@ function readRights(t: Task, control: UserAddr, controllen: number): KFile[] {
   return files;
 }
 
-async function sendmsg(t: Task, fd: number, p: UserAddr, flags: number): Promise<number> {
+function sendmsg(t: Task, fd: number, p: UserAddr, flags: number): number | Promise<number> {
   const s = sockOf(t, fd);
   const h = readMsghdr(t, p);
   const iov = readIovecs(t.mm.as, h.iov, h.iovlen);
@@ -114,12 +132,24 @@ async function sendmsg(t: Task, fd: number, p: UserAddr, flags: number): Promise
   return s.send(t, data, files, flags, to);
 }
 
-async function recvmsg(k: Kernel, t: Task, fd: number, p: UserAddr, flags: number): Promise<number> {
+function recvmsg(k: Kernel, t: Task, fd: number, p: UserAddr, flags: number): number | Promise<number> {
   const s = sockOf(t, fd);
   const h = readMsghdr(t, p);
   const iov = readIovecs(t.mm.as, h.iov, h.iovlen);
   const total = iov.reduce((a, v) => a + v.len, 0);
-  const r = await s.recv(t, total, flags);
+  return whenReady(s.recv(t, total, flags), (r) => finishRecvmsg(k, t, s, p, h, iov, flags, r));
+}
+
+function finishRecvmsg(
+  k: Kernel,
+  t: Task,
+  s: Socket,
+  p: UserAddr,
+  h: MsgHdr,
+  iov: IoVec[],
+  flags: number,
+  r: RecvResult,
+): number {
   let o = 0;
   for (const v of iov) {
     if (o >= r.data.length) break;
@@ -294,14 +324,15 @@ export const socketSyscalls: SyscallDefs = {
     },
   },
   recvfrom: {
-    handler: async (_k, t, a) => {
+    handler: (_k, t, a) => {
       // the argument registers are read before waiting (another task runs meanwhile)
       const s = sockOf(t, a.i(0));
       const [buf, len, flags, addr, alen] = [a.p(1), Math.min(a.x(2), 1 << 24), a.i(3), a.p(4), a.p(5)];
-      const r = await s.recv(t, len, flags);
-      copyOut(t.mm.as, buf, r.data);
-      writeSockaddr(t, addr, alen, r.from);
-      return s.type === SOCK_DGRAM && flags & MSG_TRUNC ? r.fullLength : r.data.length;
+      return whenReady(s.recv(t, len, flags), (r) => {
+        copyOut(t.mm.as, buf, r.data);
+        writeSockaddr(t, addr, alen, r.from);
+        return s.type === SOCK_DGRAM && flags & MSG_TRUNC ? r.fullLength : r.data.length;
+      });
     },
   },
   sendmsg: { handler: (_k, t, a) => sendmsg(t, a.i(0), a.p(1), a.i(2)) },

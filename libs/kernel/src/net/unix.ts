@@ -132,21 +132,18 @@ export class UnixSocket extends Socket {
   }
 
   /** Stream/seqpacket send to the peer; datagram send to `to` or the connected peer. */
-  async send(t: Task, data: Uint8Array, files: KFile[], flags: number, toAddr: Uint8Array | null): Promise<number> {
+  send(t: Task, data: Uint8Array, files: KFile[], flags: number, toAddr: Uint8Array | null): number | Promise<number> {
     const to = this.resolve(t, toAddr);
     const nonblock = this.nonblock || (flags & MSG_DONTWAIT) !== 0;
     if (this.type === SOCK_DGRAM) {
       const target = to ?? this.peer;
       if (!target) throw new KernelError(this.connected ? Errno.ECONNREFUSED : Errno.ENOTCONN);
       if (target.shutRead) throw new KernelError(Errno.ECONNREFUSED);
-      const deadline = this.deadline(this.sndTimeoNs);
-      while (target.queued + data.length > CAPACITY && target.queue.length > 0) {
+      if (target.queued + data.length > CAPACITY && target.queue.length > 0) {
         if (nonblock) throw new KernelError(Errno.EAGAIN);
-        await this.waitOn(t, [target.wq], deadline);
+        return this.sendDgramWait(t, target, data, files);
       }
-      for (const f of files) f.refs++;
-      target.deliver({ data: data.slice(), files, from: this.name === null ? null : unixAddrBytes(this.name) });
-      return data.length;
+      return this.sendDgram(target, data, files);
     }
     const fail = (): never => {
       raiseSigpipe(this.k, t, flags);
@@ -157,16 +154,29 @@ export class UnixSocket extends Socket {
       if (!this.connected && !this.peerClosed) throw new KernelError(Errno.ENOTCONN);
       fail();
     }
-    return this.pushStream(
-      t,
-      peer as UnixSocket,
+    const dest = peer as UnixSocket;
+    return this.pushStream(t, {
+      peer: dest,
       data,
       files,
       nonblock,
-      this.type === SOCK_SEQPACKET,
-      () => this.peerClosed || (peer as UnixSocket).shutRead,
+      atomic: this.type === SOCK_SEQPACKET,
+      broken: () => this.peerClosed || dest.shutRead,
       fail,
-    );
+    });
+  }
+
+  private sendDgram(target: UnixSocket, data: Uint8Array, files: KFile[]): number {
+    for (const f of files) f.refs++;
+    target.deliver({ data: data.slice(), files, from: this.name === null ? null : unixAddrBytes(this.name) });
+    return data.length;
+  }
+
+  private async sendDgramWait(t: Task, target: UnixSocket, data: Uint8Array, files: KFile[]): Promise<number> {
+    const deadline = this.deadline(this.sndTimeoNs);
+    while (target.queued + data.length > CAPACITY && target.queue.length > 0)
+      await this.waitOn(t, [target.wq], deadline);
+    return this.sendDgram(target, data, files);
   }
 
   protected emptyState(): EmptyState {
