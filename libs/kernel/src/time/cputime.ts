@@ -16,16 +16,23 @@ import { expirePosixTimer } from './posix-timers';
 /** ITIMER_VIRTUAL → SIGVTALRM, ITIMER_PROF → SIGPROF (index into ProcessTimers.cpuItimers). */
 const ITIMER_SIGNALS = [SIGVTALRM, SIGPROF];
 
+// Local copies: the two functions below run once per run-loop iteration (every slice and
+// every syscall), so they read no imported bindings on their fast path.
+const RLIMIT_CPU_ = RLIMIT_CPU;
+const UNLIMITED = RLIM_INFINITY;
+
 /** The RLIMIT_CPU soft limit in CPU ns (Infinity when unlimited). */
 function rlimitCpuNs(p: Process): number {
-  const cur = p.rlimits[RLIMIT_CPU].cur;
-  return cur >= RLIM_INFINITY ? Infinity : cur * 1e9;
+  const cur = p.rlimits[RLIMIT_CPU_].cur;
+  return cur >= UNLIMITED ? Infinity : cur * 1e9;
 }
 
 /** Caps a slice so it ends at the next CPU-clock event of `t` (at least one instruction). */
 export function cpuBudget(t: Task, budget: number): number {
   const p = t.process;
-  const pNext = Math.min(p.timers.cpuNextNs, rlimitCpuNs(p));
+  const pTimer = p.timers.cpuNextNs;
+  if (pTimer === Infinity && t.cpuNextNs === Infinity && p.rlimits[RLIMIT_CPU_].cur >= UNLIMITED) return budget;
+  const pNext = Math.min(pTimer, rlimitCpuNs(p));
   const left = Math.min(pNext - processCpuNs(p), t.cpuNextNs - threadCpuNs(t));
   if (left >= budget * NS_PER_INSN) return budget;
   return Math.max(1, Math.ceil(left / NS_PER_INSN));
@@ -36,8 +43,10 @@ export function accountCpu(k: Kernel, t: Task, insns: number): void {
   const p = t.process;
   p.utimeInsns += insns;
   t.utimeInsns += insns;
+  const pTimer = p.timers.cpuNextNs;
+  if (pTimer === Infinity && t.cpuNextNs === Infinity && p.rlimits[RLIMIT_CPU_].cur >= UNLIMITED) return;
   const pNs = processCpuNs(p);
-  if (pNs >= p.timers.cpuNextNs || threadCpuNs(t) >= t.cpuNextNs || pNs >= rlimitCpuNs(p)) cpuExpiry(k, t);
+  if (pNs >= pTimer || threadCpuNs(t) >= t.cpuNextNs || pNs >= rlimitCpuNs(p)) cpuExpiry(k, t);
 }
 
 function cpuExpiry(k: Kernel, t: Task): void {
