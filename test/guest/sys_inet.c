@@ -1,4 +1,4 @@
-// fixture: static O2
+// fixture: static dynamic O2
 // AF_INET/AF_INET6 over loopback: TCP echo between a forked child and the parent over
 // 127.0.0.1 and ::1, dual-stack (v4-mapped) and IPV6_V6ONLY, UDP round trips with message
 // boundaries and truncation, bind/connect/listen/accept error cases, non-blocking connect,

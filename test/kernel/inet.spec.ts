@@ -25,6 +25,15 @@ describe('loopback network (sys_inet): Lichen vs qemu', () => {
     });
   }
 
+  it('the dynamically linked build matches too (normal mode)', async () => {
+    const dyn = fixture('sys_inet', 'dynamic');
+    const q = await runQemu(dyn);
+    const l = await runLichen(dyn);
+    expect(q.stdout).toContain('done\n');
+    expect(l.stdout).toBe(q.stdout);
+    expect(l.exitCode).toBe(q.exitCode);
+  });
+
   // Fixed expectation: the host qemu runs on may have a default route; the VM has none.
   it('has no route off the loopback (ENETUNREACH)', async () => {
     const l = await runLichen(bin, { args: ['noroute'] });
