@@ -118,6 +118,38 @@ static void cpu_timer(const char *name, clockid_t clk) {
   timer_delete(id);
 }
 
+// a new thread's CPU clock and RUSAGE_THREAD start near zero while the process's go on
+static volatile long long main_cpu_ns;
+static void *thread_clock_reader(void *arg) {
+  (void)arg;
+  struct timespec th, pr;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &th);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &pr);
+  struct rusage ru_t, ru_s;
+  getrusage(RUSAGE_THREAD, &ru_t);
+  getrusage(RUSAGE_SELF, &ru_s);
+  long long ut = ru_t.ru_utime.tv_sec * 1000000LL + ru_t.ru_utime.tv_usec;
+  long long us = ru_s.ru_utime.tv_sec * 1000000LL + ru_s.ru_utime.tv_usec;
+  printf("new thread: thread clock < process clock / 2 %d, process clock >= main's 20ms %d, RUSAGE_THREAD < "
+         "RUSAGE_SELF / 2 %d\n",
+         ns(th) < ns(pr) / 2, ns(pr) >= main_cpu_ns, ut < us / 2);
+  return NULL;
+}
+
+static void thread_clocks(void) {
+  struct timespec a, b;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+  do {
+    for (volatile int i = 0; i < 10000; i++) {
+    }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+  } while (ns(b) - ns(a) < 20000000);
+  main_cpu_ns = ns(b);
+  pthread_t th;
+  pthread_create(&th, NULL, thread_clock_reader, NULL);
+  pthread_join(th, NULL);
+}
+
 static sem_t sem;
 static volatile int thread_value;
 static void notify(union sigval v) {
@@ -429,6 +461,7 @@ int main(int argc, char **argv) {
   timer_delete(id);
 
   errors();
+  thread_clocks();
   ignored_timer();
   itimers();
   return 0;
