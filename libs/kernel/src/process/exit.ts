@@ -192,9 +192,9 @@ export const exitSyscalls: SyscallDefs = {
     handler: (_k, t, a) => {
       const who = a.i(0);
       let insns: number;
+      // RUSAGE_SELF (0), RUSAGE_THREAD (1), RUSAGE_CHILDREN (-1)
       if (who === 0) insns = t.process.utimeInsns;
-      else if (who === 1)
-        insns = t.utimeInsns; // RUSAGE_THREAD
+      else if (who === 1) insns = t.utimeInsns;
       else if (who === -1) insns = t.process.cutimeInsns;
       else return -Errno.EINVAL;
       copyOut(t.mm.as, a.p(1), encodeRusage(insns));
