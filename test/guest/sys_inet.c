@@ -230,6 +230,8 @@ static void errors(void) {
   struct sockaddr_in to = sin4("127.0.0.1", port_of(s));
   int c = socket(AF_INET, SOCK_STREAM, 0);
   CHECK("connect no listener", connect(c, SA(to), sizeof to));
+  CHECK("listen after a refused connect", listen(c, 1));
+  show_name("its name", c, 0);
   close(c);
   int s2 = socket(AF_INET, SOCK_STREAM, 0);
   CHECK("bind same port", bind(s2, SA(to), sizeof to));
@@ -689,6 +691,16 @@ static void udp(int family, const char *ip) {
   usleep(10000);
   CHECK("recv after unreachable", recv(d, buf, sizeof buf, MSG_DONTWAIT));
   CHECK("recv again", recv(d, buf, sizeof buf, MSG_DONTWAIT));
+  // the port-unreachable error reaches a connected socket only for its own peer
+  int e = socket(family, SOCK_DGRAM, 0);
+  struct sockaddr_storage other;
+  socklen_t ol = sizeof other;
+  sendto(e, "", 0, 0, SA(sa), len);
+  getsockname(e, SA(other), &ol);
+  close(e);
+  CHECK("sendto another closed port from a connected socket", sendto(d, "?", 1, 0, SA(other), ol));
+  usleep(10000);
+  CHECK("no error for a foreign destination", recv(d, buf, sizeof buf, MSG_DONTWAIT));
   close(d);
   // SO_REUSEADDR lets two UDP sockets share a port
   int r1 = socket(family, SOCK_DGRAM, 0), r2 = socket(family, SOCK_DGRAM, 0);

@@ -261,7 +261,8 @@ export class InetSocket extends Socket {
 
   listen(backlog: number): void {
     if (!this.tcp) throw new KernelError(Errno.EOPNOTSUPP);
-    if (this.state === 'connected' || this.done) throw new KernelError(Errno.EINVAL);
+    // connected, or after a connect attempt
+    if (this.state === 'connected' || this.done || this.connectPending) throw new KernelError(Errno.EINVAL);
     if (this.port === 0) this.autobind(Errno.EADDRINUSE);
     else if (!this.listening && this.conflicts(this.port, this.coverage())) throw new KernelError(Errno.EADDRINUSE);
     this.listening = true;
@@ -348,9 +349,11 @@ export class InetSocket extends Socket {
 
   private establish(dst: Endpoint, listener: InetSocket | null): number {
     if (!listener) {
-      this.releasePort();
-      if (!this.nonblock) return -Errno.ECONNREFUSED;
+      // Linux keeps the ephemeral port (the address goes back to the wildcard) and refuses
+      // listen() on the socket afterwards
+      if (!this.ipLocked) this.localIp = this.domain === AF_INET ? V4_ANY : V6_ANY;
       this.done = true;
+      if (!this.nonblock) return -Errno.ECONNREFUSED;
       this.pendingErr = Errno.ECONNREFUSED;
       this.connectPending = true;
       this.wake();
@@ -444,8 +447,9 @@ export class InetSocket extends Socket {
     const src = { ip: this.ipLocked || !isAny(this.localIp) ? this.localIp : sourceFor(dst.ip), port: this.port };
     const target = this.findUdp(dst, src);
     if (!target) {
-      // the ICMP port-unreachable reaches connected sockets only
-      if (this.remote) {
+      // the ICMP port-unreachable reaches a connected socket sending to its peer only
+      const r = this.remote;
+      if (r && r.port === dst.port && ipEqual(r.ip, dst.ip)) {
         this.pendingErr = Errno.ECONNREFUSED;
         this.wake();
       }
