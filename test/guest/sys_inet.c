@@ -846,6 +846,54 @@ static void mmsg(void) {
   close(b);
 }
 
+static void resets(void) {
+  printf("-- resets\n");
+  int port;
+  int l = listener(AF_INET, "127.0.0.1", &port);
+  char b[16];
+  // close with unread data sends a reset
+  int c = connect_to(AF_INET, "127.0.0.1", port);
+  int s = accept(l, NULL, NULL);
+  send(s, "unread", 6, 0);
+  usleep(10000);
+  close(c);
+  usleep(10000);
+  CHECK("recv after peer closed with unread data", recv(s, b, sizeof b, 0));
+  CHECK("recv again", recv(s, b, sizeof b, 0));
+  CHECK("send after reset", send(s, "x", 1, MSG_NOSIGNAL));
+  close(s);
+  // writing to a peer that closed normally: the first write draws a reset, the next fails
+  c = connect_to(AF_INET, "127.0.0.1", port);
+  s = accept(l, NULL, NULL);
+  close(c);
+  usleep(10000);
+  CHECK("read EOF from closed peer", recv(s, b, sizeof b, 0));
+  CHECK("first write to closed peer", send(s, "x", 1, MSG_NOSIGNAL));
+  usleep(10000);
+  int before = sigpipes;
+  CHECK("second write to closed peer", send(s, "x", 1, 0));
+  printf("SIGPIPE raised: %d, SO_ERROR after: %d\n", sigpipes - before, getint(s, SOL_SOCKET, SO_ERROR));
+  close(s);
+  // SO_LINGER {1, 0}: close resets at once
+  c = connect_to(AF_INET, "127.0.0.1", port);
+  s = accept(l, NULL, NULL);
+  struct linger lg = {1, 0};
+  setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(c);
+  usleep(10000);
+  struct pollfd pf = {s, POLLIN | POLLOUT | POLLRDHUP, 0};
+  poll(&pf, 1, 0);
+  printf("revents after linger-0 close 0x%x\n", pf.revents);
+  CHECK("recv after linger-0 close", recv(s, b, sizeof b, 0));
+  close(s);
+  // a listener closed with a connection it never accepted
+  c = connect_to(AF_INET, "127.0.0.1", port);
+  close(l);
+  usleep(10000);
+  CHECK("recv on a connection its listener dropped", recv(c, b, sizeof b, 0));
+  close(c);
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc > 1 && strcmp(argv[1], "noroute") == 0) {
@@ -872,6 +920,7 @@ int main(int argc, char **argv) {
   udp_dual();
   timeouts();
   mmsg();
+  resets();
   printf("done\n");
   return 0;
 }
