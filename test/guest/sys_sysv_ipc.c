@@ -6,6 +6,7 @@
 // under qemu-user the calls reach the host kernel. Output never shows ids, pids or times.
 // Argument: one section (msg, sem, shm, hostile); none runs them all.
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -253,10 +254,265 @@ static void msgSection(void) {
   res("key gone", msgget(key, 0));
 }
 
+union semun {
+  int val;
+  struct semid_ds *buf;
+  unsigned short *array;
+  struct seminfo *__buf;
+};
+
+static long semop1(int id, int num, int op, int flg) {
+  struct sembuf b = {(unsigned short)num, (short)op, (short)flg};
+  return semop(id, &b, 1);
+}
+
+static void showVals(const char *what, int id, int n) {
+  unsigned short v[8];
+  union semun u = {.array = v};
+  if (semctl(id, 0, GETALL, u) != 0) {
+    printf("%s: GETALL %s\n", what, strerrorname_np(errno));
+    return;
+  }
+  printf("%s:", what);
+  for (int i = 0; i < n; i++) printf(" %u", v[i]);
+  printf("\n");
+}
+
+/** A child that runs one semop and exits with 0 or 100 + errno. */
+static pid_t semChild(int id, int num, int op, int flg) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(semop1(id, num, op, flg) == 0 ? 0 : 100 + errno);
+  return pid;
+}
+
+static void semSection(void) {
+  printf("== sem\n");
+  res("nsems 0", semget(IPC_PRIVATE, 0, 0600));
+  res("nsems -1", semget(IPC_PRIVATE, -1, 0600));
+  res("nsems 32001", semget(IPC_PRIVATE, 32001, 0600));
+  int id = semget(IPC_PRIVATE, 3, 0600);
+  printf("semget: %s\n", id >= 0 ? "ok" : strerrorname_np(errno));
+  struct semid_ds ds;
+  union semun u = {.buf = &ds};
+  res("IPC_STAT", semctl(id, 0, IPC_STAT, u));
+  printf("nsems %lu mode %o otime %s ctime %s\n", ds.sem_nsems, ds.sem_perm.mode, ds.sem_otime ? "set" : "zero",
+         ds.sem_ctime ? "set" : "zero");
+  showVals("initial", id, 3);
+  u.val = 5;
+  res("SETVAL 5", semctl(id, 0, SETVAL, u));
+  res("GETVAL", semctl(id, 0, GETVAL));
+  printf("GETPID is me: %d\n", semctl(id, 0, GETPID) == getpid());
+  u.val = 32767;
+  res("SETVAL 32767", semctl(id, 1, SETVAL, u));
+  u.val = 32768;
+  res("SETVAL 32768", semctl(id, 1, SETVAL, u));
+  u.val = -1;
+  res("SETVAL -1", semctl(id, 1, SETVAL, u));
+  u.val = 1;
+  res("SETVAL semnum 3", semctl(id, 3, SETVAL, u));
+  res("GETVAL semnum -1", semctl(id, -1, GETVAL));
+  unsigned short all[3] = {1, 40000, 2};
+  u.array = all;
+  res("SETALL 40000", semctl(id, 0, SETALL, u));
+  all[1] = 0;
+  res("SETALL", semctl(id, 0, SETALL, u));
+  showVals("after SETALL", id, 3);
+  res("bad cmd", semctl(id, 0, 99));
+
+  // all or nothing
+  struct sembuf two[2] = {{0, -1, IPC_NOWAIT}, {2, -3, IPC_NOWAIT}};
+  res("atomic pair nowait", semop(id, two, 2));
+  showVals("unchanged", id, 3);
+  two[1].sem_op = -2;
+  res("atomic pair", semop(id, two, 2));
+  showVals("both applied", id, 3);
+  struct sembuf same[3] = {{1, 2, 0}, {1, -1, 0}, {1, -1, IPC_NOWAIT}};
+  res("same semaphore thrice", semop(id, same, 3));
+  same[2].sem_op = -2;
+  res("same semaphore overdrawn", semop(id, same, 3));
+  showVals("after", id, 3);
+  res("wait-zero nowait", semop1(id, 1, 0, 0) == 0 ? 0 : -1);
+  u.val = 32767;
+  semctl(id, 2, SETVAL, u);
+  res("over SEMVMX", semop1(id, 2, 1, 0));
+  res("semnum 3", semop1(id, 3, 1, 0));
+  res("nsops 0", semop(id, two, 0));
+  static struct sembuf many[501];
+  res("nsops 501", semop(id, many, 501));
+  res("null sops", semop(id, NULL, 1));
+  struct timespec bad = {0, 1000000000L};
+  res("bad timeout", semtimedop(id, two, 1, &bad));
+  struct timespec shortWait = {0, 30000000L};
+  u.val = 0;
+  semctl(id, 0, SETVAL, u);
+  res("semtimedop timeout", semtimedop(id, two, 1, &shortWait));
+  struct sembuf dec = {0, -1, 0};
+  res("semtimedop NULL timeout nowait", (dec.sem_flg = IPC_NOWAIT, semtimedop(id, &dec, 1, NULL)));
+
+  // waiters: GETNCNT / GETZCNT, woken by SETVAL and by semop
+  pid_t a = semChild(id, 0, -2, 0);
+  u.val = 1;
+  semctl(id, 1, SETVAL, u);
+  pid_t b = semChild(id, 1, 0, 0);
+  msleep(50);
+  printf("ncnt0 %d zcnt1 %d ncnt1 %d\n", semctl(id, 0, GETNCNT), semctl(id, 1, GETZCNT), semctl(id, 1, GETNCNT));
+  res("add 1 (not enough)", semop1(id, 0, 1, 0));
+  msleep(20);
+  printf("ncnt0 %d\n", semctl(id, 0, GETNCNT));
+  res("add 1", semop1(id, 0, 1, 0));
+  printf("decrementer: %d\n", waitChild(a));
+  u.val = 0;
+  semctl(id, 1, SETVAL, u);
+  printf("zero waiter: %d\n", waitChild(b));
+  showVals("now", id, 3);
+
+  // a signal interrupts a sleeping semop: EINTR, even with SA_RESTART
+  alarmIn(30, 1);
+  res("interrupted semop", semop1(id, 0, -1, 0));
+  alarmIn(30, 0);
+  res("interrupted semtimedop", semtimedop(id, &(struct sembuf){0, -1, 0}, 1, &(struct timespec){5, 0}));
+  printf("alarms %d\n", alarms);
+
+  // SEM_UNDO: the adjustment is applied when the process exits
+  u.val = 5;
+  semctl(id, 0, SETVAL, u);
+  printf("undo child: %d\n", waitChild(semChild(id, 0, -1, SEM_UNDO)));
+  res("restored", semctl(id, 0, GETVAL));
+  printf("GETPID is the child: %d\n", semctl(id, 0, GETPID) != getpid());
+  printf("undo child +2: %d\n", waitChild(semChild(id, 0, 2, SEM_UNDO)));
+  res("restored", semctl(id, 0, GETVAL));
+  // clamped at 0: the child adds 3 (adjustment -3), the parent takes 5
+  pid_t c = fork();
+  if (c == 0) {
+    semop1(id, 0, 3, SEM_UNDO);
+    msleep(60);
+    _exit(0);
+  }
+  msleep(30);
+  res("take 8", semop1(id, 0, -8, 0));
+  waitChild(c);
+  res("clamped", semctl(id, 0, GETVAL));
+  // SETVAL clears adjustments
+  u.val = 4;
+  semctl(id, 0, SETVAL, u);
+  c = fork();
+  if (c == 0) {
+    semop1(id, 0, -1, SEM_UNDO);
+    msleep(60);
+    _exit(0);
+  }
+  msleep(30);
+  u.val = 10;
+  semctl(id, 0, SETVAL, u);
+  waitChild(c);
+  res("after SETVAL and exit", semctl(id, 0, GETVAL));
+  // a waiter blocked on the exit's undo
+  u.val = 0;
+  semctl(id, 0, SETVAL, u);
+  c = fork();
+  if (c == 0) {
+    semop1(id, 0, 1, SEM_UNDO); // adjustment -1
+    msleep(60);
+    _exit(0);
+  }
+  msleep(20);
+  pid_t zw = semChild(id, 0, 0, 0); // waits for zero: the exit's undo gives it
+  printf("undo wakes zero waiter: %d %d\n", waitChild(c), waitChild(zw));
+  // undo range: adjustments beyond -32768..32767 are ERANGE
+  u.val = 0;
+  semctl(id, 2, SETVAL, u);
+  res("undo 32767", semop1(id, 2, 32767, SEM_UNDO));
+  res("undo -32767", semop1(id, 2, -32767, SEM_UNDO));
+  u.val = 32767;
+  semctl(id, 2, SETVAL, u);
+  res("undo -32767 again", semop1(id, 2, -32767, SEM_UNDO));
+  semop1(id, 2, 1, 0);
+  res("undo past SEMAEM", semop1(id, 2, -1, SEM_UNDO));
+  res("value kept", semctl(id, 2, GETVAL));
+
+  // a semaphore guards a counter in shared memory across four processes
+  volatile int *counter = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  *counter = 0;
+  u.val = 1;
+  semctl(id, 1, SETVAL, u);
+  pid_t kids[4];
+  for (int i = 0; i < 4; i++) {
+    kids[i] = fork();
+    if (kids[i] == 0) {
+      for (int j = 0; j < 200; j++) {
+        if (semop1(id, 1, -1, SEM_UNDO) != 0) _exit(1);
+        int v = *counter;
+        if (j % 16 == 0) sched_yield();
+        *counter = v + 1;
+        if (semop1(id, 1, 1, SEM_UNDO) != 0) _exit(2);
+      }
+      _exit(0);
+    }
+  }
+  int bad_exits = 0;
+  for (int i = 0; i < 4; i++) bad_exits += waitChild(kids[i]) != 0;
+  printf("counter %d bad exits %d sem %d\n", *counter, bad_exits, semctl(id, 1, GETVAL));
+
+  // permissions
+  pid_t p = fork();
+  if (p == 0) {
+    becomeNobody();
+    res("nobody GETVAL", semctl(id, 0, GETVAL));
+    union semun v1 = {.val = 1};
+    res("nobody SETVAL", semctl(id, 0, SETVAL, v1));
+    res("nobody semop", semop1(id, 0, 1, IPC_NOWAIT));
+    res("nobody wait-zero", semop1(id, 0, 0, IPC_NOWAIT));
+    res("nobody IPC_RMID", semctl(id, 0, IPC_RMID));
+    _exit(0);
+  }
+  waitChild(p);
+  semctl(id, 0, IPC_STAT, (union semun){.buf = &ds});
+  ds.sem_perm.mode = 0604;
+  res("IPC_SET", semctl(id, 0, IPC_SET, (union semun){.buf = &ds}));
+  p = fork();
+  if (p == 0) {
+    becomeNobody();
+    res("nobody GETVAL after IPC_SET", semctl(id, 0, GETVAL) >= 0 ? 0 : -1);
+    res("nobody semop after IPC_SET", semop1(id, 0, 1, IPC_NOWAIT));
+    _exit(0);
+  }
+  waitChild(p);
+
+  // removal wakes sleepers with EIDRM
+  u.val = 0;
+  semctl(id, 0, SETVAL, u);
+  a = semChild(id, 0, -1, 0);
+  msleep(40);
+  res("IPC_RMID", semctl(id, 0, IPC_RMID));
+  printf("sleeper: %d (EIDRM is %d)\n", waitChild(a) - 100, EIDRM);
+  res("stale GETVAL", semctl(id, 0, GETVAL));
+  res("stale semop", semop1(id, 0, 1, 0));
+
+  // keys, nsems rules for an existing set, *_INFO, SEM_STAT
+  key_t key = 0x5b000000 | (getpid() & 0xffffff);
+  int k1 = semget(key, 4, IPC_CREAT | 0600);
+  printf("keyed: %s\n", k1 >= 0 ? "ok" : strerrorname_np(errno));
+  printf("lookup 0 sems: %d, 4 sems: %d\n", semget(key, 0, 0) == k1, semget(key, 4, 0) == k1);
+  res("lookup 5 sems", semget(key, 5, 0));
+  res("EXCL", semget(key, 4, IPC_CREAT | IPC_EXCL | 0600));
+  struct seminfo si;
+  int maxidx = semctl(0, 0, IPC_INFO, (union semun){.__buf = &si});
+  printf("IPC_INFO ok %d semmsl %d semmns %d semopm %d semmni %d semvmx %d semaem %d\n", maxidx >= 0, si.semmsl,
+         si.semmns, si.semopm, si.semmni, si.semvmx, si.semaem);
+  maxidx = semctl(0, 0, SEM_INFO, (union semun){.__buf = &si});
+  printf("SEM_INFO ok %d sets>=1 %d sems>=4 %d\n", maxidx >= 0, si.semusz >= 1, si.semaem >= 4);
+  int found = 0;
+  for (int i = 0; i <= maxidx; i++)
+    if (semctl(i, 0, SEM_STAT, (union semun){.buf = &ds}) == k1) found = ds.sem_nsems == 4;
+  printf("SEM_STAT finds the set: %d\n", found);
+  res("IPC_RMID keyed", semctl(k1, 0, IPC_RMID));
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   const char *only = argc > 1 ? argv[1] : NULL;
   if (!only || !strcmp(only, "msg")) msgSection();
+  if (!only || !strcmp(only, "sem")) semSection();
   printf("done\n");
   return 0;
 }

@@ -4,7 +4,7 @@
 import { describe, it } from 'vitest';
 import { compareWithQemu } from './lichen';
 
-const SECTIONS = ['msg'];
+const SECTIONS = ['msg', 'sem'];
 
 describe('System V IPC (sys_sysv_ipc): Lichen vs qemu', () => {
   for (const section of SECTIONS) {

@@ -40,6 +40,7 @@ import { exitRobustList, futexWake } from './process/futex';
 import { accountCpu, cpuBudget } from './time/cputime';
 import { exitItimers } from './time/itimer';
 import { exitPosixTimers } from './time/posix-timers';
+import { exitSem } from './ipc/sem';
 import { writeU32, userAddr } from './uaccess';
 import { WaitQueue } from './wait';
 
@@ -585,6 +586,7 @@ export class Kernel {
 
   private processDied(p: Process): void {
     p.zombie = true;
+    exitSem(this, p);
     exitItimers(this, p);
     exitPosixTimers(this, p);
     if (p.vforkDone) {

@@ -25,6 +25,7 @@ import {
   ipcGet,
   ipcPerms,
   nowSec,
+  perVm,
   putLong,
   putPerm,
   setPerm,
@@ -89,15 +90,7 @@ class MsgNamespace {
   bytes = 0;
 }
 
-const namespaces = new WeakMap<Kernel, MsgNamespace>();
-function ns(k: Kernel): MsgNamespace {
-  let n = namespaces.get(k);
-  if (n === undefined) {
-    n = new MsgNamespace();
-    namespaces.set(k, n);
-  }
-  return n;
-}
+const ns = perVm(() => new MsgNamespace());
 
 function sysMsgget(k: Kernel, t: Task, key: number, flags: number): number {
   const n = ns(k);

@@ -223,3 +223,16 @@ export function putLong(v: DataView, off: number, n: number): void {
 export function nowSec(k: Kernel): number {
   return k.clock.realtime().sec;
 }
+
+/** One `T` per VM (the family's part of the IPC namespace), made on first use. */
+export function perVm<T>(make: () => T): (k: Kernel) => T {
+  const all = new WeakMap<Kernel, T>();
+  return (k) => {
+    let v = all.get(k);
+    if (v === undefined) {
+      v = make();
+      all.set(k, v);
+    }
+    return v;
+  };
+}

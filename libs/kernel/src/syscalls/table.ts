@@ -23,6 +23,7 @@ import { SYSCALL_NUMBERS } from './numbers';
 import { itimerSyscalls } from '../time/itimer';
 import { posixTimerSyscalls } from '../time/posix-timers';
 import { msgSyscalls } from '../ipc/msg';
+import { semSyscalls } from '../ipc/sem';
 import type { Handler, SyscallDefs, SyscallStatus } from './types';
 
 export { RETURN_NONE } from './types';
@@ -56,6 +57,7 @@ const FAMILIES: SyscallDefs[] = [
   posixTimerSyscalls,
   futexSyscalls,
   msgSyscalls,
+  semSyscalls,
 ];
 
 /** Reasons for deliberately unsupported calls (they return ENOSYS). */
