@@ -6,6 +6,7 @@
 // IN_EXCL_UNLINK, IN_IGNORED, queue overflow, poll/epoll, a blocking read woken by another
 // process and one interrupted by a signal. Runs in a fresh directory on tmpfs.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -138,6 +139,10 @@ int main(void) {
   E(rmdir("d/sub"));
   fd = open("d", O_RDONLY | O_DIRECTORY);
   close(fd);
+  DIR *dp = opendir("d");
+  while (readdir(dp)) {
+  }
+  closedir(dp);
   E(open("d/x", O_PATH));
   drain("events", in);
 

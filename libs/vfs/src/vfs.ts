@@ -1293,19 +1293,24 @@ export class Vfs {
       }
       if ((type === S_IFCHR || type === S_IFBLK) && p.mnt.flags & MS_NODEV) throw err(Errno.EACCES);
       const file = new OpenFile(this, p, flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW), undefined);
-      if (type === S_IFCHR) {
-        const dev = this.charDevices.get(deviceKey(a.rdev));
-        if (!dev) throw err(Errno.ENXIO, `no device ${devMajor(a.rdev)}:${devMinor(a.rdev)}`);
-        file.ops = dev;
-        if (dev.open) await dev.open(file, ctx);
-      } else if (type === S_IFBLK || type === S_IFSOCK) {
-        throw err(Errno.ENXIO);
-      } else if (type === S_IFIFO) {
-        if (!this.fifoHandler) throw err(Errno.ENXIO, 'no fifo handler');
-        file.ops = await this.fifoHandler.openFifo(node, file, ctx);
-      } else if (node.open) {
-        const ops = await node.open(file, ctx);
-        if (ops) file.ops = ops;
+      try {
+        if (type === S_IFCHR) {
+          const dev = this.charDevices.get(deviceKey(a.rdev));
+          if (!dev) throw err(Errno.ENXIO, `no device ${devMajor(a.rdev)}:${devMinor(a.rdev)}`);
+          file.ops = dev;
+          if (dev.open) await dev.open(file, ctx);
+        } else if (type === S_IFBLK || type === S_IFSOCK) {
+          throw err(Errno.ENXIO);
+        } else if (type === S_IFIFO) {
+          if (!this.fifoHandler) throw err(Errno.ENXIO, 'no fifo handler');
+          file.ops = await this.fifoHandler.openFifo(node, file, ctx);
+        } else if (node.open) {
+          const ops = await node.open(file, ctx);
+          if (ops) file.ops = ops;
+        }
+      } catch (e) {
+        file._abandon();
+        throw e;
       }
       if (this.watches !== 0) this._notify(p.dentry, IN_OPEN, true);
       if (flags & O_TRUNC && type === S_IFREG && !created && a.size !== 0) await this.truncateRef(p, 0);
@@ -1450,24 +1455,21 @@ export class OpenFile {
   /** write(2) at the file position (O_APPEND writes at the end). */
   async write(data: Uint8Array): Promise<number> {
     return guard(async () => {
-      const n = await this.writeAtPos(data);
+      this.checkWrite();
+      let n: number;
+      if (this.ops) {
+        if (!this.ops.write) throw err(Errno.EINVAL);
+        if (this.ops.seekable && this.flags & O_APPEND && this.ops.size) this.pos = this.ops.size(this);
+        n = await this.ops.write(this, data, this.pos);
+        if (this.ops.seekable) this.pos += n;
+      } else {
+        const pos = this.flags & O_APPEND ? this.node.attr().size : this.pos;
+        n = await this.doWrite(data, pos);
+        this.pos = pos + n;
+      }
       if (n > 0 && this.vfs.watches !== 0) this.vfs._notify(this.path.dentry, IN_MODIFY, true);
       return n;
     });
-  }
-  private async writeAtPos(data: Uint8Array): Promise<number> {
-    this.checkWrite();
-    if (this.ops) {
-      if (!this.ops.write) throw err(Errno.EINVAL);
-      if (this.ops.seekable && this.flags & O_APPEND && this.ops.size) this.pos = this.ops.size(this);
-      const n = await this.ops.write(this, data, this.pos);
-      if (this.ops.seekable) this.pos += n;
-      return n;
-    }
-    const pos = this.flags & O_APPEND ? this.node.attr().size : this.pos;
-    const n = await this.doWrite(data, pos);
-    this.pos = pos + n;
-    return n;
   }
   /** pwrite64(2) (like Linux, O_APPEND files append anyway). */
   async pwrite(data: Uint8Array, pos: number): Promise<number> {
@@ -1709,6 +1711,14 @@ export class OpenFile {
       const len = Math.min(data.length, PAGE_SIZE, size - start);
       await node.write(start, data.subarray(0, len));
     });
+  }
+
+  /** A failed open: the description never existed (no close event, no open-file reference left). */
+  _abandon(): void {
+    if (this.released) return;
+    this.released = true;
+    this.path.dentry.opens--;
+    this.path.dentry.node?.unhold?.();
   }
 
   /** Called by the kernel when the last reference goes. Idempotent. */
