@@ -37,6 +37,8 @@ static void check(const char *label, long r) {
     check(label, (long)(expr));                                                                              \
   } while (0)
 
+static char big_buf[70000];
+
 static int in_range(int port) { return port >= 32768 && port <= 60999; }
 
 static int port_of(int fd) {
@@ -271,6 +273,30 @@ static void errors(void) {
   CHECK("socket bad protocol", socket(AF_INET, SOCK_STREAM, IPPROTO_UDP));
   CHECK("socket udp proto", socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) >= 0);
   close(c);
+  // hostile pointers and lengths
+  c = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK("bind bad pointer", bind(c, (struct sockaddr *)8, sizeof(struct sockaddr_in)));
+  CHECK("bind negative len", bind(c, SA(a), (socklen_t)-1));
+  CHECK("connect bad pointer", connect(c, (struct sockaddr *)8, sizeof(struct sockaddr_in)));
+  CHECK("getsockname bad len pointer", getsockname(c, SA(a), (socklen_t *)8));
+  int iv = 1;
+  CHECK("getsockopt bad len pointer", getsockopt(c, SOL_SOCKET, SO_TYPE, &iv, (socklen_t *)8));
+  CHECK("setsockopt bad value pointer", setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, (void *)8, 4));
+  socklen_t neg = (socklen_t)-1;
+  CHECK("getsockopt negative len", getsockopt(c, SOL_SOCKET, SO_TYPE, &iv, &neg));
+  CHECK("accept4 bad flags", accept4(c, NULL, NULL, 0x40000000));
+  close(c);
+  int ud = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in lo = sin4("127.0.0.1", 9);
+  CHECK("sendto bad buffer", sendto(ud, (void *)8, 10, 0, SA(lo), sizeof lo));
+  CHECK("sendto bad address", sendto(ud, "x", 1, 0, (struct sockaddr *)8, sizeof lo));
+  CHECK("sendto oversized datagram", sendto(ud, big_buf, 70000, 0, SA(lo), sizeof lo));
+  close(ud);
+  int pp[2];
+  pipe(pp);
+  CHECK("getsockname on a pipe", getsockname(pp[0], SA(a), &(socklen_t){16}));
+  close(pp[0]);
+  close(pp[1]);
   // listen without bind picks an ephemeral port
   int lb = socket(AF_INET, SOCK_STREAM, 0);
   CHECK("listen unbound", listen(lb, 1));
