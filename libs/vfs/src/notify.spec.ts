@@ -17,6 +17,7 @@ import {
   IN_MOVED_TO,
   IN_OPEN,
 } from './notify';
+import { OverlayFs } from './overlay';
 import { TmpFs } from './tmpfs';
 import { AT_REMOVEDIR, O_CREAT, O_PATH, O_RDONLY, O_WRONLY } from './types';
 import { Vfs } from './vfs';
@@ -112,5 +113,32 @@ describe('Vfs change notification', () => {
       `node d ${x(IN_DELETE_SELF)} -/`,
       `dir root ${x(IN_DELETE | IN_ISDIR)} d`,
     ]);
+  });
+
+  it('overlay: removing a lower-only file reports IN_DELETE_SELF (nlink 0 once gone)', async () => {
+    const lower = new TmpFs();
+    const lv = new Vfs();
+    await lv.mount(lower);
+    const lctx = lv.newContext();
+    await (await lv.open(lctx, undefined, '/a', O_CREAT | O_WRONLY, 0o644)).release();
+    await (await lv.open(lctx, undefined, '/b', O_CREAT | O_WRONLY, 0o644)).release();
+    const vfs = new Vfs();
+    await vfs.mount(new OverlayFs(lower, new TmpFs({ rootMode: 0o755 })));
+    const names = new Map<VNode, string>();
+    const rec = new Recorder(names);
+    vfs.notifier = rec;
+    vfs.watches = 1;
+    const ctx = vfs.newContext();
+    const a = await vfs.resolve(ctx, undefined, '/a');
+    names.set(a.dentry.node!, 'a');
+    names.set(vfs.rootRef().dentry.node!, 'root');
+    await vfs.unlink(ctx, undefined, '/a');
+    expect(rec.log).toEqual([
+      `node a ${IN_ATTRIB.toString(16)} -/`,
+      `node a ${IN_DELETE_SELF.toString(16)} -/`,
+      `dir root ${IN_DELETE.toString(16)} a`,
+    ]);
+    expect(a.dentry.node!.attr().nlink).toBe(0);
+    expect((await vfs.stat(ctx, undefined, '/b')).nlink).toBe(1);
   });
 });

@@ -190,6 +190,8 @@ export class OverlayFs implements FileSystem {
 export class OvlNode implements VNode {
   /** Looked-up children (stable node identity). */
   private readonly children = new Map<string, OvlNode>();
+  /** Unlinked, removed or renamed over while only in the lower layer: reports nlink 0 (IN_DELETE_SELF). */
+  private removed = false;
 
   constructor(
     readonly fs: OverlayFs,
@@ -209,7 +211,8 @@ export class OvlNode implements VNode {
 
   attr(): InodeAttr {
     const base = this.upper ? this.upper.a : this.lower!.attr();
-    return { ...base, ino: this.ino, nlink: this.merged ? 1 : base.nlink };
+    const nlink = this.removed && !this.upper ? 0 : this.merged ? 1 : base.nlink;
+    return { ...base, ino: this.ino, nlink };
   }
 
   /** Does the lower layer (still visible below this directory) have `name`? */
@@ -488,6 +491,7 @@ export class OvlNode implements VNode {
     if (child.upper) await u.unlink(name);
     if (inLower) await this.addWhiteout(u, name);
     this.children.delete(name);
+    child.removed = true;
   }
 
   async rmdir(name: string): Promise<void> {
@@ -509,6 +513,7 @@ export class OvlNode implements VNode {
     }
     if (inLower) await this.addWhiteout(u, name);
     this.children.delete(name);
+    child.removed = true;
   }
 
   async rename(oldName: string, newDir: VNode, newName: string, flags: number): Promise<void> {
@@ -540,6 +545,7 @@ export class OvlNode implements VNode {
     if (oldInLower) await this.addWhiteout(uo, oldName);
     this.children.delete(oldName);
     newDir.children.delete(newName);
+    if (dst && !exchange) dst.removed = true;
     src.parent = newDir;
     src.name = newName;
     newDir.children.set(newName, src);
