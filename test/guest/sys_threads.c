@@ -1,7 +1,10 @@
 // fixture: static dynamic O2 -pthread
 // Threads: create/join, mutex counter, condition variable handoff, barrier, rwlock,
-// thread-local storage, detached threads, pthread_exit value, exit_group from a thread.
+// thread-local storage, detached threads, pthread_exit value, exit_group from a thread,
+// a sched_yield spin loop waiting for another thread (yield must let the other thread run).
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -37,6 +40,14 @@ static void *waiter(void *arg) {
   pthread_exit((void *)77);
 }
 
+static atomic_int flag;
+
+static void *setter(void *arg) {
+  (void)arg;
+  atomic_store(&flag, 1);
+  return NULL;
+}
+
 static void *exiter(void *arg) {
   (void)arg;
   usleep(1000);
@@ -68,6 +79,15 @@ int main(void) {
   void *r;
   pthread_join(w, &r);
   printf("waiter returned %ld\n", (long)r);
+  pthread_t s;
+  pthread_create(&s, NULL, setter, NULL);
+  long spins = 0;
+  while (!atomic_load(&flag)) {
+    sched_yield();
+    spins++;
+  }
+  pthread_join(s, NULL);
+  printf("yield loop saw the flag (%s)\n", spins < 1000000 ? "bounded" : "too many spins");
   pthread_attr_t at;
   pthread_attr_init(&at);
   pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);

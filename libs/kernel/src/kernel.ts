@@ -243,6 +243,8 @@ export class Kernel {
       switch (reason) {
         case StopReason.Svc:
           this.syscall(t);
+          // sched_yield (or a syscall that used up the slice) gives the CPU to the next task.
+          if (t.sliceLeft <= 0) this.rotate(t);
           break;
         case StopReason.Budget:
           if (t.sliceLeft <= 0) this.rotate(t);
