@@ -920,6 +920,51 @@ static void resets(void) {
   close(c);
 }
 
+static void full_backlog(void) {
+  printf("-- full accept queue\n");
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = sin4("127.0.0.1", 0);
+  bind(l, SA(a), sizeof a);
+  listen(l, 0);
+  int port = port_of(l);
+  int c1 = connect_to(AF_INET, "127.0.0.1", port);
+  printf("first connect: %d\n", c1 >= 0);
+  int c2 = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  a = sin4("127.0.0.1", port);
+  CHECK("nonblocking connect to a full queue", connect(c2, SA(a), sizeof a));
+  struct pollfd pf = {c2, POLLIN | POLLOUT, 0};
+  CHECK("poll while the queue is full", poll(&pf, 1, 100));
+  CHECK("connect again while pending", connect(c2, SA(a), sizeof a));
+  char b;
+  CHECK("recv while pending", recv(c2, &b, 1, 0));
+  int s1 = accept(l, NULL, NULL);
+  printf("accepted first: %d\n", s1 >= 0);
+  pf.revents = 0;
+  CHECK("poll after room was made", poll(&pf, 1, 5000));
+  printf("revents 0x%x SO_ERROR %d\n", pf.revents, getint(c2, SOL_SOCKET, SO_ERROR));
+  CHECK("connect completes", connect(c2, SA(a), sizeof a));
+  int s2 = accept(l, NULL, NULL);
+  printf("accepted second: %d\n", s2 >= 0);
+  write(c2, "2", 1);
+  CHECK("data through the late connection", read(s2, &b, 1));
+  close(s1);
+  close(s2);
+  close(c1);
+  close(c2);
+  // a pending connection whose listener goes away
+  c1 = connect_to(AF_INET, "127.0.0.1", port);
+  c2 = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK("nonblocking connect to a full queue", connect(c2, SA(a), sizeof a));
+  close(l);
+  close(c1);
+  c1 = -1;
+  pf.fd = c2;
+  pf.revents = 0;
+  CHECK("poll after the listener closed", poll(&pf, 1, 5000));
+  printf("revents 0x%x SO_ERROR %s\n", pf.revents, strerror(getint(c2, SOL_SOCKET, SO_ERROR)));
+  close(c2);
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc > 1 && strcmp(argv[1], "noroute") == 0) {
@@ -947,6 +992,7 @@ int main(int argc, char **argv) {
   timeouts();
   mmsg();
   resets();
+  full_backlog();
   printf("done\n");
   return 0;
 }

@@ -125,7 +125,8 @@ function netOf(k: Kernel): NetState {
   return s;
 }
 
-type TcpState = 'closed' | 'listening' | 'connected';
+/** 'connecting': a non-blocking connect waits for room in a full accept queue (SYN_SENT). */
+type TcpState = 'closed' | 'listening' | 'connecting' | 'connected';
 
 export class InetSocket extends Socket {
   readonly protocol: number;
@@ -156,6 +157,10 @@ export class InetSocket extends Socket {
   sndbuf: number;
   linger = { on: 0, secs: 0 };
   private readonly options = new Map<number, number>();
+  /** Listener: non-blocking connects waiting for room in the accept queue, oldest first. */
+  private synWaiters: InetSocket[] = [];
+  /** Connecting socket: the listener it waits on. */
+  private synListener: InetSocket | null = null;
 
   constructor(
     k: Kernel,
@@ -307,6 +312,7 @@ export class InetSocket extends Socket {
     }
     if (unspec) return this.state === 'connected' ? -Errno.EISCONN : 0;
     if (this.listening) return -Errno.EISCONN;
+    if (this.state === 'connecting') return -Errno.EALREADY;
     if (this.connectPending) {
       this.connectPending = false;
       if (this.state === 'connected') return 0;
@@ -324,7 +330,16 @@ export class InetSocket extends Socket {
     this.shutRead = this.shutWrite = false;
     this.prepareSource(dst.ip);
     const listener = this.findListener(dst);
-    if (listener && !this.nonblock && listener.backlog.length > listener.backlogMax) return this.connectWait(t, dst);
+    if (listener && listener.backlog.length > listener.backlogMax) {
+      if (!this.nonblock) return this.connectWait(t, dst);
+      // the SYN is dropped; the connection completes when accept() makes room
+      this.state = 'connecting';
+      this.remote = dst;
+      this.synListener = listener;
+      listener.synWaiters.push(this);
+      this.connectPending = true;
+      return -Errno.EINPROGRESS;
+    }
     return this.establish(dst, listener);
   }
 
@@ -465,6 +480,11 @@ export class InetSocket extends Socket {
       raiseSigpipe(this.k, t, flags);
       throw new KernelError(Errno.EPIPE);
     };
+    if (this.state === 'connecting') {
+      // Linux waits for the handshake (EAGAIN when non-blocking)
+      if (this.nonblock || flags & MSG_DONTWAIT) throw new KernelError(Errno.EAGAIN);
+      return this.waitOn(t, [this.wq], this.deadline(this.sndTimeoNs)).then(() => this.sendTcp(t, data, flags));
+    }
     if (this.state !== 'connected') {
       const e = this.takeError();
       if (e && e !== Errno.EPIPE) throw new KernelError(e);
@@ -508,6 +528,7 @@ export class InetSocket extends Socket {
     if (this.finReceived) return 'eof';
     if (this.pendingErr) throw new KernelError(this.takeError());
     if (this.shutRead || this.done) return 'eof';
+    if (this.state === 'connecting') return 'wait';
     if (this.state !== 'connected') throw new KernelError(Errno.ENOTCONN);
     return 'wait';
   }
@@ -541,7 +562,25 @@ export class InetSocket extends Socket {
     this.wake();
   }
 
+  protected override admitWaiting(): void {
+    while (this.synWaiters.length > 0 && this.backlog.length <= this.backlogMax) {
+      const w = this.synWaiters.shift() as InetSocket;
+      w.synListener = null;
+      w.state = 'closed';
+      w.establish(w.remote as Endpoint, this);
+    }
+  }
+
   private stopListening(): void {
+    for (const w of this.synWaiters) {
+      // the retried SYN finds no listener: refused
+      w.synListener = null;
+      w.state = 'closed';
+      w.done = true;
+      w.pendingErr = Errno.ECONNREFUSED;
+      w.wake();
+    }
+    this.synWaiters = [];
     this.listening = false;
     this.state = 'closed';
     for (const c of this.backlog) (c as InetSocket).abortive = true;
@@ -643,6 +682,7 @@ export class InetSocket extends Socket {
       return m & (events | POLLHUP | POLLERR);
     }
     if (this.listening) return this.backlog.length ? events & POLLIN : 0;
+    if (this.state === 'connecting') return 0;
     const rcvShut = this.shutRead || this.finReceived || this.done;
     const sndShut = this.shutWrite || this.done;
     const closed = this.state !== 'connected';
@@ -656,6 +696,8 @@ export class InetSocket extends Socket {
   }
 
   override release(): void {
+    const l = this.synListener;
+    if (l) l.synWaiters = l.synWaiters.filter((w) => w !== this);
     this.unhash();
     if (this.listening) this.stopListening();
     const p = this.peer;

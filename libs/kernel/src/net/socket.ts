@@ -410,9 +410,13 @@ export abstract class Socket extends KFile {
 
   private takeConnection(): Socket {
     const c = this.backlog.shift() as Socket;
+    this.admitWaiting();
     this.wake();
     return c;
   }
+
+  /** The backlog has room again: a family may complete connections that waited for it. */
+  protected admitWaiting(): void {}
 
   private async acceptWait(t: Task): Promise<Socket> {
     const deadline = this.deadline(this.rcvTimeoNs);
