@@ -40,6 +40,7 @@ function randomWord(pattern: string, r: () => number): number {
 interface Outcome {
   thrown: string;
   x: number[];
+  v: number[];
   flags: number;
   mem: string;
 }
@@ -54,6 +55,7 @@ function exec(handler: (s: CpuState, insn: number) => void, insn: number, seed: 
   for (let i = 0; i < 68; i++) s.x[i] = r();
   s.x[62] = 0;
   s.x[63] = 0;
+  for (let i = 0; i < s.vi.length; i++) s.vi[i] = r();
   if (memOp) {
     // bases point into the data area, index registers are small
     for (let i = 0; i < 33; i++) {
@@ -76,7 +78,13 @@ function exec(handler: (s: CpuState, insn: number) => void, insn: number, seed: 
   }
   const mem = new Uint8Array(0x4000);
   as.read(guestAddr(DATA), mem);
-  return { thrown, x: [...s.x], flags: s.getNZCV(), mem: memOp ? Buffer.from(mem).toString('base64') : '' };
+  return {
+    thrown,
+    x: [...s.x],
+    v: [...s.vi],
+    flags: s.getNZCV(),
+    mem: memOp ? Buffer.from(mem).toString('base64') : '',
+  };
 }
 
 describe('specialised rows match the generic rows', () => {
@@ -94,6 +102,7 @@ describe('specialised rows match the generic rows', () => {
         const what = `${row.name} vs ${g!.name} insn=${(insn >>> 0).toString(16)} seed=${seed}`;
         expect(a.thrown, what).toBe(b.thrown);
         expect(a.x, what).toEqual(b.x);
+        expect(a.v, what).toEqual(b.v);
         expect(a.flags, what).toBe(b.flags);
         expect(a.mem === b.mem, what).toBe(true);
       }

@@ -8,6 +8,7 @@ import { atomicOp, exclusive } from '../exec/atomic';
 import * as br from '../exec/branch';
 import * as dp from '../exec/dp';
 import * as fast from '../exec/fast';
+import * as fastv from '../exec/fastv';
 import * as ls from '../exec/ldst';
 import { FP_ROWS } from '../fp/table';
 import { SIMD_ROWS } from '../simd/table';
@@ -110,6 +111,17 @@ export const FAST_ROWS: readonly DecodeRow[] = [
   { name: 'AND/ORR Wd, Wn, Wm, shift', pattern: '00o01010hh0mmmmm0iiiiinnnnnddddd', handler: fast.logicW, flags: P },
   { name: 'EOR Wd, Wn, Wm, shift', pattern: '01001010hh0mmmmm0iiiiinnnnnddddd', handler: fast.logicW, flags: P },
   { name: 'STR/LDR B/H/W/X (imm9, unsigned)', pattern: 'ss1110000L0iiiiiiiiixxnnnnnttttt', handler: fast.ldstImm9Int },
+  { name: 'LDR/STR Dt (uimm, fast)', pattern: '111111010Liiiiiiiiiiiinnnnnttttt', handler: fastv.ldstDUimm },
+  { name: 'LDR/STR Qt (uimm, fast)', pattern: '001111011Liiiiiiiiiiiinnnnnttttt', handler: fastv.ldstQUimm },
+  { name: 'LDR/STR Dt [Xn, Rm{, extend}]', pattern: '111111000L1mmmmmx1xS10nnnnnttttt', handler: fastv.ldstDReg },
+  { name: 'LDR/STR Qt [Xn, Rm{, extend}]', pattern: '001111001L1mmmmmx1xS10nnnnnttttt', handler: fastv.ldstQReg },
+  {
+    name: 'LDR/STR Qt (imm9: unscaled, pre, post)',
+    pattern: '001111001L0iiiiiiiiixxnnnnnttttt',
+    handler: fastv.ldstQImm9,
+  },
+  { name: 'LDP/STP Qt1, Qt2 (all forms)', pattern: '1010110xxLiiiiiiixxxxxnnnnnttttt', handler: fastv.ldstQPair },
+  { name: 'LDP/STP Dt1, Dt2 (all forms)', pattern: '0110110xxLiiiiiiixxxxxnnnnnttttt', handler: fastv.ldstDPair },
 ];
 
 /** Every row, base integer first, then FP, then Advanced SIMD. */
