@@ -55,6 +55,8 @@ const MAX_QUEUED_EVENTS = 16384;
 const MAX_USER_INSTANCES = 128;
 const MAX_USER_WATCHES = 8192;
 const EVENT_SIZE = 16;
+/** Bookkeeping bytes charged per queued event besides its record (the VM's memory quota). */
+const EVENT_COST = 64;
 
 interface Watch {
   readonly inst: InotifyFile;
@@ -76,7 +78,7 @@ function recordSize(e: QueuedEvent): number {
 }
 
 /** All watches of one VM (one per Vfs), indexed by inode. */
-class InotifyHub implements FsNotifyListener {
+export class InotifyHub implements FsNotifyListener {
   readonly byNode = new Map<VNode, Watch[]>();
   /** Instances per uid (max_user_instances) and watches per uid (max_user_watches). */
   readonly instances = new Map<number, number>();
@@ -129,7 +131,8 @@ class InotifyHub implements FsNotifyListener {
 }
 
 const hubs = new WeakMap<Vfs, InotifyHub>();
-function hubOf(vfs: Vfs): InotifyHub {
+/** The watches of one VM (created on the first inotify_init1; exported for tests). */
+export function hubOf(vfs: Vfs): InotifyHub {
   let h = hubs.get(vfs);
   if (!h) {
     h = new InotifyHub(vfs);
@@ -149,10 +152,15 @@ export class InotifyFile extends KFile {
   private nextWd = 1;
   private readonly ino = newAnonIno();
 
+  /** Bytes charged to the VM's memory quota for the queued events. */
+  private charged = 0;
+
   constructor(
     private readonly hub: InotifyHub,
     private readonly uid: number,
     flags: number,
+    /** Charges (positive) or returns (negative) kernel memory; false when the quota is exhausted. */
+    private readonly charge: (bytes: number) => boolean,
   ) {
     super(O_RDONLY | (flags & O_NONBLOCK));
   }
@@ -168,15 +176,23 @@ export class InotifyFile extends KFile {
     return this.events.length - this.head;
   }
 
-  /** fsnotify_insert_event: overflow first, then a merge with the tail, else append. */
+  /**
+   * fsnotify_insert_event: overflow first, then a merge with the tail, else append. Queued
+   * events are charged to the VM's memory quota; an event the quota cannot hold is an overflow.
+   */
   queue(e: QueuedEvent): void {
-    if (this.length >= MAX_QUEUED_EVENTS) {
+    let overflow = this.length >= MAX_QUEUED_EVENTS;
+    if (!overflow) {
+      const last = this.length > 0 ? this.events[this.events.length - 1] : null;
+      if (last && !(last.mask & IN_IGNORED) && last.mask === e.mask && last.wd === e.wd && last.name === e.name) return;
+      const cost = recordSize(e) + EVENT_COST;
+      if (this.charge(cost)) this.charged += cost;
+      else overflow = true;
+    }
+    if (overflow) {
       if (this.overflowQueued) return;
       this.overflowQueued = true;
       e = { wd: -1, mask: IN_Q_OVERFLOW, cookie: 0, name: '' };
-    } else if (this.length > 0) {
-      const last = this.events[this.events.length - 1];
-      if (!(last.mask & IN_IGNORED) && last.mask === e.mask && last.wd === e.wd && last.name === e.name) return;
     }
     this.events.push(e);
     this.bytes += recordSize(e);
@@ -254,7 +270,8 @@ export class InotifyFile extends KFile {
       dv.setUint32(o + 8, e.cookie >>> 0, true);
       dv.setUint32(o + 12, r - EVENT_SIZE, true);
       for (let j = 0; j < e.name.length; j++) out[o + EVENT_SIZE + j] = e.name.charCodeAt(j);
-      if (e.mask === IN_Q_OVERFLOW) this.overflowQueued = false;
+      if (e.mask === IN_Q_OVERFLOW && e.wd === -1) this.overflowQueued = false;
+      else this.uncharge(r + EVENT_COST);
       o += r;
     }
     this.head += n;
@@ -278,8 +295,17 @@ export class InotifyFile extends KFile {
     return this.length > 0 ? events & (POLLIN | POLLRDNORM) : 0;
   }
 
+  private uncharge(bytes: number): void {
+    this.charged -= bytes;
+    this.charge(-bytes);
+  }
+
   override release(): void {
     for (const w of [...this.watches.values()]) this.forget(w);
+    this.events.length = 0;
+    this.head = 0;
+    this.bytes = 0;
+    if (this.charged > 0) this.uncharge(this.charged);
     this.hub.instances.set(this.uid, (this.hub.instances.get(this.uid) ?? 1) - 1);
   }
 }
@@ -300,7 +326,8 @@ export const inotifySyscalls: SyscallDefs = {
       const n = hub.instances.get(uid) ?? 0;
       if (n >= MAX_USER_INSTANCES) return -Errno.EMFILE;
       hub.instances.set(uid, n + 1);
-      return k.allocFd(t, new InotifyFile(hub, uid, flags), (flags & O_CLOEXEC) !== 0);
+      const file = new InotifyFile(hub, uid, flags, (bytes) => k.chargeExtra(bytes));
+      return k.allocFd(t, file, (flags & O_CLOEXEC) !== 0);
     },
     status: 'partial',
     note: 'events of every process from the VFS; no IN_UNMOUNT; mmap and exec reads report no IN_ACCESS',
