@@ -21,7 +21,8 @@ import {
   S_IRUGO,
   S_IWUGO,
   capable,
-  checkOwner,
+  ctlTarget,
+  statTarget,
   ipcGet,
   ipcPerms,
   nowSec,
@@ -253,8 +254,7 @@ async function sysMsgrcv(
   return len;
 }
 
-function statQueue(t: Task, q: MsgQueue, cmd: number): Uint8Array {
-  if (cmd !== MSG_STAT_ANY && !ipcPerms(t, q, S_IRUGO)) throw new KernelError(Errno.EACCES);
+function statQueue(q: MsgQueue): Uint8Array {
   const b = new Uint8Array(MSQID64_DS_SIZE);
   const v = new DataView(b.buffer);
   putPerm(v, 0, q);
@@ -306,14 +306,13 @@ function sysMsgctl(k: Kernel, t: Task, id: number, cmd: number, buf: UserAddr): 
     case IPC_STAT:
     case MSG_STAT:
     case MSG_STAT_ANY: {
-      const q = cmd === IPC_STAT ? n.ids.obtain(id) : n.ids.byIndex(id);
-      copyOut(as, buf, statQueue(t, q, cmd));
+      const q = statTarget(n.ids, t, id, cmd, MSG_STAT_ANY);
+      copyOut(as, buf, statQueue(q));
       return cmd === IPC_STAT ? 0 : q.id;
     }
     case IPC_SET: {
       const v = new DataView(copyIn(as, buf, MSQID64_DS_SIZE).buffer);
-      const q = n.ids.obtain(id);
-      checkOwner(t, q);
+      const q = ctlTarget(n.ids, t, id);
       const qbytes = Number(v.getBigUint64(88, true));
       if (qbytes > MSGMNB && !capable(t)) return -Errno.EPERM;
       setPerm(q, v, nowSec(k));
@@ -324,9 +323,7 @@ function sysMsgctl(k: Kernel, t: Task, id: number, cmd: number, buf: UserAddr): 
       return 0;
     }
     case IPC_RMID: {
-      const q = n.ids.obtain(id);
-      checkOwner(t, q);
-      removeQueue(n, q);
+      removeQueue(n, ctlTarget(n.ids, t, id));
       return 0;
     }
     default:

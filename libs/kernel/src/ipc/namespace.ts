@@ -192,6 +192,23 @@ export function checkOwner(t: Task, o: IpcObject): void {
   if (euid !== o.uid && euid !== o.cuid && !capable(t)) throw new KernelError(Errno.EPERM);
 }
 
+/** ipcctl_obtain_check: the object IPC_SET or IPC_RMID acts on (owner, creator or capable only). */
+export function ctlTarget<T extends IpcObject>(ids: IpcIds<T>, t: Task, id: number): T {
+  const o = ids.obtain(id);
+  checkOwner(t, o);
+  return o;
+}
+
+/**
+ * The object IPC_STAT (by id) or *_STAT / *_STAT_ANY (by index) reports, after the read
+ * permission check (*_STAT_ANY skips it).
+ */
+export function statTarget<T extends IpcObject>(ids: IpcIds<T>, t: Task, id: number, cmd: number, anyCmd: number): T {
+  const o = cmd === IPC_STAT ? ids.obtain(id) : ids.byIndex(id);
+  if (cmd !== anyCmd && !ipcPerms(t, o, S_IRUGO)) throw new KernelError(Errno.EACCES);
+  return o;
+}
+
 /** The fields of a user ipc64_perm IPC_SET applies (uid, gid, the low 9 mode bits). */
 export function setPerm(o: IpcObject, v: DataView, now: number): void {
   const uid = v.getUint32(4, true);

@@ -23,7 +23,8 @@ import {
   IpcObject,
   S_IRUGO,
   S_IWUGO,
-  checkOwner,
+  ctlTarget,
+  statTarget,
   ipcGet,
   ipcPerms,
   nowSec,
@@ -305,8 +306,7 @@ function countWaiters(arr: SemArray, num: number, zero: boolean): number {
   return c;
 }
 
-function statArray(t: Task, arr: SemArray, cmd: number): Uint8Array {
-  if (cmd !== SEM_STAT_ANY && !ipcPerms(t, arr, S_IRUGO)) throw new KernelError(Errno.EACCES);
+function statArray(arr: SemArray): Uint8Array {
   const b = new Uint8Array(SEMID64_DS_SIZE);
   const v = new DataView(b.buffer);
   putPerm(v, 0, arr);
@@ -351,8 +351,8 @@ function sysSemctl(k: Kernel, t: Task, id: number, num: number, cmd: number, arg
     case IPC_STAT:
     case SEM_STAT:
     case SEM_STAT_ANY: {
-      const arr = cmd === IPC_STAT ? n.ids.obtain(id) : n.ids.byIndex(id);
-      copyOut(as, buf(), statArray(t, arr, cmd));
+      const arr = statTarget(n.ids, t, id, cmd, SEM_STAT_ANY);
+      copyOut(as, buf(), statArray(arr));
       return cmd === IPC_STAT ? 0 : arr.id;
     }
     case SETVAL: {
@@ -398,15 +398,11 @@ function sysSemctl(k: Kernel, t: Task, id: number, num: number, cmd: number, arg
     }
     case IPC_SET: {
       const v = new DataView(copyIn(as, buf(), SEMID64_DS_SIZE).buffer);
-      const arr = n.ids.obtain(id);
-      checkOwner(t, arr);
-      setPerm(arr, v, nowSec(k));
+      setPerm(ctlTarget(n.ids, t, id), v, nowSec(k));
       return 0;
     }
     case IPC_RMID: {
-      const arr = n.ids.obtain(id);
-      checkOwner(t, arr);
-      removeArray(n, arr);
+      removeArray(n, ctlTarget(n.ids, t, id));
       return 0;
     }
     default:

@@ -24,6 +24,7 @@ import { itimerSyscalls } from '../time/itimer';
 import { posixTimerSyscalls } from '../time/posix-timers';
 import { msgSyscalls } from '../ipc/msg';
 import { semSyscalls } from '../ipc/sem';
+import { shmSyscalls } from '../ipc/shm';
 import type { Handler, SyscallDefs, SyscallStatus } from './types';
 
 export { RETURN_NONE } from './types';
@@ -58,6 +59,7 @@ const FAMILIES: SyscallDefs[] = [
   futexSyscalls,
   msgSyscalls,
   semSyscalls,
+  shmSyscalls,
 ];
 
 /** Reasons for deliberately unsupported calls (they return ENOSYS). */
