@@ -335,9 +335,11 @@ export const msgSyscalls: SyscallDefs = {
   msgget: { handler: (k, t, a) => sysMsgget(k, t, a.i(0), a.i(1)) },
   msgsnd: {
     handler: (k, t, a) => sysMsgsnd(k, t, a.i(0), a.p(1), a.x(2), a.i(3)),
+    note: 'blocks while the queue is full (IPC_NOWAIT: EAGAIN); a waiting receiver gets the message directly',
   },
   msgrcv: {
     handler: (k, t, a) => sysMsgrcv(k, t, a.i(0), a.p(1), a.x(2), BigInt.asIntN(64, a.big(3)), a.i(4)),
+    note: 'msgtyp 0, >0, <0, MSG_EXCEPT, MSG_NOERROR, MSG_COPY; EIDRM when the queue is removed, EINTR after a handler',
   },
   msgctl: {
     handler: (k, t, a) => sysMsgctl(k, t, a.i(0), a.i(1), a.p(2)),

@@ -436,6 +436,7 @@ export const semSyscalls: SyscallDefs = {
   semget: { handler: (k, t, a) => sysSemget(k, t, a.i(0), a.i(1), a.i(2)) },
   semop: { handler: (k, t, a) => sysSemtimedop(k, t, a.i(0), a.p(1), a.u(2), null) },
   semtimedop: {
+    note: 'the timeout runs on the VM clock (EAGAIN when it expires)',
     handler: (k, t, a) => {
       const ts = a.p(3);
       return sysSemtimedop(k, t, a.i(0), a.p(1), a.u(2), ts === 0 ? null : ts);
