@@ -48,6 +48,12 @@ import { WaitQueue } from './wait';
 export const TIME_SLICE = 200_000;
 /** Host time between yields to the event loop while guest code runs (I/O, cancellation, timeouts). */
 const YIELD_MS = 20;
+/**
+ * Deterministic mode yields to the host every this many guest instructions instead of every
+ * YIELD_MS of wall time: wake-ups that settle while the loop is parked (promise chains of
+ * sockets, pipes, futexes) must become runnable at a point that depends on the guest only.
+ */
+const YIELD_INSNS_DETERMINISTIC = 2_000_000;
 
 export interface MachineFactory {
   memory: PhysicalMemory;
@@ -197,6 +203,8 @@ export class Kernel {
     const wallMs = this.config.limits?.wallMs;
     let lastYield = performance.now();
     const cpu = this.cpu;
+    const deterministic = this.config.deterministic !== undefined;
+    let lastYieldInsns = cpu.totalRetired;
     while (this.ended === null) {
       if (this.internalError !== null) throw this.internalError;
       // deterministic mode: host I/O is instantaneous in guest time
@@ -272,11 +280,19 @@ export class Kernel {
         const next = this.timers.next();
         if (next && next.deadline <= this.clock.monotonicNs()) this.timers.fireDue(this.clock.monotonicNs());
       }
-      const now = performance.now();
-      if (now - lastYield >= YIELD_MS) {
-        lastYield = now;
-        await yieldToHost();
-        this.checkHostLimits(wallMs);
+      if (deterministic) {
+        if (cpu.totalRetired - lastYieldInsns >= YIELD_INSNS_DETERMINISTIC) {
+          lastYieldInsns = cpu.totalRetired;
+          await yieldToHost();
+          this.checkHostLimits(wallMs);
+        }
+      } else {
+        const now = performance.now();
+        if (now - lastYield >= YIELD_MS) {
+          lastYield = now;
+          await yieldToHost();
+          this.checkHostLimits(wallMs);
+        }
       }
     }
     // MAP_SHARED file pages still mapped (or being written back) reach their files before the run ends
@@ -313,9 +329,14 @@ export class Kernel {
 
   /** Nothing runnable: fire timers, wait for host events, or detect a deadlock. */
   private async idle(): Promise<void> {
-    // let settled promises (woken sleeps) run first
-    await Promise.resolve();
-    await Promise.resolve();
+    // let settled promises (woken sleeps) run first; deterministic mode lets every pending
+    // promise chain finish (a macrotask turn drains the microtask queue) before it advances
+    // the virtual clock, so a wake-up is never overtaken by a timer because its chain was long
+    if (this.config.deterministic !== undefined) await yieldToHost();
+    else {
+      await Promise.resolve();
+      await Promise.resolve();
+    }
     if (this.pickNext() !== null) return;
     this.timers.fireDue(this.clock.monotonicNs());
     if (this.pickNext() !== null) return;
