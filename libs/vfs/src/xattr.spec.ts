@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Errno, VfsError } from './errno';
 import { Ext4Fs } from './ext4/ext4fs';
 import { parseInodeXattrs, parseXattrBlock } from './ext4/xattr';
-import { FileBlockDevice } from './file-block-device';
+import { FileBlockDevice, MemoryBlockDevice } from './file-block-device';
 import { OverlayFs } from './overlay';
 import { ProcFs } from './procfs';
 import { TmpFs } from './tmpfs';
@@ -258,6 +258,49 @@ describe('ext4 xattrs (images written by mke2fs -d and debugfs ea_set)', () => {
     fs.closeSync(fd);
     const { vfs, ctx } = await mountImage(img);
     expect(await errno(vfs.getxattr(ctx, undefined, '/a', 'user.small'))).toBe(Errno.EUCLEAN);
+  });
+
+  it('random corruption of the in-inode area and the block gives VfsErrors only (300 cases)', async () => {
+    const img = fs.readFileSync(image('fuzz', ['-I', '256'], cmds()));
+    const { ext } = await mountImage(path.join(work, 'fuzz.img'));
+    const a = await ext.iget(12);
+    const raw = (a as unknown as { raw: Uint8Array }).raw;
+    const blk = raw[0x68] | (raw[0x69] << 8) | (raw[0x6a] << 16) | (raw[0x6b] << 24);
+    const inodeAt = img.indexOf(Buffer.from(raw));
+    expect(inodeAt).toBeGreaterThan(0);
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const outcomes = new Map<string, number>();
+    for (let c = 0; c < 300; c++) {
+      const data = new Uint8Array(img);
+      const flips = 1 + rnd(4);
+      for (let i = 0; i < flips; i++) {
+        const at = c % 2 ? blk * 4096 + rnd(256) : inodeAt + 0x80 + rnd(128);
+        data[at] = rnd(256);
+      }
+      let outcome = 'ok';
+      try {
+        const e = await Ext4Fs.open(new MemoryBlockDevice(data));
+        const node = await e.iget(12);
+        const names = await node.listxattr();
+        for (const n of [...names, 'user.small', 'user.big']) {
+          try {
+            await node.getxattr(n);
+          } catch (err) {
+            if (!(err instanceof VfsError) || err.errno !== Errno.ENODATA) throw err;
+          }
+        }
+      } catch (err) {
+        expect(err).toBeInstanceOf(VfsError);
+        outcome = Errno[(err as VfsError).errno];
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    expect([...outcomes.keys()].every((k) => ['ok', 'EUCLEAN', 'EIO'].includes(k))).toBe(true);
+    expect(outcomes.get('EUCLEAN')).toBeGreaterThan(0);
   });
 
   it('overlay: lower xattrs visible; set and remove copy up; trusted.overlay.* hidden', async () => {
