@@ -212,7 +212,7 @@ static void msgSection(void) {
     long r = msgrcv(q, &mb, 100, 0, 0);
     _exit(r < 0 && errno == EIDRM ? 7 : 1);
   }
-  msleep(50);
+  msleep(200);
   res("IPC_RMID", msgctl(q, IPC_RMID, NULL));
   printf("waiter saw EIDRM: %d\n", waitChild(pid) == 7);
   res("stale id", msgsnd(q, &mb, 1, 0));
@@ -279,6 +279,11 @@ static void showVals(const char *what, int id, int n) {
   printf("%s:", what);
   for (int i = 0; i < n; i++) printf(" %u", v[i]);
   printf("\n");
+}
+
+/** Waits (up to 10 s) until semctl(id, num, cmd) is `want`: the children have gone to sleep. */
+static void waitCount(int id, int num, int cmd, int want) {
+  for (int i = 0; i < 1000 && semctl(id, num, cmd) != want; i++) msleep(10);
 }
 
 /** A child that runs one semop and exits with 0 or 100 + errno. */
@@ -357,7 +362,8 @@ static void semSection(void) {
   u.val = 1;
   semctl(id, 1, SETVAL, u);
   pid_t b = semChild(id, 1, 0, 0);
-  msleep(50);
+  waitCount(id, 0, GETNCNT, 1);
+  waitCount(id, 1, GETZCNT, 1);
   printf("ncnt0 %d zcnt1 %d ncnt1 %d\n", semctl(id, 0, GETNCNT), semctl(id, 1, GETZCNT), semctl(id, 1, GETNCNT));
   res("add 1 (not enough)", semop1(id, 0, 1, 0));
   msleep(20);
@@ -384,14 +390,13 @@ static void semSection(void) {
   printf("GETPID is the child: %d\n", semctl(id, 0, GETPID) != getpid());
   printf("undo child +2: %d\n", waitChild(semChild(id, 0, 2, SEM_UNDO)));
   res("restored", semctl(id, 0, GETVAL));
-  // clamped at 0: the child adds 3 (adjustment -3), the parent takes 5
+  // clamped at 0: the child adds 3 (adjustment -3) and waits for zero, the parent takes 8
   pid_t c = fork();
   if (c == 0) {
     semop1(id, 0, 3, SEM_UNDO);
-    msleep(60);
+    semop1(id, 0, 0, 0);
     _exit(0);
   }
-  msleep(30);
   res("take 8", semop1(id, 0, -8, 0));
   waitChild(c);
   res("clamped", semctl(id, 0, GETVAL));
@@ -485,7 +490,7 @@ static void semSection(void) {
   u.val = 0;
   semctl(id, 0, SETVAL, u);
   a = semChild(id, 0, -1, 0);
-  msleep(40);
+  waitCount(id, 0, GETNCNT, 1);
   res("IPC_RMID", semctl(id, 0, IPC_RMID));
   printf("sleeper: %d (EIDRM is %d)\n", waitChild(a) - 100, EIDRM);
   res("stale GETVAL", semctl(id, 0, GETVAL));
@@ -624,9 +629,12 @@ static void shmSection(void) {
   printf("smaller finds it: %d\n", shmget(key, PG, 0) == k1);
   char *m = shmat(k1, NULL, 0);
   strcpy(m + 2 * PG, "survives IPC_RMID");
+  int go[2];
+  if (pipe(go) != 0) return;
   pid = fork();
   if (pid == 0) {
-    msleep(40);
+    char ch;
+    if (read(go[0], &ch, 1) != 1) _exit(1);
     printf("child after RMID: %s\n", m + 2 * PG);
     strcpy(m, "child wrote after RMID");
     _exit(0);
@@ -634,7 +642,10 @@ static void shmSection(void) {
   res("IPC_RMID attached", shmctl(k1, IPC_RMID, NULL));
   shmShow("removed", k1);
   res("key gone", shmget(key, PG, 0));
+  if (write(go[1], "g", 1) != 1) return;
   waitChild(pid);
+  close(go[0]);
+  close(go[1]);
   printf("parent: %s\n", m);
   char *again = shmat(k1, NULL, SHM_RDONLY);
   printf("attach removed segment: %s\n", again == (void *)-1 ? strerrorname_np(errno) : again);
