@@ -93,6 +93,21 @@ describe('overlay', () => {
     expect(ovl.changes().deleted).toEqual(expect.arrayContaining(['/etc/hello.txt', '/links']));
   });
 
+  it('writing through an open fd to an unlinked lower file does not bring it back', async () => {
+    const { vfs, ctx, ovl } = await setup();
+    const f = await vfs.open(ctx, undefined, '/etc/hello.txt', O_RDWR);
+    await vfs.unlink(ctx, undefined, '/etc/hello.txt');
+    await f.pwrite(Buffer.from('J'), 0);
+    const buf = Buffer.alloc(13);
+    await f.pread(buf, 0);
+    expect(buf.toString()).toBe('Jello, world\n');
+    expect(f.stat().nlink).toBe(0);
+    expect(await vfs.stat(ctx, undefined, '/etc/hello.txt').catch((e) => e.errno)).toBe(Errno.ENOENT);
+    expect((await listDir(vfs, ctx, '/etc')).sort()).toEqual(['exec.sh']);
+    expect(ovl.changes().deleted).toContain('/etc/hello.txt');
+    await f.release();
+  });
+
   it('a directory recreated over a whiteout is opaque (lower content stays hidden)', async () => {
     const { vfs, ctx, ovl } = await setup();
     for (const n of await listDir(vfs, ctx, '/etc')) await vfs.unlink(ctx, undefined, `/etc/${n}`);

@@ -251,7 +251,9 @@ export class OvlNode implements VNode {
   async copyUp(): Promise<TmpNode> {
     if (this.upper) return this.upper;
     const lower = this.lower!;
-    const pu = await this.parent!.copyUp();
+    // A lower file already unlinked (still open): its copy lives on, unnamed, for its open
+    // files only, as an unlinked file does on Linux; it must not reappear in its directory.
+    const pu = this.removed ? null : await this.parent!.copyUp();
     const la = lower.attr();
     const up = this.fs.upper;
     const t = la.mode & S_IFMT;
@@ -291,11 +293,13 @@ export class OvlNode implements VNode {
       u.a.size = u.target.length;
     }
     await this.copyUpXattrs(lower, u);
-    const pm = pu.a.mtime;
-    const pc = pu.a.ctime;
-    pu.addEntry(this.name, u);
-    pu.a.mtime = pm;
-    pu.a.ctime = pc;
+    if (pu) {
+      const pm = pu.a.mtime;
+      const pc = pu.a.ctime;
+      pu.addEntry(this.name, u);
+      pu.a.mtime = pm;
+      pu.a.ctime = pc;
+    } else u.a.nlink = 0;
     u.a.atime = la.atime;
     u.a.mtime = la.mtime;
     u.a.ctime = la.ctime;
