@@ -20,6 +20,54 @@ describe('block compiler', () => {
     expect(jit.cpu.getX(2)).toBe(1024n);
   });
 
+  it('compiled direct branches (B, B.cond x16, CBZ/CBNZ W/X, TBZ/TBNZ) decide as the interpreter', () => {
+    // Each test is a 20-pass loop (so its block is compiled) whose block ends in the branch;
+    // x10 folds in every decision, in order.
+    const CONDS = ['eq', 'ne', 'cs', 'cc', 'mi', 'pl', 'vs', 'vc', 'hi', 'ls', 'ge', 'lt', 'gt', 'le', 'al', 'nv'];
+    const tests = [
+      ...CONDS.map((c) => ['cmp x1, x2', `b.${c} `]),
+      ...['cbz x3,', 'cbz w3,', 'cbnz x3,', 'cbnz w3,'].map((b) => ['add x9, x9, #0', b]),
+      ...[0, 31, 32, 63].flatMap((bit) => [
+        ['add x9, x9, #0', `tbz x3, #${bit},`],
+        ['add x9, x9, #0', `tbnz x3, #${bit},`],
+      ]),
+    ];
+    const lines: string[] = [];
+    tests.forEach(([first, branch], i) => {
+      lines.push(
+        `mov x20, #20`,
+        `t${i}: ${first}`,
+        `${branch} y${i}`,
+        `add x10, x10, #${i + 1}`,
+        `b n${i}`,
+        `y${i}: add x10, x10, x10, lsl #1`,
+        `n${i}: subs x20, x20, #1`,
+        `b.ne t${i}`,
+      );
+    });
+    lines.push('brk #0');
+    const src = lines.join('\n');
+    const inputs: [bigint, bigint, bigint][] = [
+      [0n, 0n, 0n],
+      [1n, 2n, 1n],
+      [2n, 1n, 0x1_0000_0000n],
+      [0x8000_0000_0000_0000n, 1n, 0x8000_0000n],
+      [-1n, 1n, 0x8000_0000_0000_0000n],
+      [1n, -1n, -1n],
+      [0x7fff_ffff_ffff_ffffn, -1n, 0xffff_fffe_0000_0000n],
+    ];
+    for (const [a, b, c] of inputs) {
+      const regs = { 1: a, 2: b, 3: c };
+      const jit = runAsm(src, regs, 1e7, { jit: true });
+      const interp = runAsm(src, regs, 1e7, { jit: false });
+      expect(jit.reason).toBe(StopReason.Breakpoint);
+      expect(interp.reason).toBe(StopReason.Breakpoint);
+      expect(jit.cpu.retired).toBe(interp.cpu.retired);
+      expect(jit.cpu.getX(10)).toBe(interp.cpu.getX(10));
+      expect(jit.cpu.nzcv).toBe(interp.cpu.nzcv);
+    }
+  });
+
   it('never runs past the budget: every budget gives the interpreter state', () => {
     for (const budget of [1, 5, 17, 63, 64, 65, 200, 1001]) {
       const a = runAsm(WALK, {}, budget, { jit: true });
