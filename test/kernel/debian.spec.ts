@@ -116,6 +116,19 @@ describe('Debian image: fixed expectations (child processes)', () => {
     expect(l.code).toBe(0);
   }, 240_000);
 
+  it('runs the new bytes of an image executable rewritten in place (exec cache keyed by immutable content)', async () => {
+    // /usr/bin/true is exec'd (its bytes cached under the image's file), then truncated and
+    // rewritten in place (copy-up to the VM's upper layer): the next exec must see the script.
+    const script = [
+      '/usr/bin/true && echo first-ok',
+      'printf "#!/bin/sh\\necho replaced\\n" > /usr/bin/true',
+      '/usr/bin/true',
+      'rm /usr/bin/true; /usr/bin/true 2>/dev/null || echo "gone=$?"',
+    ].join('\n');
+    const l = await lichen(['/usr/bin/bash', '-c', script]);
+    expect(l.stdout).toBe('first-ok\nreplaced\ngone=127\n');
+  }, 240_000);
+
   it('python3: threads, subprocess, select, signals', async () => {
     const prog = [
       'import threading, subprocess, select, signal, os',

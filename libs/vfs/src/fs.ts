@@ -77,6 +77,11 @@ export interface VNode {
 
   // ---- data ----
   read?(pos: number, buf: Uint8Array): Promise<number>;
+  /**
+   * An object that stands for this file's bytes when they can never change (a file of the
+   * read-only image), so callers may cache what they read under it; null or absent otherwise.
+   */
+  contentKey?(): object | null;
   write?(pos: number, data: Uint8Array): Promise<number>;
   /** SEEK_DATA / SEEK_HOLE: next data (or hole) offset at or after pos; ENXIO past the end. */
   seekData?(pos: number, whence: number): Promise<number>;

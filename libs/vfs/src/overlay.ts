@@ -188,6 +188,10 @@ export class OverlayFs implements FileSystem {
 }
 
 export class OvlNode implements VNode {
+  /** The lower file's content while it has not been copied up (then it may change). */
+  contentKey(): object | null {
+    return this.upper === null ? (this.lower?.contentKey?.() ?? null) : null;
+  }
   /** Looked-up children (stable node identity). */
   private readonly children = new Map<string, OvlNode>();
   /** Unlinked, removed or renamed over while only in the lower layer: reports nlink 0 (IN_DELETE_SELF). */

@@ -1400,6 +1400,10 @@ export class OpenFile {
     if (!n) throw err(Errno.EBADF);
     return n;
   }
+  /** See VNode.contentKey: non-null when the file's bytes can never change. */
+  contentKey(): object | null {
+    return this.path.dentry.node?.contentKey?.() ?? null;
+  }
   get readable(): boolean {
     const a = this.flags & O_ACCMODE;
     return (this.flags & O_PATH) === 0 && (a === O_RDONLY || a === O_RDWR);

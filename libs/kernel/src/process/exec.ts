@@ -59,6 +59,40 @@ async function readWhole(k: Kernel, f: OpenFile): Promise<Uint8Array> {
   return buf.subarray(0, got);
 }
 
+/**
+ * Executables and interpreters whose bytes can never change (files of the read-only image,
+ * not copied up), kept between execs. The mounted image is shared by the VMs of a runner
+ * thread, so its file nodes, and this cache, serve them all: a shell script's every exec of
+ * /bin/busybox, or every VM of a batch, reads the binary once. Parsing and loading only read
+ * these bytes. LRU, bounded.
+ */
+const executables = new Map<object, Uint8Array>();
+let executableBytes = 0;
+const MAX_CACHED_EXECUTABLES_BYTES = 64 * 1024 * 1024;
+const MAX_CACHED_EXECUTABLE_BYTES = 16 * 1024 * 1024;
+
+async function readExecutable(k: Kernel, f: OpenFile): Promise<Uint8Array> {
+  const key = f.contentKey();
+  if (key === null) return readWhole(k, f);
+  const hit = executables.get(key);
+  if (hit !== undefined) {
+    executables.delete(key);
+    executables.set(key, hit);
+    return hit;
+  }
+  const bytes = await readWhole(k, f);
+  if (bytes.length <= MAX_CACHED_EXECUTABLE_BYTES) {
+    executables.set(key, bytes);
+    executableBytes += bytes.length;
+    for (const [old, b] of executables) {
+      if (executableBytes <= MAX_CACHED_EXECUTABLES_BYTES) break;
+      executables.delete(old);
+      executableBytes -= b.length;
+    }
+  }
+  return bytes;
+}
+
 export interface ExecRequest {
   at: PathRef | undefined;
   path: string;
@@ -84,7 +118,7 @@ async function prepare(k: Kernel, t: Task, req: ExecRequest): Promise<Prepared> 
   for (let depth = 0; ; depth++) {
     const ctx = t.process.fs.ctx;
     const f = await k.hostIo(k.vfs.openExec(ctx, at, path, flags));
-    const bytes = await readWhole(k, f);
+    const bytes = await readExecutable(k, f);
     const exePath = k.vfs.pathOf(f.path, ctx.root);
     await f.release();
     if (bytes.length >= 2 && bytes[0] === 0x23 && bytes[1] === 0x21) {
@@ -116,7 +150,7 @@ async function prepare(k: Kernel, t: Task, req: ExecRequest): Promise<Prepared> 
         // Linux reports a missing interpreter as ENOENT of the program
         throw e;
       });
-      const ib = await readWhole(k, fi);
+      const ib = await readExecutable(k, fi);
       await fi.release();
       interp = parseElf(ib);
       if (interp.interp !== null) throw new KernelError(Errno.ENOEXEC, 'interpreter has an interpreter');

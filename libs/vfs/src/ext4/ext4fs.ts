@@ -228,6 +228,10 @@ function time(raw: Uint8Array, secOff: number, extraOff: number, hasExtra: boole
 export class Ext4Node implements VNode {
   readonly a: InodeAttr;
   readonly flags: number;
+  /** The image is never written: the node itself stands for its content. */
+  contentKey(): object {
+    return this;
+  }
   private runs: Run[] | null = null;
   private inlineCache: Uint8Array | null = null;
   private dirIndex: Map<string, number> | null = null;
