@@ -11,6 +11,7 @@ import {
   LocalImageStore,
   OpenFileDevice,
   parseImageRef,
+  RECIPES,
   resolveImage,
 } from '@lichen/images';
 import { existsSync, statSync } from 'node:fs';
@@ -61,6 +62,23 @@ export async function locateImage(requested: string, io: CliIo): Promise<RunImag
       bytesFetched: () => r.bytesFetched(),
     };
   };
+  // A built-in image made by an older version of its recipe lacks what the recipe adds now
+  // (e.g. debian v2 adds python3's standard library): rebuild it once, as on first use.
+  if (isRecipeName(ref.name) && ref.tag === 'latest') {
+    const built = store.get(ref)?.manifest.builder;
+    const recipe = RECIPES[ref.name];
+    if (built && built.recipe === recipe.name && built.version < recipe.version) {
+      io.stderr(
+        `lichen: image ${ref.name} was built by recipe version ${built.version} (now ${recipe.version}); rebuilding it now (once)\n`,
+      );
+      const progress = progressReporter(io);
+      try {
+        await buildImage(ref.name, { store, progress: progress.report });
+      } finally {
+        progress.done();
+      }
+    }
+  }
   try {
     return await find();
   } catch (err) {

@@ -98,8 +98,9 @@ const DEBIAN_GROUP = [
 
 export const debianRecipe: Recipe = {
   name: 'debian',
-  version: 1,
-  description: 'Debian bookworm arm64 userland: bash, coreutils, grep, sed, mawk, findutils, python3-minimal, ...',
+  version: 2,
+  description:
+    'Debian bookworm arm64 userland: bash, coreutils, grep, sed, mawk, findutils, python3-minimal with its standard library, ...',
   packages: [
     'base-files',
     'libc6',
@@ -117,6 +118,8 @@ export const debianRecipe: Recipe = {
     'bzip2',
     'procps',
     'python3-minimal',
+    // python3-minimal lacks most compiled modules (mmap, _ssl, _sqlite3, ...): they are here.
+    'libpython3.11-stdlib',
     // init-system-helpers (via procps) depends on "usrmerge | usr-is-merged"; usrmerge would pull in perl.
     'usr-is-merged',
   ],
