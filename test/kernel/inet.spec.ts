@@ -1,8 +1,7 @@
 // The loopback network (AF_INET/AF_INET6, TCP and UDP): test/guest/sys_inet.c under Lichen
 // compared with qemu-aarch64-static, whose sockets are the host's loopback sockets. Lichen
-// runs in deterministic mode and in normal mode. (Instruction counts of this multi-process
-// program are not yet reproducible run to run in deterministic mode: the run loop's wall-clock
-// yields let woken tasks' completions land at timing-dependent points; see libs/kernel/README.md.)
+// runs in deterministic mode and in normal mode; two deterministic runs must give the same
+// output and the same instruction count.
 import { runVm } from '@lichen/kernel';
 import { buildImage, LocalImageStore } from '@lichen/images';
 import { FileBlockDevice } from '@lichen/vfs';
@@ -24,6 +23,14 @@ describe('loopback network (sys_inet): Lichen vs qemu', () => {
       expect(l.exitCode).toBe(q.exitCode);
     });
   }
+
+  it('repeats output and instruction count exactly in deterministic mode (processes streaming over TCP)', async () => {
+    const a = await runLichen(bin, { deterministic: { seed: 7 } });
+    const b = await runLichen(bin, { deterministic: { seed: 7 } });
+    expect(b.stdout).toBe(a.stdout);
+    expect(b.result.stats.instructions).toBe(a.result.stats.instructions);
+    expect(b.result.stats.syscalls).toEqual(a.result.stats.syscalls);
+  });
 
   it('the dynamically linked build matches too (normal mode)', async () => {
     const dyn = fixture('sys_inet', 'dynamic');
