@@ -78,7 +78,7 @@ describe('console events (SSE over Redis streams)', () => {
       expect(stdoutOf(events)).toBe(expected.slice(0, 50));
       const cut = events.filter((e) => e.event === 'truncated');
       expect(cut.length).toBe(1);
-      expect((JSON.parse(cut[0]!.data) as { droppedFrom: number }).droppedFrom).toBe(50);
+      expect(JSON.parse(cut[0]!.data)).toMatchObject({ stream: 'stdout', droppedFrom: 50 });
     } finally {
       await small.stop();
     }

@@ -119,10 +119,7 @@ const RETRY_MESSAGE =
 export class RunStore {
   private readonly r: Scripted;
   /** Runs of this process on a retried attempt: where their console continues (see appendEvents). */
-  private readonly consoleBase = new Map<
-    string,
-    { attempt: number; stdout: number; stderr: number; last: 'stdout' | 'stderr' }
-  >();
+  private readonly consoleBase = new Map<string, { attempt: number; stdout: number; stderr: number }>();
   /** Each tenant's runs by creation time (GET /v1/runs). */
   readonly index: TenantIndex;
   constructor(
@@ -242,7 +239,7 @@ export class RunStore {
     if (r === 'terminal' || r === 'cancel' || r === 'missing') return r;
     const [attempt, out, err] = r.split(':').map(Number) as [number, number, number];
     // A retry's chunks continue after the earlier attempts' console (see appendEvents).
-    if (out > 0 || err > 0) this.consoleBase.set(id, { attempt, stdout: out, stderr: err, last: 'stdout' });
+    if (out > 0 || err > 0) this.consoleBase.set(id, { attempt, stdout: out, stderr: err });
     else this.consoleBase.delete(id);
     return attempt;
   }
@@ -306,11 +303,9 @@ export class RunStore {
         const size =
           ev.encoding === 'utf8' ? Buffer.byteLength(ev.data, 'utf8') : Buffer.from(ev.data, 'base64').length;
         ends[ev.type === 'stdout' ? 'consoleOut' : 'consoleErr'] = String(offset + size);
-        if (base) base.last = ev.type;
         out = { ...ev, offset };
       } else if (ev.type === 'truncated' && base && base.attempt === ev.attempt) {
-        // The cut is in the stream written last (the sink does not say which).
-        out = { ...ev, droppedFrom: ev.droppedFrom + base[base.last] };
+        out = { ...ev, droppedFrom: ev.droppedFrom + base[ev.stream] };
       }
       p.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(out));
     }

@@ -122,7 +122,8 @@ export interface RunSummary {
 export type ConsoleEvent =
   | { type: 'stdout' | 'stderr'; offset: number; attempt: number; data: string; encoding: 'utf8' | 'base64' }
   | { type: 'status'; status: RunStatus; attempt: number; exitCode?: number | null; signal?: number | null }
-  | { type: 'truncated'; attempt: number; droppedFrom: number }
+  /** The console stops here: `stream` is the stream being cut, at offset `droppedFrom`. */
+  | { type: 'truncated'; attempt: number; stream: 'stdout' | 'stderr'; droppedFrom: number }
   /**
    * Before a retried attempt's output (attempt ≥ 2): the earlier attempt's console above is
    * void; the new attempt's chunks continue at these offsets (offsets never go back).

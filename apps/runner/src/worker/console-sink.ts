@@ -83,9 +83,8 @@ export class ConsoleSink {
     if (this.truncated) return;
     this.seal();
     this.truncated = true;
-    this.queue.push({ type: 'truncated', attempt: this.attempt, droppedFrom: at });
+    this.queue.push({ type: 'truncated', attempt: this.attempt, stream: type, droppedFrom: at });
     this.events++;
-    void type;
     this.schedule(0);
   }
 
