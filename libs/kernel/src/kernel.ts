@@ -37,6 +37,7 @@ import { TimerQueue, VmClock, type Timer } from './time/clock';
 import { Rng } from './misc/rng';
 import type { CrashInfo, RunStatus, VmConfig, VmIo } from './vm-api';
 import { exitRobustList, futexWake } from './process/futex';
+import { exitPosixLocks } from './fs/locks';
 import { accountCpu, cpuBudget } from './time/cputime';
 import { exitItimers } from './time/itimer';
 import { exitPosixTimers } from './time/posix-timers';
@@ -609,6 +610,7 @@ export class Kernel {
 
   private processDied(p: Process): void {
     p.zombie = true;
+    exitPosixLocks(this, p);
     exitSem(this, p);
     exitItimers(this, p);
     exitPosixTimers(this, p);

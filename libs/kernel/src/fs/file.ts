@@ -44,6 +44,8 @@ export abstract class KFile {
   private flagBits: number;
   /** Woken whenever readiness may have changed (poll, epoll, select sleep on it). */
   readonly pollWq = new WaitQueue();
+  /** Drops the flock/OFD locks of this description (set by fs/locks.ts once it holds one). */
+  lockRelease: (() => void) | null = null;
 
   constructor(flags: number) {
     this.flagBits = flags;
@@ -224,5 +226,8 @@ export class FdTable {
 
 /** Drops one reference; releases the description when it was the last. */
 export function putFile(f: KFile): void | Promise<void> {
-  if (--f.refs === 0) return f.release();
+  if (--f.refs === 0) {
+    f.lockRelease?.();
+    return f.release();
+  }
 }

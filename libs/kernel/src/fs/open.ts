@@ -10,6 +10,18 @@ import { FIOCLEX, FIONBIO, FIONCLEX } from './console';
 import { makePipe, openFifo } from './pipe';
 import { dirfdRef } from './paths';
 import { VfsFile } from './vfs-file';
+import {
+  F_RDLCK,
+  F_UNLCK,
+  F_WRLCK,
+  OFFSET_MAX,
+  flockFile,
+  holdOnDescription,
+  releasePosixLocks,
+  resolveRange,
+  setLock,
+  testLock,
+} from './locks';
 
 const F_DUPFD = 0;
 const F_GETFD = 1;
@@ -32,7 +44,6 @@ const F_GETPIPE_SZ = 1032;
 const F_ADD_SEALS = 1033;
 const F_GET_SEALS = 1034;
 const FD_CLOEXEC = 1;
-const F_UNLCK = 2;
 
 async function openat(
   k: Kernel,
@@ -62,6 +73,7 @@ async function openat(
 
 export function closeFd(k: Kernel, t: Task, fd: number): number {
   const f = t.files.remove(fd);
+  releasePosixLocks(k, t.process, f);
   k.closeFile(f);
   return 0;
 }
@@ -73,25 +85,54 @@ function dup3(k: Kernel, t: Task, oldfd: number, newfd: number, flags: number): 
   if (newfd < 0 || newfd >= t.files.limit) return -Errno.EBADF;
   f.refs++;
   const old = t.files.install(newfd, f, (flags & O_CLOEXEC) !== 0);
-  if (old) k.closeFile(old);
+  if (old) {
+    releasePosixLocks(k, t.process, old);
+    k.closeFile(old);
+  }
   return newfd;
 }
 
 /** struct flock on aarch64: l_type(2) l_whence(2) pad(4) l_start(8) l_len(8) l_pid(4) pad(4). */
-function fcntlLock(t: Task, cmd: number, arg: UserAddr): number {
+async function fcntlLock(k: Kernel, t: Task, f: KFile, cmd: number, arg: UserAddr): Promise<number> {
+  if (f.flags & O_PATH) return -Errno.EBADF;
   const b = copyIn(t.mm.as, arg, 32);
   const v = new DataView(b.buffer);
   const type = v.getInt16(0, true);
-  if (type < 0 || type > 2) return -Errno.EINVAL;
+  if (type !== F_RDLCK && type !== F_WRLCK && type !== F_UNLCK) return -Errno.EINVAL;
+  const ofd = cmd === F_OFD_GETLK || cmd === F_OFD_SETLK || cmd === F_OFD_SETLKW;
+  // OFD requests must carry l_pid 0
+  if (ofd && v.getInt32(24, true) !== 0) return -Errno.EINVAL;
+  const vf = f.vfsFile;
+  const r = resolveRange(
+    type,
+    v.getInt16(2, true),
+    v.getBigInt64(8, true),
+    v.getBigInt64(16, true),
+    vf ? vf.pos : 0,
+    vf ? f.stat().size : 0,
+  );
+  if (typeof r === 'number') return -r;
+  const owner = ofd ? f : t.process;
   if (cmd === F_GETLK || cmd === F_OFD_GETLK) {
-    // single VM, advisory locks never conflict with ourselves: report unlocked
-    v.setInt16(0, F_UNLCK, true);
+    if (type === F_UNLCK) return -Errno.EINVAL;
+    const c = testLock(k, f, owner, r);
+    if (c) {
+      v.setInt16(0, c.type, true);
+      v.setInt16(2, 0 /* SEEK_SET */, true);
+      v.setBigInt64(8, c.start, true);
+      v.setBigInt64(16, c.end === OFFSET_MAX ? 0n : c.end - c.start + 1n, true);
+      v.setInt32(24, c.pid, true);
+    } else v.setInt16(0, F_UNLCK, true);
     copyOut(t.mm.as, arg, b);
+    return 0;
   }
-  return 0;
+  if ((type === F_RDLCK && !f.readable) || (type === F_WRLCK && !f.writable)) return -Errno.EBADF;
+  if (ofd) holdOnDescription(k, f);
+  const wait = cmd === F_SETLKW || cmd === F_OFD_SETLKW;
+  return setLock(k, t, f, owner, ofd ? -1 : t.process.pid, r, wait);
 }
 
-function fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: number, argPtr: UserAddr): number {
+function fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: number, argPtr: UserAddr): number | Promise<number> {
   const f = t.files.get(fd);
   const e = t.files.entry(fd);
   switch (cmd) {
@@ -121,7 +162,7 @@ function fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: number, argPtr:
     case F_OFD_GETLK:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-      return fcntlLock(t, cmd, argPtr);
+      return fcntlLock(k, t, f, cmd, argPtr);
     case F_GETOWN:
       return 0;
     case F_SETOWN:
@@ -196,7 +237,7 @@ export const openSyscalls: SyscallDefs = {
   fcntl: {
     handler: (k, t, a) => fcntl(k, t, a.i(0), a.i(1), a.i(2), a.p(2)),
     status: 'partial',
-    note: 'advisory locks are accepted and never conflict (single VM); F_SETOWN/F_SETSIG accepted without SIGIO',
+    note: 'record locks (F_GETLK/F_SETLK/F_SETLKW, F_OFD_*) conflict between processes of the VM; F_SETOWN/F_SETSIG accepted without SIGIO; no seals',
   },
   pipe2: {
     handler: (k, t, a) => {
@@ -233,11 +274,10 @@ export const openSyscalls: SyscallDefs = {
     note: 'terminal ioctls on the console (TCGETS/TCSETS*, TIOCGWINSZ, TIOC[GS]PGRP, FIONREAD, FIONBIO, FIOCLEX); ENOTTY elsewhere',
   },
   flock: {
-    handler: (_k, t, a) => {
-      t.files.get(a.i(0));
-      return 0;
+    handler: (k, t, a) => {
+      const f = t.files.get(a.i(0));
+      if (f.flags & O_PATH) return -Errno.EBADF;
+      return flockFile(k, t, f, a.i(1));
     },
-    status: 'partial',
-    note: 'locks never conflict (single VM)',
   },
 };

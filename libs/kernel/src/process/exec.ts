@@ -17,6 +17,7 @@ import { pokeKernel, readPath, readStringArray, type UserAddr } from '../uaccess
 import { dirfdRef } from '../fs/paths';
 import { exitPosixTimers } from '../time/posix-timers';
 import { exitRobustList } from './futex';
+import { releasePosixLocks } from '../fs/locks';
 
 /** Largest executable or interpreter read into memory. */
 const MAX_IMAGE = 512 * 1024 * 1024;
@@ -311,7 +312,10 @@ export async function doExec(k: Kernel, t: Task, req: ExecRequest): Promise<numb
     t.files.users--;
     t.files = t.files.clone();
   }
-  for (const f of t.files.takeCloexec()) k.closeFile(f);
+  for (const f of t.files.takeCloexec()) {
+    releasePosixLocks(k, p, f);
+    k.closeFile(f);
+  }
   if (t.sighand.users > 1) {
     t.sighand.users--;
     t.sighand = t.sighand.clone();
