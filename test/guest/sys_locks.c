@@ -1,4 +1,4 @@
-// fixture: static
+// fixture: static -pthread
 // Advisory locks between processes: fcntl record locks (F_GETLK reports the holder's range and
 // pid, F_SETLK conflicts with EAGAIN, F_SETLKW waits until the holder unlocks, closes any fd of
 // the file or exits; EINTR on a signal; EDEADLK on a two-process cycle), splitting and merging
@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,33 @@ static void ofd(void) {
   close(b);
 }
 
+static int threadFd;
+static void *threadLocks(void *arg) {
+  (void)arg;
+  // the process's lock: a thread re-locking it is no conflict, and its close releases it
+  printf("thread setlk WR 0+10 (held by its process): %s\n", ename(lk(threadFd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10)));
+  int other = open(path, O_RDONLY);
+  close(other);
+  return NULL;
+}
+
+/** Threads share their process's record locks. */
+static void threads(void) {
+  puts("-- threads");
+  threadFd = open(path, O_RDWR);
+  lk(threadFd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10);
+  pthread_t th;
+  pthread_create(&th, NULL, threadLocks, NULL);
+  pthread_join(th, NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    getlk("child getlk after the thread closed an fd", open(path, O_RDWR), F_WRLCK, SEEK_SET, 0, 0, 0);
+    _exit(0);
+  }
+  reap(pid);
+  close(threadFd);
+}
+
 static void flocks(void) {
   puts("-- flock");
   int fd1 = open(path, O_RDONLY), fd2 = open(path, O_RDONLY);
@@ -333,6 +361,7 @@ int main(void) {
   errors();
   waits();
   ofd();
+  threads();
   flocks();
   unlink(path);
   puts("done");
