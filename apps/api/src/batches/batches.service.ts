@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { BatchCoordinator } from '../../../runner/src/batch/coordinator';
 import type { BatchSpec, BatchSummary, BatchView } from '../../../runner/src/batch/types';
 import type { ServiceContext } from '../../../runner/src/core/context';
+import type { TenantPolicy } from '../../../runner/src/core/config';
 import type { Principal } from '../../../runner/src/core/tenants';
 import { badRequest, notFound } from '../common/api-error';
 import { COORDINATOR, CTX } from '../common/tokens';
@@ -28,7 +29,7 @@ export class BatchesService {
     private readonly runs: RunsService,
   ) {}
 
-  async normalise(tenant: string, dto: CreateBatchDto): Promise<BatchSpec> {
+  async normalise(tenant: string, dto: CreateBatchDto, known?: TenantPolicy): Promise<BatchSpec> {
     const cfg = this.ctx.cfg;
     const image = checkImage(dto.image);
     const cells = dto.submissions.length * dto.cases.length;
@@ -70,7 +71,7 @@ export class BatchesService {
         checkerArgv: compare === 'checker' ? checkArgv(cfg, `cases[${i}].checkerArgv`, c.checkerArgv) : null,
       };
     });
-    const policy = await this.ctx.tenants.policy(tenant);
+    const policy = known ?? (await this.ctx.tenants.policy(tenant));
     const limits = resolveLimits(policy, dto.limits);
     const build = dto.build
       ? { argv: checkArgv(cfg, 'build.argv', dto.build.argv), limits: resolveLimits(policy, dto.build.limits) }
@@ -93,7 +94,7 @@ export class BatchesService {
 
   async create(p: Principal, dto: CreateBatchDto): Promise<string> {
     if (p.kind !== 'tenant') throw badRequest('tenant_required', 'batches are created with a tenant key');
-    const spec = await this.normalise(p.tenant, dto);
+    const spec = await this.normalise(p.tenant, dto, p.policy);
     const id = this.ctx.batches.newId();
     await this.ctx.batches.reset(id, p.tenant, spec, 1);
     await this.coordinator.start(id, p.tenant);

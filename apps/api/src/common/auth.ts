@@ -33,7 +33,7 @@ export function apiKeyOf(req: Request): string | undefined {
   return typeof x === 'string' ? x.trim() : undefined;
 }
 
-/** Authenticates every request (Bearer or X-API-Key), enforces admin/tenant routes and the tenant rate limit. */
+/** Authenticates every request (Bearer or X-API-Key), counts it against the tenant's rate limit, enforces admin/tenant routes. */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -52,26 +52,23 @@ export class AuthGuard implements CanActivate {
         'unauthorized',
         'missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"',
       );
-    const principal = await this.ctx.tenants.authenticate(key);
-    if (!principal) throw new ApiError(401, 'unauthorized', 'invalid API key');
+    const admitted = await this.ctx.tenants.admit(key);
+    if (!admitted) throw new ApiError(401, 'unauthorized', 'invalid API key');
+    const { principal, retryAfterSeconds: wait } = admitted;
     if (this.reflector.getAllAndOverride<boolean>(ADMIN, targets) && principal.kind !== 'admin') {
       throw new ApiError(403, 'forbidden', 'this endpoint needs the admin key');
     }
     if (this.reflector.getAllAndOverride<boolean>(TENANT, targets) && principal.kind !== 'tenant') {
       throw new ApiError(403, 'forbidden', 'this endpoint needs a tenant API key');
     }
-    if (principal.kind === 'tenant') {
-      const policy = await this.ctx.tenants.policy(principal.tenant);
-      const wait = await this.ctx.tenants.rateLimit(principal.tenant, policy.rateLimitPerMinute);
-      if (wait > 0) {
-        context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(wait));
-        throw new ApiError(
-          429,
-          'rate_limited',
-          `rate limit of ${policy.rateLimitPerMinute} requests per minute exceeded`,
-          { retryAfterSeconds: wait },
-        );
-      }
+    if (principal.kind === 'tenant' && wait > 0) {
+      context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(wait));
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `rate limit of ${principal.policy?.rateLimitPerMinute ?? 0} requests per minute exceeded`,
+        { retryAfterSeconds: wait },
+      );
     }
     req.principal = principal;
     return true;

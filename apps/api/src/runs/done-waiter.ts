@@ -22,25 +22,26 @@ export class DoneWaiter {
     await this.sub.subscribe(this.channel);
   }
 
-  /** Resolves true when `id` finished, false after `ms`. Call `isDone` after subscribing to close the race. */
-  wait(id: string, ms: number, isDone: () => Promise<boolean>): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
+  /**
+   * Waits for `id` to finish: `done` resolves true on its completion notice, false after `ms`
+   * (or on `cancel`). Call before the run can finish (before queueing it) to miss nothing.
+   */
+  expect(id: string, ms: number): { done: Promise<boolean>; cancel(): void } {
+    let stop: (v: boolean) => void = () => undefined;
+    const done = new Promise<boolean>((resolve) => {
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
-      const done = (v: boolean): void => {
+      const fire = (): void => stop(true);
+      stop = (v: boolean): void => {
         clearTimeout(timer);
         set?.delete(fire);
         if (set && set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
         resolve(v);
       };
-      const fire = (): void => done(true);
-      const timer = setTimeout(() => done(false), ms);
+      const timer = setTimeout(() => stop(false), ms);
       set.add(fire);
-      isDone().then(
-        (d) => d && done(true),
-        () => undefined,
-      );
     });
+    return { done, cancel: () => stop(false) };
   }
 
   async close(): Promise<void> {

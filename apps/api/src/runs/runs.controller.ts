@@ -38,12 +38,11 @@ export class RunsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<{ id: string; status: string } | RunView> {
     const seconds = this.waitSeconds(wait);
-    const id = await this.runs.submit(p.kind === 'tenant' ? p.tenant : '', dto);
+    const { id, finished } = await this.runs.submit(p, dto, seconds * 1000);
     res.setHeader('Location', `/v1/runs/${id}`);
     if (seconds > 0) {
-      await this.runs.waitFor(id, seconds);
       const v = await this.runs.view(p, id);
-      if (isTerminal(v.status)) {
+      if (finished || isTerminal(v.status)) {
         res.status(200);
         return v;
       }

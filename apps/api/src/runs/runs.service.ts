@@ -5,8 +5,8 @@ import type { RunMeta } from '../../../runner/src/core/run-store';
 import { RunStore } from '../../../runner/src/core/run-store';
 import type { RunSubmitter } from '../../../runner/src/core/submitter';
 import type { Principal } from '../../../runner/src/core/tenants';
+import type { TenantPolicy } from '../../../runner/src/core/config';
 import type { RunSpec, RunSummary, RunView } from '../../../runner/src/core/types';
-import { isTerminal } from '../../../runner/src/core/types';
 import { badRequest, notFound } from '../common/api-error';
 import { CTX, DONE_WAITER, SUBMITTER } from '../common/tokens';
 import type { DoneWaiter } from './done-waiter';
@@ -34,7 +34,7 @@ export class RunsService {
   ) {}
 
   /** Fails with a 4xx before anything is stored or queued. */
-  async normalise(tenant: string, dto: CreateRunDto): Promise<RunSpec> {
+  async normalise(tenant: string, dto: CreateRunDto, known?: TenantPolicy): Promise<RunSpec> {
     const cfg = this.ctx.cfg;
     const image = checkImage(dto.image);
     const argv = checkArgv(cfg, 'argv', dto.argv);
@@ -44,7 +44,7 @@ export class RunsService {
     const stdin = checkStdin(cfg, dto.stdin, dto.stdinBase64);
     const cwd = dto.cwd === undefined ? '/' : guestPath('cwd', dto.cwd);
     const webhookUrl = checkWebhook(dto.webhookUrl);
-    const policy = await this.ctx.tenants.policy(tenant);
+    const policy = known ?? (await this.ctx.tenants.policy(tenant));
     const limits = resolveLimits(policy, dto.limits);
     await this.checkImageExists(image);
     return {
@@ -67,9 +67,23 @@ export class RunsService {
     if (!(await this.ctx.catalog.exists(image))) throw badRequest('unknown_image', `image ${image} does not exist`);
   }
 
-  async submit(tenant: string, dto: CreateRunDto): Promise<string> {
-    const spec = await this.normalise(tenant, dto);
-    return this.submitter.submit(tenant, spec);
+  /**
+   * Queues a run for the principal's tenant. With `waitMs` > 0, also waits (up to that long)
+   * for it to finish: the wait is registered before the job is queued, so the completion
+   * notice cannot be missed and no extra read is needed before waiting.
+   */
+  async submit(p: Principal, dto: CreateRunDto, waitMs = 0): Promise<{ id: string; finished: boolean }> {
+    const tenant = p.kind === 'tenant' ? p.tenant : '';
+    const spec = await this.normalise(tenant, dto, p.kind === 'tenant' ? p.policy : undefined);
+    const id = this.ctx.runs.newId();
+    const wait = waitMs > 0 ? this.waiter.expect(id, waitMs) : null;
+    try {
+      await this.submitter.submit(tenant, spec, id);
+    } catch (e) {
+      wait?.cancel();
+      throw e;
+    }
+    return { id, finished: wait ? await wait.done : false };
   }
 
   /** A page of runs of the caller's tenant (or, for the admin key, of `?tenant=`), newest first. */
@@ -88,15 +102,6 @@ export class RunsService {
 
   async view(p: Principal, id: string): Promise<RunView> {
     return RunStore.view(await this.meta(p, id));
-  }
-
-  /** Waits up to `seconds` for the run to finish. */
-  async waitFor(id: string, seconds: number): Promise<void> {
-    if (seconds <= 0) return;
-    await this.waiter.wait(id, seconds * 1000, async () => {
-      const m = await this.ctx.runs.meta(id);
-      return !!m && isTerminal(m.status);
-    });
   }
 
   async cancel(p: Principal, id: string): Promise<RunView> {

@@ -164,12 +164,16 @@ export class ResolvingImageProvider implements ImageProvider {
       return { path: null, size: 0, cacheHit: true, bytesFetched: 0, release: async () => undefined };
     const r = await resolveImage(ref, { local: this.local, s3: this.s3, cache: this.cache, lazy: false });
     if (!r.path) throw new ImageNotFoundError(ref, ['no local file for the image']);
+    if (r.origin === 'local') {
+      // Local store blobs are never evicted (removing a tag keeps its blob): nothing to pin.
+      return { path: r.path, size: r.size, cacheHit: true, bytesFetched: 0, release: async () => undefined };
+    }
     // Opening pins the cached blob against eviction until the run ends.
     const dev = await r.open();
     return {
       path: r.path,
       size: r.size,
-      cacheHit: r.origin === 'local' || r.origin === 'cache',
+      cacheHit: r.origin === 'cache',
       bytesFetched: r.bytesFetched(),
       release: () => dev.close(),
     };

@@ -1,15 +1,26 @@
 import { randomUUID } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import type { Keys } from './keys';
 import type { Loaded, PageQuery } from './tenant-index';
 import { TenantIndex } from './tenant-index';
+import { TAKE_SLOT_LUA } from './tenants';
 import type { ConsoleEvent, RunOutcome, RunSpec, RunStatus, RunSummary, RunView } from './types';
 import { isTerminal } from './types';
 
-const START = `
+/**
+ * Claims a run for a new attempt: queued/running → running with attempt n+1 (a runner that
+ * died mid-run leaves the run `running`; the retry takes the next attempt), after taking one of
+ * the tenant's running slots (KEYS[3]; 'busy' when none is free). A run that is final or gone
+ * is not touched and takes no slot.
+ */
+const CLAIM =
+  TAKE_SLOT_LUA +
+  `
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return 'missing' end
 if st ~= 'queued' and st ~= 'running' then return 'terminal' end
+if not take_slot(KEYS[3], ARGV[1], ARGV[4], ARGV[5], tonumber(ARGV[6])) then return 'busy' end
 if redis.call('HGET', KEYS[1], 'cancel') == '1' then return 'cancel' end
 local att = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1])
@@ -69,29 +80,57 @@ export interface RunMeta {
   outcome: RunOutcome | null;
 }
 
+/** A tenant running slot a claim takes: the set, its cap and the lease's end (ms). */
+export interface SlotClaim {
+  key: string;
+  cap: number;
+  expiresAt: number;
+}
+
+/** Extra writes sent with a run's final outcome, in the same round trip. */
+export interface FinishOptions {
+  now?: number;
+  /** Console events not yet written: appended before the final status event. */
+  events?: ConsoleEvent[];
+  /** Commands queued after the outcome (e.g. freeing the run's tenant slot). */
+  after?: (p: ChainableCommander) => void;
+}
+
+type FinishArgs = [
+  k1: string,
+  k2: string,
+  attempt: string,
+  status: string,
+  result: string,
+  now: string,
+  ev: string,
+  ttl: string,
+  channel: string,
+  message: string,
+  exitCode: string,
+  instructions: string,
+];
+
 type Scripted = Redis & {
-  lichenStart(k1: string, k2: string, now: string, ev: string, retryMessage: string): Promise<string>;
-  lichenFinish(
+  lichenClaim(
     k1: string,
     k2: string,
-    attempt: string,
-    status: string,
-    result: string,
+    k3: string,
     now: string,
     ev: string,
-    ttl: string,
-    channel: string,
-    message: string,
-    exitCode: string,
-    instructions: string,
-  ): Promise<number>;
+    retryMessage: string,
+    expiry: string,
+    member: string,
+    cap: string,
+  ): Promise<string>;
+  lichenFinish(...args: FinishArgs): Promise<number>;
   lichenCancel(k1: string): Promise<string>;
 };
 
 export function defineRunScripts(redis: Redis): Scripted {
   const r = redis as Scripted;
-  if (typeof r.lichenStart !== 'function') {
-    redis.defineCommand('lichenStart', { numberOfKeys: 2, lua: START });
+  if (typeof r.lichenClaim !== 'function') {
+    redis.defineCommand('lichenClaim', { numberOfKeys: 3, lua: CLAIM });
     redis.defineCommand('lichenFinish', { numberOfKeys: 2, lua: FINISH });
     redis.defineCommand('lichenCancel', { numberOfKeys: 1, lua: CANCEL });
   }
@@ -198,12 +237,29 @@ export class RunStore {
   }
 
   async spec(id: string): Promise<RunSpec | null> {
-    const s = await this.r.get(this.keys.runSpec(id));
-    return s ? (JSON.parse(s) as RunSpec) : null;
+    return RunStore.specOf(await this.r.get(this.keys.runSpec(id)));
   }
 
   async meta(id: string): Promise<RunMeta | null> {
-    const h = await this.r.hgetall(this.keys.run(id));
+    return RunStore.metaOf(id, await this.r.hgetall(this.keys.run(id)));
+  }
+
+  /** A pipeline on this store's connection (to batch reads of several stores in one round trip). */
+  pipeline(): ChainableCommander {
+    return this.r.pipeline();
+  }
+
+  /** Queues the reads of a run's record and spec; their replies go through metaOf and specOf. */
+  readRun(p: ChainableCommander, id: string): void {
+    p.hgetall(this.keys.run(id));
+    p.get(this.keys.runSpec(id));
+  }
+
+  static specOf(s: string | null): RunSpec | null {
+    return s ? (JSON.parse(s) as RunSpec) : null;
+  }
+
+  static metaOf(id: string, h: Record<string, string> | null): RunMeta | null {
     if (!h || !h.status) return null;
     return {
       id,
@@ -224,19 +280,28 @@ export class RunStore {
   }
 
   /**
-   * queued/running → running with a new attempt number (a runner that died mid-run leaves the
-   * run `running`; the retry takes attempt n+1). Returns the attempt, or why it must not run.
+   * Takes a tenant slot and starts a new attempt (one round trip, see CLAIM). Returns the
+   * attempt, or why it must not run: 'busy' (no free slot: try later), 'cancel' (cancelled
+   * before start; the slot is taken), 'terminal' or 'missing'.
    */
-  async start(id: string, now = Date.now()): Promise<number | 'terminal' | 'cancel' | 'missing'> {
+  async claim(
+    id: string,
+    slot: SlotClaim,
+    now = Date.now(),
+  ): Promise<number | 'busy' | 'terminal' | 'cancel' | 'missing'> {
     const ev: ConsoleEvent = { type: 'status', status: 'running', attempt: 0 };
-    const r = await this.r.lichenStart(
+    const r = await this.r.lichenClaim(
       this.keys.run(id),
       this.keys.runEvents(id),
+      slot.key,
       String(now),
       JSON.stringify(ev),
       RETRY_MESSAGE,
+      String(slot.expiresAt),
+      id,
+      String(slot.cap),
     );
-    if (r === 'terminal' || r === 'cancel' || r === 'missing') return r;
+    if (r === 'busy' || r === 'terminal' || r === 'cancel' || r === 'missing') return r;
     const [attempt, out, err] = r.split(':').map(Number) as [number, number, number];
     // A retry's chunks continue after the earlier attempts' console (see appendEvents).
     if (out > 0 || err > 0) this.consoleBase.set(id, { attempt, stdout: out, stderr: err });
@@ -249,9 +314,8 @@ export class RunStore {
    * it already was (another attempt, a cancel) — the caller then does nothing visible.
    * `attempt` 0 finishes whatever attempt is current (used for cancelling queued runs).
    */
-  async finish(id: string, outcome: RunOutcome, attempt: number, now = Date.now()): Promise<boolean> {
+  async finish(id: string, outcome: RunOutcome, attempt: number, opts: FinishOptions = {}): Promise<boolean> {
     if (!isTerminal(outcome.status)) throw new Error(`finish with non-final status ${outcome.status}`);
-    this.consoleBase.delete(id);
     const ev: ConsoleEvent = {
       type: 'status',
       status: outcome.status,
@@ -259,20 +323,33 @@ export class RunStore {
       exitCode: outcome.exitCode,
       signal: outcome.signal,
     };
-    const n = await this.r.lichenFinish(
+    const args: FinishArgs = [
       this.keys.run(id),
       this.keys.runEvents(id),
       String(attempt),
       outcome.status,
       JSON.stringify(outcome),
-      String(now),
+      String(opts.now ?? Date.now()),
       JSON.stringify(ev),
       String(this.ttlSeconds),
       this.keys.doneChannel(),
       id,
       outcome.exitCode === null ? '' : String(outcome.exitCode),
       String(outcome.stats.instructions),
-    );
+    ];
+    if (!opts.events?.length && !opts.after) {
+      this.consoleBase.delete(id);
+      return (await this.r.lichenFinish(...args)) === 1;
+    }
+    // One round trip: the last console events, the outcome, then the caller's extras.
+    const p = this.r.pipeline() as ChainableCommander & Pick<Scripted, 'lichenFinish'>;
+    const at = opts.events?.length ? this.queueEvents(p, id, opts.events) : 0;
+    this.consoleBase.delete(id);
+    p.lichenFinish(...args);
+    opts.after?.(p);
+    const res = (await p.exec()) ?? [];
+    const [err, n] = res[at] ?? [new Error('no reply to the finish command'), 0];
+    if (err) throw err;
     return n === 1;
   }
 
@@ -293,9 +370,15 @@ export class RunStore {
    */
   async appendEvents(id: string, events: ConsoleEvent[]): Promise<void> {
     if (events.length === 0) return;
+    const p = this.r.pipeline();
+    this.queueEvents(p, id, events);
+    await p.exec();
+  }
+
+  /** Queues the writes of console events on a pipeline; returns how many commands it queued. */
+  private queueEvents(p: ChainableCommander, id: string, events: ConsoleEvent[]): number {
     const base = this.consoleBase.get(id);
     const ends: Record<string, string> = {};
-    const p = this.r.pipeline();
     for (const ev of events) {
       let out: ConsoleEvent = ev;
       if (ev.type === 'stdout' || ev.type === 'stderr') {
@@ -309,8 +392,9 @@ export class RunStore {
       }
       p.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(out));
     }
-    if (Object.keys(ends).length > 0) p.hset(this.keys.run(id), ends);
-    await p.exec();
+    if (Object.keys(ends).length === 0) return events.length;
+    p.hset(this.keys.run(id), ends);
+    return events.length + 1;
   }
 
   /** Events after `afterId` (exclusive; '0' for all), up to `count`. */

@@ -24,7 +24,8 @@ export class RunSubmitter {
     await this.runs.create(id, tenant, spec);
     await this.queue.add(
       RUN_JOB,
-      { runId: id },
+      // The tenant lets the runner read the run and the tenant's policy in one round trip.
+      { runId: id, tenant },
       {
         jobId: id,
         // Our own attempt counter (in the run record) bounds executions; BullMQ retries infra errors.

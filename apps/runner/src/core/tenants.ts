@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import type { Limits, TenantPolicy } from './config';
 import { LIMIT_NAMES } from './config';
@@ -27,48 +28,71 @@ export const WEBHOOK_SECRET_GRACE_SECONDS = 24 * 3600;
 
 const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
 
-export type Principal = { kind: 'admin' } | { kind: 'tenant'; tenant: string };
+/**
+ * Who a request acts for. A tenant principal made by `admit` carries the tenant's policy as
+ * read for this request (services use it instead of reading the tenant again).
+ */
+export type Principal = { kind: 'admin' } | { kind: 'tenant'; tenant: string; policy?: TenantPolicy };
 
-const ACQUIRE = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZSCORE', KEYS[1], ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-  return 1
+/** An admitted API key: its principal and, for a tenant over its rate limit, the seconds to wait. */
+export interface Admission {
+  principal: Principal;
+  retryAfterSeconds: number;
+}
+
+/**
+ * Lua: `take_slot(key, now, expiry, member, cap)` takes one of the running slots in sorted set
+ * `key` for `member` until `expiry` (leases that ran out are dropped first; a member that holds
+ * a slot renews it). False when `cap` slots are taken. Used by RunStore's claim script.
+ */
+export const TAKE_SLOT_LUA = `
+local function take_slot(key, now, expiry, member, cap)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if redis.call('ZSCORE', key, member) then
+    redis.call('ZADD', key, expiry, member)
+    return true
+  end
+  if redis.call('ZCARD', key) >= cap then return false end
+  redis.call('ZADD', key, expiry, member)
+  return true
 end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-return 1
 `;
-
-type WithAcquire = Redis & {
-  lichenAcquire(key: string, now: string, expiry: string, member: string, cap: string): Promise<number>;
-};
 
 /** Tenants, their hashed API keys, policies, rate limits and running-slot leases. */
 export class TenantStore {
-  private readonly r: WithAcquire;
   constructor(
-    redis: Redis,
+    private readonly r: Redis,
     private readonly keys: Keys,
     private readonly base: TenantPolicy,
     private readonly adminKey: string | null,
-  ) {
-    this.r = redis as WithAcquire;
-    if (typeof this.r.lichenAcquire !== 'function')
-      redis.defineCommand('lichenAcquire', { numberOfKeys: 1, lua: ACQUIRE });
-  }
+  ) {}
 
-  /** The principal an API key stands for, or null. The admin key is compared in constant time. */
-  async authenticate(key: string | undefined): Promise<Principal | null> {
+  /**
+   * The principal an API key stands for, or null (unknown key, deleted tenant). A tenant's
+   * request is counted against its rate limit in the same round trip that reads the tenant
+   * (two round trips in all). The admin key is compared in constant time.
+   */
+  async admit(key: string | undefined, now = Date.now()): Promise<Admission | null> {
     if (!key) return null;
     if (this.adminKey !== null) {
       const a = Buffer.from(hashKey(this.adminKey), 'hex');
       const b = Buffer.from(hashKey(key), 'hex');
-      if (timingSafeEqual(a, b)) return { kind: 'admin' };
+      if (timingSafeEqual(a, b)) return { principal: { kind: 'admin' }, retryAfterSeconds: 0 };
     }
     const tenant = await this.r.get(this.keys.apiKey(hashKey(key)));
-    if (!tenant || !(await this.exists(tenant))) return null;
-    return { kind: 'tenant', tenant };
+    if (!tenant) return null;
+    const window = Math.floor(now / 60_000);
+    const rl = this.keys.rateLimit(tenant, window);
+    const res = (await this.r.multi().get(this.keys.tenant(tenant)).incr(rl).expire(rl, 120).exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    // Keys of a deleted tenant stop working.
+    const record = TenantStore.parse((res[0]?.[1] as string | null) ?? null);
+    if (!record) return null;
+    const policy = this.policyOf(record);
+    const n = Number(res[1]?.[1] ?? 0);
+    const retryAfterSeconds =
+      n <= policy.rateLimitPerMinute ? 0 : Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
+    return { principal: { kind: 'tenant', tenant, policy }, retryAfterSeconds };
   }
 
   async create(id: string, overrides: TenantOverrides = {}): Promise<Tenant> {
@@ -78,8 +102,16 @@ export class TenantStore {
   }
 
   async get(id: string): Promise<Tenant | null> {
-    const s = await this.r.get(this.keys.tenant(id));
-    return s ? (JSON.parse(s) as Tenant) : null;
+    return TenantStore.parse(await this.r.get(this.keys.tenant(id)));
+  }
+
+  /** Queues the read of a tenant record on a pipeline; its reply goes through `parse`. */
+  readTenant(p: ChainableCommander, id: string): void {
+    p.get(this.keys.tenant(id));
+  }
+
+  static parse(record: string | null): Tenant | null {
+    return record ? (JSON.parse(record) as Tenant) : null;
   }
 
   async list(): Promise<Tenant[]> {
@@ -124,7 +156,7 @@ export class TenantStore {
     await this.r.del(this.keys.tenantWebhookSecret(id), this.keys.tenantWebhookSecretPrevious(id));
     const n = await this.r.del(this.keys.tenant(id));
     await this.r.srem(this.keys.tenants(), id);
-    // Keys of a deleted tenant stop working: authenticate() checks the tenant still exists.
+    // Keys of a deleted tenant stop working: admit() checks the tenant still exists.
     return n === 1;
   }
 
@@ -144,7 +176,11 @@ export class TenantStore {
   }
 
   async policy(id: string): Promise<TenantPolicy> {
-    const t = await this.get(id);
+    return this.policyOf(await this.get(id));
+  }
+
+  /** The installation-wide policy with the tenant's overrides applied. */
+  policyOf(t: Tenant | null): TenantPolicy {
     const o = t?.overrides ?? {};
     const pick = (base: Limits, over: Partial<Limits> | undefined): Limits => {
       const out = { ...base };
@@ -159,26 +195,9 @@ export class TenantStore {
     };
   }
 
-  /** Fixed one-minute window. Returns the seconds to wait when over the limit, else 0. */
-  async rateLimit(tenant: string, limit: number, now = Date.now()): Promise<number> {
-    const window = Math.floor(now / 60_000);
-    const key = this.keys.rateLimit(tenant, window);
-    const res = await this.r.multi().incr(key).expire(key, 120).exec();
-    const n = Number(res?.[0]?.[1] ?? 0);
-    if (n <= limit) return 0;
-    return Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
-  }
-
-  /** Takes one of the tenant's running slots for `runId` until `leaseMs` from now. False when all are taken. */
-  async acquireSlot(tenant: string, runId: string, cap: number, leaseMs: number, now = Date.now()): Promise<boolean> {
-    const n = await this.r.lichenAcquire(
-      this.keys.tenantRunning(tenant),
-      String(now),
-      String(now + leaseMs),
-      runId,
-      String(cap),
-    );
-    return n === 1;
+  /** The sorted set of the tenant's running slots (member: run id, score: lease expiry in ms). */
+  runningKey(tenant: string): string {
+    return this.keys.tenantRunning(tenant);
   }
 
   async releaseSlot(tenant: string, runId: string): Promise<void> {

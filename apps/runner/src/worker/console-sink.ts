@@ -120,12 +120,18 @@ export class ConsoleSink {
     );
   }
 
-  /** Writes everything pending; resolves when Redis has it. */
-  async close(): Promise<void> {
+  /**
+   * Ends the sink without writing what is still queued: waits for the writes in flight and
+   * returns the rest, for the caller to send with the run's outcome in one round trip.
+   * `failed` is the error of an earlier write, if one failed.
+   */
+  async drain(): Promise<{ events: ConsoleEvent[]; failed: Error | null }> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.flushNow();
+    this.seal();
     await this.writing;
-    if (this.failed) throw this.failed;
+    const events = this.queue;
+    this.queue = [];
+    return { events, failed: this.failed };
   }
 }

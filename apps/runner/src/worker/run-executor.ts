@@ -5,8 +5,8 @@ import type { ImageProvider } from '../core/images';
 import type { ServiceMetrics } from '../core/metrics';
 import type { RunMeta, RunStore } from '../core/run-store';
 import { RunStore as Store } from '../core/run-store';
-import type { TenantStore } from '../core/tenants';
-import type { RunOutcome, RunSpec } from '../core/types';
+import { TenantStore } from '../core/tenants';
+import type { ConsoleEvent, RunOutcome, RunSpec } from '../core/types';
 import { deliverWebhook } from '../core/webhook';
 import type { ThreadJob } from '../vm/protocol';
 import type { ThreadOutcome, VmPool } from '../vm/vm-pool';
@@ -21,6 +21,12 @@ export interface ExecLogger {
 
 /** Called once per run that became final (batches hook in here). Must be idempotent. */
 export type FinishedHook = (runId: string, spec: RunSpec, meta: RunMeta) => Promise<void>;
+
+/** The tenant slot a claimed run holds; `released` once the outcome's write freed it. */
+interface HeldSlot {
+  tenant: string;
+  released: boolean;
+}
 
 export type ExecResult =
   | { kind: 'done'; status: string }
@@ -72,25 +78,46 @@ export class RunExecutor {
     this.abandoning = true;
   }
 
-  async execute(runId: string, maxAttempts: number): Promise<ExecResult> {
-    const meta = await this.runs.meta(runId);
+  /**
+   * `tenantHint` (the tenant the job was queued for) lets the first round trip read the
+   * tenant's policy together with the run; it is used only when the record agrees.
+   */
+  async execute(runId: string, maxAttempts: number, tenantHint?: string): Promise<ExecResult> {
+    const p = this.runs.pipeline();
+    this.runs.readRun(p, runId);
+    if (tenantHint) this.tenants.readTenant(p, tenantHint);
+    const replies = (await p.exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    const meta = Store.metaOf(runId, replies[0]?.[1] as Record<string, string> | null);
     if (!meta) return { kind: 'skipped', why: 'run record expired or missing' };
+    const spec = Store.specOf(replies[1]?.[1] as string | null);
     if (meta.status !== 'queued' && meta.status !== 'running') {
-      await this.afterFinish(runId, meta);
+      await this.afterFinish(runId, meta, spec);
       return { kind: 'skipped', why: `already ${meta.status}` };
     }
-    const spec = await this.runs.spec(runId);
     if (!spec) return { kind: 'skipped', why: 'run spec missing' };
-    const policy = await this.tenants.policy(meta.tenant);
+    const policy =
+      tenantHint === meta.tenant
+        ? this.tenants.policyOf(TenantStore.parse(replies[2]?.[1] as string | null))
+        : await this.tenants.policy(meta.tenant);
+    const started = Date.now();
     const lease = spec.limits.wallMs + 120_000;
-    if (!(await this.tenants.acquireSlot(meta.tenant, runId, policy.concurrency, lease))) return { kind: 'busy' };
+    const slot = { key: this.tenants.runningKey(meta.tenant), cap: policy.concurrency, expiresAt: started + lease };
+    const claim = await this.runs.claim(runId, slot, started);
+    if (claim === 'busy') return { kind: 'busy' };
+    if (claim === 'missing') return { kind: 'skipped', why: 'run record expired' };
+    if (claim === 'terminal') {
+      await this.afterFinish(runId, await this.runs.meta(runId), spec);
+      return { kind: 'skipped', why: 'already final' };
+    }
     const ac = new AbortController();
     this.cancels.set(runId, ac);
+    const held = { tenant: meta.tenant, released: false };
     try {
-      return await this.executeClaimed(runId, spec, meta, ac, maxAttempts);
+      return await this.executeClaimed(runId, spec, meta, claim, started, held, ac, maxAttempts);
     } finally {
       this.cancels.delete(runId);
-      await this.tenants.releaseSlot(meta.tenant, runId).catch(() => undefined);
+      if (!held.released) await this.tenants.releaseSlot(meta.tenant, runId).catch(() => undefined);
     }
   }
 
@@ -98,16 +125,12 @@ export class RunExecutor {
     runId: string,
     spec: RunSpec,
     meta: RunMeta,
+    claim: number | 'cancel',
+    started: number,
+    held: HeldSlot,
     ac: AbortController,
     maxAttempts: number,
   ): Promise<ExecResult> {
-    const started = Date.now();
-    const claim = await this.runs.start(runId, started);
-    if (claim === 'missing') return { kind: 'skipped', why: 'run record expired' };
-    if (claim === 'terminal') {
-      await this.afterFinish(runId, await this.runs.meta(runId));
-      return { kind: 'skipped', why: 'already final' };
-    }
     const queueMs = Math.max(0, started - meta.createdAt);
     const attempt = claim === 'cancel' ? meta.attempt + 1 : claim;
     const quick = (status: RunOutcome['status'], message: string): RunOutcome => ({
@@ -125,12 +148,17 @@ export class RunExecutor {
       artifactsKey: null,
       attempt,
     });
-    if (claim === 'cancel') return this.complete(runId, quick('cancelled', 'cancelled before start'), 0);
+    // The record as the claim left it (what the hooks see once the outcome is written).
+    const claimed: RunMeta =
+      claim === 'cancel' ? meta : { ...meta, status: 'running', attempt: claim, startedAt: started };
+    const done = { spec, meta: claimed, held };
+    if (claim === 'cancel') return this.complete(runId, quick('cancelled', 'cancelled before start'), 0, done);
     if (attempt > maxAttempts) {
       return this.complete(
         runId,
         quick('internal_error', `the run was interrupted ${attempt - 1} times (runner lost); giving up`),
         attempt,
+        done,
       );
     }
     this.metrics.queueWait.observe(queueMs / 1000);
@@ -139,7 +167,12 @@ export class RunExecutor {
     try {
       image = await this.images.acquire(spec.image);
     } catch (e) {
-      return this.complete(runId, quick('internal_error', `image ${spec.image}: ${(e as Error).message}`), attempt);
+      return this.complete(
+        runId,
+        quick('internal_error', `image ${spec.image}: ${(e as Error).message}`),
+        attempt,
+        done,
+      );
     }
     this.metrics.imageCache.inc({ result: image.cacheHit ? 'hit' : 'miss' });
     this.metrics.imageCacheBytes.inc(
@@ -189,11 +222,8 @@ export class RunExecutor {
     }
     const wallMs = Date.now() - started;
     if (this.abandoning) throw new Error('runner shutting down: run abandoned for another runner');
-    try {
-      await sink.close();
-    } catch (e) {
-      this.log.warn({ runId, err: (e as Error).message }, 'console stream write failed');
-    }
+    const rest = await sink.drain();
+    if (rest.failed) this.log.warn({ runId, err: rest.failed.message }, 'console stream write failed');
     let key: string | null = null;
     if (spec.artifacts && t.kind === 'result' && t.result.artifacts) {
       key = artifactKey(runId);
@@ -215,13 +245,34 @@ export class RunExecutor {
       { attempt, queueMs, wallMs, artifactsKey: key },
     );
     if (t.kind === 'crash') this.log.error({ runId, reason: t.reason, err: t.message }, 'VM worker thread crashed');
-    return this.complete(runId, outcome, attempt);
+    return this.complete(runId, outcome, attempt, done, rest.events);
   }
 
-  private async complete(runId: string, outcome: RunOutcome, attempt: number): Promise<ExecResult> {
-    const won = await this.runs.finish(runId, outcome, attempt);
+  /**
+   * Writes the outcome (with the console's last events and the release of the tenant slot, in
+   * one round trip), then runs the hooks. When this call made the run final, the record is
+   * known without reading it back.
+   */
+  private async complete(
+    runId: string,
+    outcome: RunOutcome,
+    attempt: number,
+    done: { spec: RunSpec; meta: RunMeta; held: HeldSlot },
+    events: ConsoleEvent[] = [],
+  ): Promise<ExecResult> {
+    const now = Date.now();
+    const { held } = done;
+    const won = await this.runs.finish(runId, outcome, attempt, {
+      now,
+      events,
+      after: (p) => p.zrem(this.tenants.runningKey(held.tenant), runId),
+    });
+    held.released = true;
     if (won) this.record(outcome);
-    await this.afterFinish(runId, await this.runs.meta(runId));
+    const meta: RunMeta | null = won
+      ? { ...done.meta, status: outcome.status, finishedAt: now, outcome }
+      : await this.runs.meta(runId);
+    await this.afterFinish(runId, meta, done.spec);
     return { kind: 'done', status: outcome.status };
   }
 
@@ -239,9 +290,9 @@ export class RunExecutor {
   }
 
   /** Hooks after a run is final: webhook (first time only, guarded in Redis) and batch progress. */
-  async afterFinish(runId: string, meta: RunMeta | null): Promise<void> {
+  async afterFinish(runId: string, meta: RunMeta | null, known: RunSpec | null = null): Promise<void> {
     if (!meta || !meta.outcome) return;
-    const spec = await this.runs.spec(runId);
+    const spec = known ?? (await this.runs.spec(runId));
     if (!spec) return;
     for (const h of this.hooks) {
       try {
