@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PROT_READ, PROT_WRITE, guestAddr } from './api';
+import { CompiledBlock } from './decode/blocks';
 import { AddressSpaceImpl, PhysicalMemoryImpl } from './memory';
 import { FAULT_SIGNAL } from './state';
 
@@ -59,6 +60,37 @@ describe('retiring physical memory', () => {
     const next = new PhysicalMemoryImpl(1 << 20);
     expect(next.buffer).toBe(old.buffer);
     expect(next.bytes.every((b) => b === 0)).toBe(true);
+    next.retire();
+  });
+
+  it('hands the next memory clean frame metadata and decode caches', () => {
+    const old = new PhysicalMemoryImpl(1 << 20);
+    const frames = [old.allocFrame(), old.allocFrame(), old.allocFrame()];
+    old.retain(frames[1]);
+    old.release(frames[2]);
+    for (const f of frames.slice(0, 2)) {
+      old.codeOf(f).fill(7);
+      old.blocksOf(f).fill(new CompiledBlock(() => undefined, 1));
+      (old.heat[f] as Uint8Array).fill(3);
+    }
+    // a drop while the CPU still holds the tables: it may dirty them again without a mark
+    old.dropCode(frames[0]);
+    (old.heat[frames[0]] as Uint8Array)[5] = 1;
+    old.retire();
+    old.release(frames[1]); // late releases of the old VM must not reach the next one
+    expect(() => old.retain(frames[1])).toThrow(/retired/);
+    const next = new PhysicalMemoryImpl(1 << 20);
+    expect(next.buffer).toBe(old.buffer);
+    expect(next.freeFrames).toBe(256);
+    for (let i = 0; i < 3; i++) {
+      const f = next.allocFrame();
+      expect(f).toBe(i);
+      expect(next.refCount(f)).toBe(1);
+      expect(next.codeMark[f]).toBe(0);
+      expect(next.codeOf(f).every((x) => x === 0)).toBe(true);
+      expect(next.blocksOf(f).every((b) => b === undefined)).toBe(true);
+      expect((next.heat[f] as Uint8Array).every((x) => x === 0)).toBe(true);
+    }
     next.retire();
   });
 });

@@ -20,26 +20,35 @@ const { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } = M_api;
 const { FAULT_SIGNAL } = M_state;
 
 /**
- * Backing buffers of retired memories, reused by the next memory of this thread. Allocating a
- * fresh multi-hundred-MiB ArrayBuffer per VM makes V8 run scavenges and mark-compacts for
- * "external memory pressure" (about half of a short VM's time); a retired buffer is zeroed
- * where it was used and handed on instead. Only `retire()` returns a buffer here, after it
- * cut every address space off it, so no guest of the old VM can reach the new one's memory.
+ * What a retired memory hands on to the next memory of this thread: its backing buffer and
+ * per-frame metadata, all zero again (and the decode caches empty) where the old VM used
+ * them. Allocating a fresh multi-hundred-MiB ArrayBuffer per VM makes V8 run scavenges and
+ * mark-compacts for "external memory pressure" (about half of a short VM's time), and the
+ * frame-sized metadata arrays and per-code-frame caches were most of the rest of creating a
+ * memory. Only `retire()` adds a spare, after it cut every address space off it, so no guest
+ * of the old VM can reach the new one's memory.
  */
-const spareBuffers: ArrayBuffer[] = [];
+interface Spare {
+  buffer: ArrayBuffer;
+  refs: Int32Array;
+  freeList: Int32Array;
+  codeMark: Uint8Array;
+  codeSeen: Uint8Array;
+  code: (Int32Array | undefined)[];
+  blocks: ((CompiledBlock | undefined)[] | undefined)[];
+  heat: (Uint8Array | undefined)[];
+}
+const spares: Spare[] = [];
 const MAX_SPARE_BUFFERS = 2;
 /** A retired memory that used more than this is dropped instead of zeroed for reuse. */
 const MAX_REUSE_DIRTY_BYTES = 64 * 1024 * 1024;
 
-function takeBuffer(bytes: number): ArrayBuffer {
-  for (let i = 0; i < spareBuffers.length; i++) {
-    const b = spareBuffers[i];
-    if (b.byteLength >= bytes && b.byteLength <= bytes * 2) {
-      spareBuffers.splice(i, 1);
-      return b;
-    }
+function takeSpare(bytes: number): Spare | undefined {
+  for (let i = 0; i < spares.length; i++) {
+    const b = spares[i].buffer;
+    if (b.byteLength >= bytes && b.byteLength <= bytes * 2) return spares.splice(i, 1)[0];
   }
-  return new ArrayBuffer(bytes);
+  return undefined;
 }
 
 export class PhysicalMemoryImpl implements PhysicalMemory {
@@ -53,7 +62,7 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   /** Released frames (dirty: zeroed when handed out again). */
   private readonly freeList: Int32Array;
   private freeTop: number;
-  /** Frames at or above this index were never handed out: still zero, no metadata yet. */
+  /** Frames at or above this index were never handed out: still zero. */
   private fresh = 0;
   private retired = false;
   /** Live address spaces over this memory (retire() destroys them). */
@@ -63,9 +72,12 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   /**
    * Decoded-code cache per frame: handler row index + 1 per instruction word (0 = not decoded).
    * `codeMark[f]` is 1 while `code[f]` may hold entries; stores to such a frame drop them.
+   * `codeSeen[f]` is 1 once the CPU took the frame's tables (they may be dirty even after a
+   * drop: a run keeps counting heat in them); retire() clears exactly those.
    */
   readonly code: (Int32Array | undefined)[];
   readonly codeMark: Uint8Array;
+  private readonly codeSeen: Uint8Array;
   /** Compiled blocks per code frame, by starting word, and block-start execution counts. */
   readonly blocks: ((CompiledBlock | undefined)[] | undefined)[];
   readonly heat: (Uint8Array | undefined)[];
@@ -75,21 +87,23 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
       throw new RangeError(`memory size must be between 4 KiB and 4 GiB, got ${bytes}`);
     this.frameCount = Math.floor(bytes / PAGE_SIZE);
     const size = this.frameCount * PAGE_SIZE;
-    this.buffer = takeBuffer(size);
+    // Per-frame metadata arrays are never shorter than the frame count (a spare's buffer is at
+    // least as large); the decode-cache lists grow with the highest frame handed out (frames
+    // are handed out from 0 upwards), so a 256 MiB quota costs nothing per unused frame.
+    const spare = takeSpare(size);
+    this.buffer = spare?.buffer ?? new ArrayBuffer(size);
+    this.refs = spare?.refs ?? new Int32Array(this.frameCount);
+    this.freeList = spare?.freeList ?? new Int32Array(this.frameCount);
+    this.codeMark = spare?.codeMark ?? new Uint8Array(this.frameCount);
+    this.codeSeen = spare?.codeSeen ?? new Uint8Array(this.frameCount);
+    this.code = spare?.code ?? [];
+    this.blocks = spare?.blocks ?? [];
+    this.heat = spare?.heat ?? [];
     this.bytes = new Uint8Array(this.buffer, 0, size);
     this.i32 = new Int32Array(this.buffer, 0, size >> 2);
     this.u16 = new Uint16Array(this.buffer, 0, size >> 1);
     this.view = new DataView(this.buffer, 0, size);
-    this.refs = new Int32Array(this.frameCount);
-    this.freeList = new Int32Array(this.frameCount);
     this.freeTop = 0;
-    // Per-frame metadata grows with the highest frame handed out (frames are handed out from
-    // 0 upwards), so creating a VM costs nothing per frame of its quota: a 256 MiB quota used
-    // to cost ~10 ms here in array fills and the garbage they left.
-    this.code = [];
-    this.codeMark = new Uint8Array(this.frameCount);
-    this.blocks = [];
-    this.heat = [];
   }
 
   get freeFrames(): number {
@@ -106,11 +120,14 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
       this.bytes.fill(0, f * PAGE_SIZE, f * PAGE_SIZE + PAGE_SIZE);
       if (this.codeMark[f] !== 0) this.dropCode(f);
     } else if (this.fresh < this.frameCount) {
-      // Never used: the buffer is still zero. Extend the metadata arrays in step (packed, in bounds).
+      // Never used: the buffer is still zero, its decode tables (if a spare brought any) empty.
+      // Extend the lists in step (packed, in bounds).
       f = this.fresh++;
-      this.code.push(undefined);
-      this.blocks.push(undefined);
-      this.heat.push(undefined);
+      if (f === this.code.length) {
+        this.code.push(undefined);
+        this.blocks.push(undefined);
+        this.heat.push(undefined);
+      }
     } else return -1;
     this.refs[f] = 1;
     if (++this.used > this.peak) this.peak = this.used;
@@ -135,13 +152,21 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     this.retired = true;
     for (const space of [...this.spaces]) space.destroy();
     this.spaces.clear();
-    const dirty = this.fresh * PAGE_SIZE;
+    const n = this.fresh;
     this.freeTop = 0;
     this.fresh = this.frameCount;
-    if (dirty <= MAX_REUSE_DIRTY_BYTES && spareBuffers.length < MAX_SPARE_BUFFERS) {
-      this.bytes.fill(0, 0, dirty);
-      spareBuffers.push(this.buffer);
+    if (n * PAGE_SIZE > MAX_REUSE_DIRTY_BYTES || spares.length >= MAX_SPARE_BUFFERS) return;
+    this.bytes.fill(0, 0, n * PAGE_SIZE);
+    this.refs.fill(0, 0, n);
+    this.freeList.fill(0, 0, n);
+    for (let f = 0; f < n; f++) {
+      if (this.codeSeen[f] === 0) continue;
+      this.codeSeen[f] = 0;
+      this.clearCode(f);
     }
+    this.codeMark.fill(0, 0, n);
+    const { buffer, refs, freeList, codeMark, codeSeen, code, blocks, heat } = this;
+    spares.push({ buffer, refs, freeList, codeMark, codeSeen, code, blocks, heat });
   }
 
   retain(frame: number): void {
@@ -149,6 +174,8 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     this.refs[frame]++;
   }
   release(frame: number): void {
+    // After retire() the metadata belongs to the next memory: a late release changes nothing.
+    if (this.retired) return;
     this.check(frame);
     if (--this.refs[frame] === 0) {
       this.freeList[this.freeTop++] = frame;
@@ -161,6 +188,9 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   }
   /** Forget decoded instructions of a frame (its contents changed). */
   dropCode(frame: number): void {
+    if (!this.retired) this.clearCode(frame);
+  }
+  private clearCode(frame: number): void {
     this.codeMark[frame] = 0;
     const c = this.code[frame];
     if (c !== undefined) c.fill(0);
@@ -177,6 +207,7 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
       this.blocks[frame] = b;
       this.heat[frame] = new Uint8Array(PAGE_SIZE / 4);
     }
+    this.codeSeen[frame] = 1;
     return b;
   }
   /** The decode cache of a frame, created on first use. */
@@ -187,9 +218,11 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
       this.code[frame] = c;
     }
     this.codeMark[frame] = 1;
+    this.codeSeen[frame] = 1;
     return c;
   }
   private check(frame: number): void {
+    if (this.retired) throw new Error('guest memory was retired');
     if (!Number.isInteger(frame) || frame < 0 || frame >= this.frameCount || this.refs[frame] <= 0)
       throw new RangeError(`bad or free frame ${frame}`);
   }
