@@ -116,6 +116,18 @@ export interface AddressSpace {
    */
   pager: ((va: number) => number) | null;
   /**
+   * Map [addr, addr+length) as lazy private pages with contents: the first access takes a
+   * zeroed frame and asks `filler` to write the page's contents into it (ELF segments, loaded
+   * on demand). Otherwise like private `mapAnonymous` pages; fork() copies them still lazy, so
+   * the child asks its own filler.
+   */
+  mapFilled(addr: GuestAddr, length: number, prot: Prot): void;
+  /**
+   * Contents of lazy filled pages: writes the page at guest address `page` into
+   * `dst[at, at + PAGE_SIZE)`, which is zero on entry. Null: filled pages zero-fill.
+   */
+  filler: ((page: number, dst: Uint8Array, at: number) => void) | null;
+  /**
    * Map one page to an existing frame (retains it). Used for file pages and shared memory.
    * Private (default): copy-on-write — the first write copies the frame while another
    * reference to it exists. `shared`: writes go to the frame itself and fork() shares it.
@@ -126,7 +138,7 @@ export interface AddressSpace {
   /** Change permissions of mapped pages; absent pages are skipped. */
   protect(addr: GuestAddr, length: number, prot: Prot): void;
   /** Current state of one page, or undefined when absent. */
-  query(addr: GuestAddr): { prot: Prot; frame: number /* -1 while lazy */ } | undefined;
+  query(addr: GuestAddr): { prot: Prot; frame: number /* -1 while lazy, -2 lazy filled */ } | undefined;
   /**
    * Kernel-side copies (they ignore PROT bits but honour lazy and copy-on-write pages).
    * They return null on success, or the fault that stopped them (nothing partial is hidden:

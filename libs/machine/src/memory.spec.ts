@@ -166,6 +166,40 @@ describe('address space', () => {
     expect(pm.freeFrames).toBe(pm.frameCount);
   });
 
+  it('filled pages take their contents from the filler on first touch, in any space', () => {
+    const pm = new PhysicalMemoryImpl(1 << 20);
+    const as = new AddressSpaceImpl(pm);
+    const calls: number[] = [];
+    const filler = (page: number, dst: Uint8Array, at: number): void => {
+      calls.push(page);
+      expect(dst.subarray(at, at + 4096).every((b) => b === 0)).toBe(true);
+      dst[at + 1] = page / 4096;
+    };
+    as.filler = filler;
+    as.mapFilled(A, 3 * 4096, PROT_READ);
+    expect(as.query(A)).toEqual({ prot: PROT_READ, frame: -2 });
+    expect(as.residentPages).toBe(0);
+    expect(as.ld8(0x10001)).toBe(0x10);
+    expect(as.ld8(0x10002)).toBe(0);
+    const b = new Uint8Array(2);
+    expect(as.read(guestAddr(0x11000), b)).toBeNull(); // kernel copies fill too
+    expect([...b]).toEqual([0, 0x11]);
+    expect(calls).toEqual([0x10000, 0x11000]);
+    as.protect(guestAddr(0x12000), 4096, RW); // still filled, now writable
+    const child = as.fork() as AddressSpaceImpl;
+    child.filler = filler;
+    child.st8(0x12000, 9); // the child fills its own copy of the untouched page
+    expect(child.ld8(0x12001)).toBe(0x12);
+    expect(as.query(guestAddr(0x12000))?.frame).toBe(-2);
+    expect(as.ld8(0x12000)).toBe(0);
+    as.mapAnonymous(guestAddr(0x12000), 4096, RW); // replaced: zero-fill again
+    child.filler = null; // without a filler, filled pages zero-fill
+    expect(child.ld8(0x11001)).toBe(0x11); // present since before the fork
+    child.mapFilled(A, 4096, PROT_READ);
+    expect(child.ld8(0x10001)).toBe(0);
+    expect(calls).toEqual([0x10000, 0x11000, 0x12000, 0x12000]);
+  });
+
   it('mapFrame: private pages copy on write while shared, shared pages stay shared across fork', () => {
     const pm = new PhysicalMemoryImpl(1 << 20);
     const as = new AddressSpaceImpl(pm);

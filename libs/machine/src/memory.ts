@@ -229,12 +229,14 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
 }
 
 // Page-table entry (int32): bits 0-2 prot, bit 3 valid, bit 4 lazy (no frame yet), bit 5
-// copy-on-write, bit 6 shared (writes go to the frame itself, fork shares it), bits 7.. frame.
+// copy-on-write, bit 6 shared (writes go to the frame itself, fork shares it), bit 7 filled
+// (a lazy private page whose new frame the filler writes), bits 8.. frame (< 2^20).
 const PTE_VALID = 8;
 const PTE_LAZY = 16;
 const PTE_COW = 32;
 const PTE_SHARED = 64;
-const PTE_FRAME_SHIFT = 7;
+const PTE_FILL = 128;
+const PTE_FRAME_SHIFT = 8;
 const L2_BITS = 10;
 const L2_SIZE = 1 << L2_BITS;
 const TLB_SIZE = 256;
@@ -273,6 +275,8 @@ export class AddressSpaceImpl implements AddressSpace {
   monitorAddr = -1;
   /** Supplies frames of lazy shared pages (see AddressSpace.pager); null: they zero-fill. */
   pager: ((va: number) => number) | null = null;
+  /** Writes the contents of lazy filled pages (see AddressSpace.filler); null: they zero-fill. */
+  filler: ((page: number, dst: Uint8Array, at: number) => void) | null = null;
 
   constructor(memory: PhysicalMemoryImpl) {
     this.memory = memory;
@@ -329,9 +333,14 @@ export class AddressSpaceImpl implements AddressSpace {
   }
 
   mapAnonymous(addr: GuestAddr, length: number, prot: Prot, shared = false): void {
+    this.mapLazy(addr, length, (prot & 7) | PTE_VALID | PTE_LAZY | (shared ? PTE_SHARED : 0));
+  }
+  mapFilled(addr: GuestAddr, length: number, prot: Prot): void {
+    this.mapLazy(addr, length, (prot & 7) | PTE_VALID | PTE_LAZY | PTE_FILL);
+  }
+  private mapLazy(addr: GuestAddr, length: number, kind: number): void {
     this.live();
     const [a, b] = this.range(addr, length);
-    const kind = (prot & 7) | PTE_VALID | PTE_LAZY | (shared ? PTE_SHARED : 0);
     for (let p = a; p < b; p++) {
       this.clearPte(p);
       this.setPte(p, kind);
@@ -363,7 +372,8 @@ export class AddressSpaceImpl implements AddressSpace {
   query(addr: GuestAddr): { prot: Prot; frame: number } | undefined {
     const e = this.pte(Math.floor(addr / PAGE_SIZE));
     if (e === 0) return undefined;
-    return { prot: e & 7, frame: (e & PTE_LAZY) !== 0 ? -1 : e >>> PTE_FRAME_SHIFT };
+    const frame = (e & PTE_LAZY) === 0 ? e >>> PTE_FRAME_SHIFT : (e & PTE_FILL) !== 0 ? -2 : -1;
+    return { prot: e & 7, frame };
   }
   /** Every mapped page as [vpn, pte] (for fork and debugging). */
   private *entries(): Generator<[number, number]> {
@@ -424,6 +434,7 @@ export class AddressSpaceImpl implements AddressSpace {
       } else {
         f = this.memory.allocFrame();
         if (f < 0) return this.setFault(va, access, 'no-memory');
+        if ((e & PTE_FILL) !== 0 && this.filler !== null) this.filler(vpn * PAGE_SIZE, this.bytes, f * PAGE_SIZE);
       }
       e = (e & 7) | PTE_VALID | (e & PTE_SHARED) | (f << PTE_FRAME_SHIFT);
       this.setPte(vpn, e);

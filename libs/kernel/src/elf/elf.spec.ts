@@ -18,17 +18,29 @@ function tinyElf(): Uint8Array {
   v.setUint16(52, 64, true);
   v.setUint16(54, 56, true);
   v.setUint16(56, 1, true);
-  const ph = 64;
-  v.setUint32(ph, 1, true); // PT_LOAD
-  v.setUint32(ph + 4, 5, true); // R|X
-  v.setBigUint64(ph + 8, 0n, true);
-  v.setBigUint64(ph + 16, 0x400000n, true);
-  v.setBigUint64(ph + 24, 0x400000n, true);
-  v.setBigUint64(ph + 32, 0x100n, true);
-  v.setBigUint64(ph + 40, 0x2000n, true);
-  v.setBigUint64(ph + 48, 0x1000n, true);
+  putLoad(v, 64, 5, 0, 0x400000, 0x100, 0x2000); // R|X
   b.set([0xde, 0xad, 0xbe, 0xef], 0x78);
   return b;
+}
+
+/** Writes a PT_LOAD program header at `ph` (p_paddr = p_vaddr, 4 KiB alignment). */
+function putLoad(
+  v: DataView,
+  ph: number,
+  flags: number,
+  offset: number,
+  vaddr: number,
+  filesz: number,
+  memsz: number,
+): void {
+  v.setUint32(ph, 1, true);
+  v.setUint32(ph + 4, flags, true);
+  v.setBigUint64(ph + 8, BigInt(offset), true);
+  v.setBigUint64(ph + 16, BigInt(vaddr), true);
+  v.setBigUint64(ph + 24, BigInt(vaddr), true);
+  v.setBigUint64(ph + 32, BigInt(filesz), true);
+  v.setBigUint64(ph + 40, BigInt(memsz), true);
+  v.setBigUint64(ph + 48, 0x1000n, true);
 }
 
 function enoexec(bytes: Uint8Array): void {
@@ -55,6 +67,38 @@ describe('ELF parsing', () => {
     expect([...out]).toEqual([0xde, 0xad, 0xbe, 0xef]);
     mm.as.read(guestAddr(0x401000), out);
     expect([...out]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('fills pages on first touch: the union of the segments sharing a page, zero elsewhere', () => {
+    // R|X file bytes [0, 0x100) at 0x400000; R|W file bytes [0x180, 0x200) at 0x400180, bss to 0x402180
+    const b = new Uint8Array(0x200).map((_, i) => (i * 7 + 1) & 0xff || 1);
+    b.set(tinyElf().subarray(0, 0x78));
+    const v = new DataView(b.buffer);
+    v.setUint16(56, 2, true);
+    putLoad(v, 64, 5, 0, 0x400000, 0x100, 0x100); // R|X
+    putLoad(v, 64 + 56, 6, 0x180, 0x400180, 0x80, 0x2000); // R|W
+    const img = parseElf(b);
+    const memory = createPhysicalMemory(1 << 20);
+    const mm = new Mm(createAddressSpace(memory));
+    const free = memory.freeFrames;
+    loadElf(mm, img, 0, 'two');
+    expect(memory.freeFrames).toBe(free); // nothing copied at load time
+    expect(mm.as.query(guestAddr(0x400000))).toEqual({ prot: 7, frame: -2 });
+    expect(mm.as.query(guestAddr(0x401000))).toEqual({ prot: 3, frame: -1 }); // bss only
+    const child = mm.fork();
+    const want = new Uint8Array(0x1000);
+    want.set(b.subarray(0, 0x100));
+    want.set(b.subarray(0x180, 0x200), 0x180);
+    for (const m of [mm, child]) {
+      const got = new Uint8Array(0x2000);
+      expect(m.as.read(guestAddr(0x400000), got)).toBeNull();
+      expect(got.subarray(0, 0x1000)).toEqual(want);
+      expect(got.subarray(0x1000).every((x) => x === 0)).toBe(true);
+    }
+    mm.discard(0x400000, 0x401000); // MADV_DONTNEED: private pages read back as zero
+    expect(mm.as.query(guestAddr(0x400000))?.frame).toBe(-1);
+    child.materialize(0x400000, 0x402000); // e.g. before mremap moves the mapping
+    expect(child.as.query(guestAddr(0x400000))?.frame).toBeGreaterThanOrEqual(0);
   });
 
   it('rejects corrupt headers with ENOEXEC, never a host exception', () => {

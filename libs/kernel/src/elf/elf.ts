@@ -3,9 +3,9 @@
  * Every header field is validated; a malformed file is ENOEXEC (or EINVAL/ENOMEM for
  * impossible layouts), never a host exception.
  */
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr } from '@lichen/machine';
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
-import { MAP_PRIVATE, TASK_SIZE, pageDown, pageUp, type Mm } from '../mm/mm';
+import { MAP_PRIVATE, TASK_SIZE, pageDown, pageUp, type Mm, type PageSource } from '../mm/mm';
 
 export const ET_EXEC = 2;
 export const ET_DYN = 3;
@@ -126,13 +126,29 @@ export function imageSpan(img: ElfImage): { lo: number; hi: number } {
   return { lo: pageDown(loads[0].vaddr), hi: pageUp(loads[loads.length - 1].vaddr + loads[loads.length - 1].memsz) };
 }
 
+/** File bytes of a loaded image's PT_LOADs by guest address (a page may hold two segments). */
+class ImagePages implements PageSource {
+  /** Guest address ranges [start, end) of file bytes and the file offset of `start`. */
+  readonly segs: { start: number; end: number; offset: number }[] = [];
+  constructor(private readonly bytes: Uint8Array) {}
+  fill(page: number, dst: Uint8Array, at: number): void {
+    for (const s of this.segs) {
+      const lo = Math.max(s.start, page);
+      const hi = Math.min(s.end, page + PAGE_SIZE);
+      if (lo < hi) dst.set(this.bytes.subarray(s.offset + (lo - s.start), s.offset + (hi - s.start)), at + (lo - page));
+    }
+  }
+}
+
 /**
- * Maps every PT_LOAD of `img` at `bias` into `mm` (copying file bytes; the rest is zero).
- * Pages shared by two adjacent segments get the union of their permissions.
+ * Maps every PT_LOAD of `img` at `bias` into `mm`: pages holding file bytes are filled from
+ * `img.bytes` (which must never change) on first touch, the rest is zero. Pages shared by two
+ * adjacent segments get the union of their permissions and of their bytes.
  */
 export function loadElf(mm: Mm, img: ElfImage, bias: number, name: string): LoadedElf {
   const { lo, hi } = imageSpan(img);
   if (bias + hi > TASK_SIZE || hi - lo > mm.quota) throw new KernelError(Errno.ENOMEM, 'image does not fit');
+  const pages = new ImagePages(img.bytes);
   let prevEnd = -1;
   let prevProt = 0;
   let phdrAddr = 0;
@@ -147,18 +163,15 @@ export function loadElf(mm: Mm, img: ElfImage, bias: number, name: string): Load
       start += PAGE_SIZE;
     }
     if (end > start)
-      mm.mapAnon(start, end - start, prot, MAP_PRIVATE, name, { ino: 0, dev: 0, offset: pageDown(ph.offset) });
-    if (ph.filesz > 0) {
-      const data = img.bytes.subarray(ph.offset, ph.offset + ph.filesz);
-      if (mm.as.write(guestAddr(bias + ph.vaddr), data) !== null)
-        throw new KernelError(Errno.ENOMEM, 'out of memory loading ELF');
-    }
+      mm.mapAnon(start, end - start, prot, MAP_PRIVATE, name, { ino: 0, dev: 0, offset: pageDown(ph.offset) }, pages);
+    if (ph.filesz > 0) pages.segs.push({ start: bias + ph.vaddr, end: bias + ph.vaddr + ph.filesz, offset: ph.offset });
     if (img.phoff >= ph.offset && img.phoff + img.phnum * 56 <= ph.offset + ph.filesz) {
       phdrAddr = bias + ph.vaddr + (img.phoff - ph.offset);
     }
     prevEnd = end;
     prevProt = prot;
   }
+  for (const s of pages.segs) mm.fillFrom(pageDown(s.start), pageUp(s.end));
   const phdr = img.phdrs.find((p) => p.type === PT_PHDR);
   if (phdr) phdrAddr = bias + phdr.vaddr;
   return { bias, entry: bias + img.entry, phdrAddr, end: bias + hi, start: bias + lo };

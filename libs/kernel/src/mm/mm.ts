@@ -53,6 +53,14 @@ export interface Vma {
   obj?: SharedPages;
   /** PROT_WRITE may never be added (MAP_SHARED of a file opened without write access). */
   noWrite?: boolean;
+  /** Contents of the private pages this map marked filled (a loaded ELF image's file bytes). */
+  image?: PageSource;
+}
+
+/** Contents of pages by guest address (immutable): what a filled page holds on first touch. */
+export interface PageSource {
+  /** Writes the page at `page` into `dst[at, at + PAGE_SIZE)` (zero on entry). */
+  fill(page: number, dst: Uint8Array, at: number): void;
 }
 
 export const pageDown = (a: number): number => a - (a % PAGE_SIZE);
@@ -81,6 +89,7 @@ export class Mm implements SharedUser {
 
   constructor(readonly as: AddressSpace) {
     as.pager = (va) => this.pageIn(va);
+    as.filler = (page, dst, at) => this.find(page)?.image?.fill(page, dst, at);
   }
 
   /** Copy-on-write duplicate for fork(); MAP_SHARED pages stay the same frames on both sides. */
@@ -166,6 +175,7 @@ export class Mm implements SharedUser {
       a.ino === b.ino &&
       a.obj === b.obj &&
       a.noWrite === b.noWrite &&
+      a.image === b.image &&
       ((a.ino === 0 && a.obj === undefined) || a.offset + (a.end - a.start) === b.offset);
     if (i + 1 < this.vmas.length && same(this.vmas[i], this.vmas[i + 1])) {
       this.vmas[i].end = this.vmas[i + 1].end;
@@ -177,7 +187,10 @@ export class Mm implements SharedUser {
     }
   }
 
-  /** Maps [start, start+len) as lazy zero-fill pages (replacing what was there) and records the VMA. */
+  /**
+   * Maps [start, start+len) as lazy zero-fill pages (replacing what was there) and records the
+   * VMA; with `image`, pages later marked by `fillFrom` take their contents from it.
+   */
   mapAnon(
     start: number,
     len: number,
@@ -185,12 +198,38 @@ export class Mm implements SharedUser {
     flags: number,
     name = '',
     file?: { ino: number; dev: number; offset: number },
+    image?: PageSource,
   ): void {
     const end = start + pageUp(len);
     this.carve(start, end);
     this.as.mapAnonymous(guestAddr(start), end - start, prot);
-    this.insert({ start, end, prot, flags, name, offset: file?.offset ?? 0, ino: file?.ino ?? 0, dev: file?.dev ?? 0 });
+    const { offset = 0, ino = 0, dev = 0 } = file ?? {};
+    this.insert({ start, end, prot, flags, name, offset, ino, dev, image });
     if (this.objs.size > 0) this.syncObjects();
+  }
+
+  /**
+   * Makes the pages of [start, end) that lie in VMAs with an image lazy filled: the first
+   * touch reads them from the image (replacing what was there, keeping the VMA's protection).
+   */
+  fillFrom(start: number, end: number): void {
+    for (const v of this.vmas) {
+      const s = Math.max(v.start, start);
+      const e = Math.min(v.end, end);
+      if (s < e && v.image !== undefined) this.as.mapFilled(guestAddr(s), e - s, v.prot);
+    }
+  }
+
+  /**
+   * Gives every lazy filled page of [start, end) its frame now (before its mapping moves away
+   * from the addresses its image describes). ENOMEM when memory runs out.
+   */
+  materialize(start: number, end: number): void {
+    const one = new Uint8Array(1);
+    for (let p = pageDown(start); p < end; p += PAGE_SIZE) {
+      if (this.as.query(guestAddr(p))?.frame === -2 && this.as.read(guestAddr(p), one) !== null)
+        throw new KernelError(Errno.ENOMEM);
+    }
   }
 
   /**

@@ -219,7 +219,7 @@ function sysMremap(
     // grow in place when the following range is free
     if (!mm.overlaps(old + oldLen, old + newLen) && old + newLen <= TASK_SIZE) {
       if (vma.obj !== undefined) mapSharedLike(mm, vma, old + oldLen, newLen - oldLen, old + oldLen);
-      else mm.mapAnon(old + oldLen, newLen - oldLen, vma.prot, vma.flags, vma.name);
+      else mm.mapAnon(old + oldLen, newLen - oldLen, vma.prot, vma.flags, vma.name, undefined, vma.image);
       return old;
     }
     if (!(flags & MREMAP_MAYMOVE)) return -Errno.ENOMEM;
@@ -232,8 +232,9 @@ function sysMremap(
     mapSharedLike(mm, vma, dest, newLen, old);
   } else {
     // move: copy the old contents page by page (frames are shared, then the old range is unmapped)
-    mm.mapAnon(dest, newLen, vma.prot, vma.flags, vma.name);
     const copyLen = Math.min(oldLen, newLen);
+    if (vma.image !== undefined) mm.materialize(old, old + copyLen);
+    mm.mapAnon(dest, newLen, vma.prot, vma.flags, vma.name);
     for (let off = 0; off < copyLen; off += PAGE_SIZE) {
       const q = mm.as.query(guestAddr(old + off));
       if (q && q.frame >= 0) mm.as.mapFrame(guestAddr(dest + off), q.frame, vma.prot);
@@ -325,7 +326,7 @@ export const mmapSyscalls: SyscallDefs = {
       for (let i = 0; i < n; i++) {
         const q = t.mm.as.query(guestAddr(addr + i * PAGE_SIZE));
         if (!q) return -Errno.ENOMEM;
-        out[i] = q.frame >= 0 ? 1 : 0;
+        out[i] = q.frame >= 0 || q.frame === -2 ? 1 : 0; // a filled page's bytes exist (page cache)
       }
       copyOut(t.mm.as, vec, out);
       return 0;
