@@ -309,13 +309,39 @@ export class AddressSpaceImpl implements AddressSpace {
     leaf[vpn & (L2_SIZE - 1)] = e;
   }
   private clearPte(vpn: number): void {
-    const e = this.pte(vpn);
-    if (e === 0) return;
-    if ((e & PTE_LAZY) === 0) {
-      this.memory.release(e >>> PTE_FRAME_SHIFT);
-      this.resident--;
+    const leaf = this.table.get(Math.floor(vpn / L2_SIZE));
+    if (leaf !== undefined) this.clearLeaf(leaf, vpn & (L2_SIZE - 1), (vpn & (L2_SIZE - 1)) + 1);
+  }
+  /** Empties entries [lo, hi) of a leaf, releasing their frames. */
+  private clearLeaf(leaf: Int32Array, lo: number, hi: number): void {
+    for (let i = lo; i < hi; i++) {
+      const e = leaf[i];
+      if (e === 0) continue;
+      if ((e & PTE_LAZY) === 0) {
+        this.memory.release(e >>> PTE_FRAME_SHIFT);
+        this.resident--;
+      }
+      leaf[i] = 0;
     }
-    this.setPte(vpn, 0);
+  }
+  /**
+   * Calls `f(leaf, lo, hi)` for the part [lo, hi) of each leaf that pages [a, b) fall in;
+   * `create` makes missing leaves, otherwise they are skipped.
+   */
+  private eachLeaf(a: number, b: number, create: boolean, f: (leaf: Int32Array, lo: number, hi: number) => void): void {
+    for (let p = a; p < b;) {
+      const key = Math.floor(p / L2_SIZE);
+      const lo = p - key * L2_SIZE;
+      const hi = Math.min(L2_SIZE, lo + (b - p));
+      p += hi - lo;
+      let leaf = this.table.get(key);
+      if (leaf === undefined) {
+        if (!create) continue;
+        leaf = new Int32Array(L2_SIZE);
+        this.table.set(key, leaf);
+      }
+      f(leaf, lo, hi);
+    }
   }
   flushTlb(): void {
     this.rTag.fill(NaN);
@@ -341,10 +367,10 @@ export class AddressSpaceImpl implements AddressSpace {
   private mapLazy(addr: GuestAddr, length: number, kind: number): void {
     this.live();
     const [a, b] = this.range(addr, length);
-    for (let p = a; p < b; p++) {
-      this.clearPte(p);
-      this.setPte(p, kind);
-    }
+    this.eachLeaf(a, b, true, (leaf, lo, hi) => {
+      this.clearLeaf(leaf, lo, hi);
+      leaf.fill(kind, lo, hi);
+    });
     this.flushTlb();
   }
   mapFrame(addr: GuestAddr, frame: number, prot: Prot, shared = false): void {
@@ -358,15 +384,14 @@ export class AddressSpaceImpl implements AddressSpace {
   }
   unmap(addr: GuestAddr, length: number): void {
     const [a, b] = this.range(addr, length);
-    for (let p = a; p < b; p++) this.clearPte(p);
+    this.eachLeaf(a, b, false, (leaf, lo, hi) => this.clearLeaf(leaf, lo, hi));
     this.flushTlb();
   }
   protect(addr: GuestAddr, length: number, prot: Prot): void {
     const [a, b] = this.range(addr, length);
-    for (let p = a; p < b; p++) {
-      const e = this.pte(p);
-      if (e !== 0) this.setPte(p, (e & ~7) | (prot & 7));
-    }
+    this.eachLeaf(a, b, false, (leaf, lo, hi) => {
+      for (let i = lo; i < hi; i++) if (leaf[i] !== 0) leaf[i] = (leaf[i] & ~7) | (prot & 7);
+    });
     this.flushTlb();
   }
   query(addr: GuestAddr): { prot: Prot; frame: number } | undefined {
@@ -375,34 +400,33 @@ export class AddressSpaceImpl implements AddressSpace {
     const frame = (e & PTE_LAZY) === 0 ? e >>> PTE_FRAME_SHIFT : (e & PTE_FILL) !== 0 ? -2 : -1;
     return { prot: e & 7, frame };
   }
-  /** Every mapped page as [vpn, pte] (for fork and debugging). */
-  private *entries(): Generator<[number, number]> {
-    for (const [key, leaf] of this.table) {
-      for (let i = 0; i < L2_SIZE; i++) if (leaf[i] !== 0) yield [key * L2_SIZE + i, leaf[i]];
-    }
-  }
-
   fork(): AddressSpace {
     const child = new AddressSpaceImpl(this.memory);
-    for (const [vpn, e] of this.entries()) {
-      if ((e & PTE_LAZY) !== 0) {
-        child.setPte(vpn, e);
-        continue;
+    for (const [key, leaf] of this.table) {
+      let copy: Int32Array | undefined;
+      for (let i = 0; i < L2_SIZE; i++) {
+        let e = leaf[i];
+        if (e === 0) continue;
+        if (copy === undefined) {
+          copy = new Int32Array(L2_SIZE);
+          child.table.set(key, copy);
+        }
+        if ((e & PTE_LAZY) === 0) {
+          this.memory.retain(e >>> PTE_FRAME_SHIFT);
+          // Shared pages stay shared; private pages become copy-on-write in both spaces.
+          if ((e & PTE_SHARED) === 0) e |= PTE_COW;
+          leaf[i] = e;
+          child.resident++;
+        }
+        copy[i] = e;
       }
-      const frame = e >>> PTE_FRAME_SHIFT;
-      this.memory.retain(frame);
-      // Shared pages stay shared; private pages become copy-on-write in both spaces.
-      const ce = (e & PTE_SHARED) !== 0 ? e : e | PTE_COW;
-      this.setPte(vpn, ce);
-      child.setPte(vpn, ce);
-      child.resident++;
     }
     this.flushTlb();
     return child;
   }
   destroy(): void {
     if (this.destroyed) return;
-    for (const [vpn] of this.entries()) this.clearPte(vpn);
+    for (const leaf of this.table.values()) this.clearLeaf(leaf, 0, L2_SIZE);
     this.table.clear();
     this.flushTlb();
     this.destroyed = true;
