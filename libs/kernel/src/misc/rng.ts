@@ -43,7 +43,7 @@ export class Rng {
 
   fill(buf: Uint8Array): void {
     if (this.s === null) {
-      randomFillSync(buf);
+      hostRandom(buf);
       return;
     }
     for (let i = 0; i < buf.length; i += 4) {
@@ -51,6 +51,31 @@ export class Rng {
       for (let j = 0; j < 4 && i + j < buf.length; j++) buf[i + j] = (v >>> (8 * j)) & 0xff;
     }
   }
+}
+
+/**
+ * Host CSPRNG bytes for small requests (AT_RANDOM, getrandom of a few words) come from a
+ * per-thread pool refilled 4 KiB at a time: one randomFillSync call costs tens of
+ * microseconds whatever its size. Each byte is handed out once (and wiped from the pool).
+ */
+const POOL_BYTES = 4096;
+const MAX_POOLED = 256;
+const pool = new Uint8Array(POOL_BYTES);
+let poolPos = POOL_BYTES;
+
+function hostRandom(buf: Uint8Array): void {
+  const n = buf.length;
+  if (n > MAX_POOLED) {
+    randomFillSync(buf);
+    return;
+  }
+  if (poolPos + n > POOL_BYTES) {
+    randomFillSync(pool);
+    poolPos = 0;
+  }
+  buf.set(pool.subarray(poolPos, poolPos + n));
+  pool.fill(0, poolPos, poolPos + n);
+  poolPos += n;
 }
 
 function rotl(x: number, k: number): number {
