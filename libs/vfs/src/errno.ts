@@ -102,11 +102,18 @@ export const EWOULDBLOCK = Errno.EAGAIN;
 export const EFSCORRUPTED = Errno.EUCLEAN;
 export const ENOTSUP = Errno.EOPNOTSUPP;
 
-/** The error every VFS operation rejects with. `errno` is a positive Linux errno number. */
+/**
+ * The error every VFS operation rejects with. `errno` is a positive Linux errno number.
+ * It is an answer, not a bug report: it carries no stack trace (capturing one made path
+ * lookups that end in ENOENT, which programs do all the time, several times dearer).
+ */
 export class VfsError extends Error {
   readonly errno: Errno;
   constructor(errno: Errno, message?: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ? `${Errno[errno] ?? errno}: ${message}` : (Errno[errno] ?? `errno ${errno}`));
+    Error.stackTraceLimit = limit;
     this.name = 'VfsError';
     this.errno = errno;
   }
