@@ -5,6 +5,7 @@
  * library; anything exported from `index.ts` that the kernel uses must satisfy these
  * interfaces. Change this file only together with its users, and say why in the commit.
  */
+import type { PageCode } from './memory';
 
 /** A guest virtual address. Always a non-negative integer below 2^48, kept as a JS number. */
 export type GuestAddr = number & { readonly __brand: 'GuestAddr' };
@@ -125,8 +126,11 @@ export interface AddressSpace {
   /**
    * Contents of lazy filled pages: writes the page at guest address `page` into
    * `dst[at, at + PAGE_SIZE)`, which is zero on entry. Null: filled pages zero-fill.
+   * It may return the `PageCode` of that page (immutable code at this address: the same
+   * object for the same bytes at the same address, in this thread only), so the CPU starts
+   * from the instructions other VMs decoded there.
    */
-  filler: ((page: number, dst: Uint8Array, at: number) => void) | null;
+  filler: ((page: number, dst: Uint8Array, at: number) => PageCode | undefined) | null;
   /**
    * Map one page to an existing frame (retains it). Used for file pages and shared memory.
    * Private (default): copy-on-write — the first write copies the frame while another

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PROT_EXEC, PROT_READ, PROT_WRITE, StopReason, guestAddr } from './api';
 import { createAddressSpace, createCpu, createPhysicalMemory } from './cpu';
+import { defaultDecoder } from './decode/dispatch';
+import { PageCode } from './memory';
 
 // Hand-encoded words (no assembler needed here).
 const ADD_X0_X0_1 = 0x91000400; // add x0, x0, #1
@@ -169,5 +171,75 @@ describe('Cpu API', () => {
       expect(cpu.run(10)).toBe(StopReason.Svc);
       expect(cpu.getX(0)).toBe(expected);
     }
+  });
+});
+
+describe('shared decoded code of filled pages', () => {
+  // loop: add x0, x0, #1; sub x1, x1, #1; cbnz x1, loop; svc #0
+  const LOOP = [ADD_X0_X0_1, 0xd1000421, 0xb5ffffc1, SVC_0];
+  const shared = new PageCode();
+  const decoder = defaultDecoder();
+
+  /** A VM whose code page is filled from `LOOP` and linked to `shared`; runs it 20 times round. */
+  function vm(change?: (as: ReturnType<typeof createAddressSpace>) => void) {
+    const phys = createPhysicalMemory(1 << 20);
+    const as = createAddressSpace(phys);
+    as.filler = (page, dst, at) => {
+      dst.set(new Uint8Array(new Uint32Array(LOOP).buffer), at);
+      return page === 0x1000 ? shared : undefined;
+    };
+    as.mapFilled(guestAddr(0x1000), 0x1000, PROT_READ | PROT_EXEC);
+    as.ld32(0x1000); // filled (and linked), not yet executed
+    const frame = as.query(guestAddr(0x1000))!.frame;
+    change?.(as);
+    const cpu = createCpu(as);
+    cpu.pc = guestAddr(0x1000);
+    cpu.setX(1, 20n);
+    expect(cpu.run(1000)).toBe(StopReason.Svc);
+    const x0 = cpu.getX(0);
+    return { phys, as, frame, x0 };
+  }
+
+  it('start from what earlier VMs decoded and compiled at that address', () => {
+    const first = vm();
+    expect(first.x0).toBe(20n);
+    expect(shared.code[0]).toBe(0);
+    first.phys.retire(); // gives back what it decoded and compiled
+    expect(shared.code[0]).toBe(decoder.decode(ADD_X0_X0_1));
+    expect(shared.starts).toEqual([0]);
+    const second = vm();
+    expect(second.x0).toBe(20n);
+    second.phys.retire();
+    // the next VM's frame starts with the shared tables
+    const phys = createPhysicalMemory(1 << 20);
+    const as = createAddressSpace(phys);
+    as.filler = (_page, dst, at) => {
+      dst.set(new Uint8Array(new Uint32Array(LOOP).buffer), at);
+      return shared;
+    };
+    as.mapFilled(guestAddr(0x1000), 0x1000, PROT_READ | PROT_EXEC);
+    as.ld32(0x1000);
+    const frame = as.query(guestAddr(0x1000))!.frame;
+    expect([...phys.codeOf(frame).subarray(0, 4)]).toEqual(LOOP.map((w) => decoder.decode(w)));
+    expect(phys.blocksOf(frame)[0]).toBe(shared.blocks[0]);
+    phys.retire();
+  });
+
+  it('never take from or give back to them once the frame changed or moved', () => {
+    const changed = vm((as) => as.write(guestAddr(0x1000), new Uint8Array([0x00, 0x08]))); // add x0, x0, #2
+    expect(changed.x0).toBe(40n);
+    changed.phys.retire();
+    expect(shared.code[0]).toBe(decoder.decode(ADD_X0_X0_1));
+    const after = vm();
+    expect(after.x0).toBe(20n);
+    after.phys.retire();
+    const moved = vm((as) => {
+      const frame = as.query(guestAddr(0x1000))!.frame;
+      as.mapFrame(guestAddr(0x3000), frame, PROT_READ | PROT_EXEC);
+      expect(as.memory.codeOf(frame)[0]).toBe(0); // unlinked: decodes for itself
+    });
+    expect(moved.x0).toBe(20n);
+    moved.phys.retire();
+    expect(shared.starts).toEqual([0]);
   });
 });

@@ -142,7 +142,7 @@ export class AArch64Cpu implements Cpu {
               continue;
             }
           } else if (++heat[idx] >= HOT_THRESHOLD) {
-            phys.codeMark[frame] = 1;
+            phys.codeMark[frame] = 2; // new entries (see PhysicalMemoryImpl.codeMark)
             blocks[idx] = compileBlock(decoder, i32, base, code, idx, pc);
             continue;
           }
@@ -154,7 +154,7 @@ export class AArch64Cpu implements Cpu {
           if (h === 0) {
             h = decoder.decode(insn);
             code[idx] = h;
-            phys.codeMark[frame] = 1;
+            phys.codeMark[frame] = 2;
           }
           s.pc = pc;
           s.npc = pc + 4;

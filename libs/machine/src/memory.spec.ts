@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROT_READ, PROT_WRITE, guestAddr } from './api';
 import { CompiledBlock } from './decode/blocks';
-import { AddressSpaceImpl, PhysicalMemoryImpl } from './memory';
+import { AddressSpaceImpl, PageCode, PhysicalMemoryImpl } from './memory';
 import { FAULT_SIGNAL } from './state';
 
 const thrown = (f: () => unknown): unknown => {
@@ -60,6 +60,18 @@ describe('retiring physical memory', () => {
     const next = new PhysicalMemoryImpl(1 << 20);
     expect(next.buffer).toBe(old.buffer);
     expect(next.bytes.every((b) => b === 0)).toBe(true);
+    next.retire();
+  });
+
+  it('unlinks frames from shared page code when it retires, taken by the CPU or not', () => {
+    const old = new PhysicalMemoryImpl(1 << 20);
+    const shared = new PageCode();
+    shared.code.fill(5);
+    old.link(old.allocFrame(), shared); // never executed (e.g. read-only data in a text segment)
+    old.retire();
+    const next = new PhysicalMemoryImpl(1 << 20);
+    const f = next.allocFrame();
+    expect(next.codeOf(f).every((x) => x === 0)).toBe(true);
     next.retire();
   });
 
@@ -170,10 +182,11 @@ describe('address space', () => {
     const pm = new PhysicalMemoryImpl(1 << 20);
     const as = new AddressSpaceImpl(pm);
     const calls: number[] = [];
-    const filler = (page: number, dst: Uint8Array, at: number): void => {
+    const filler = (page: number, dst: Uint8Array, at: number): undefined => {
       calls.push(page);
       expect(dst.subarray(at, at + 4096).every((b) => b === 0)).toBe(true);
       dst[at + 1] = page / 4096;
+      return undefined;
     };
     as.filler = filler;
     as.mapFilled(A, 3 * 4096, PROT_READ);

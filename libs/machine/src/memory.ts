@@ -28,12 +28,30 @@ const { FAULT_SIGNAL } = M_state;
  * memory. Only `retire()` adds a spare, after it cut every address space off it, so no guest
  * of the old VM can reach the new one's memory.
  */
+/**
+ * Decoded instructions and compiled blocks of one page of immutable code at one guest address
+ * (an ELF page: the kernel's filler hands it out with the frame it filled). Every frame filled
+ * with that page, in any VM of the thread, starts with a copy of it (`adopt`) instead of
+ * decoding and compiling again, and a VM that decoded more gives it back when it retires
+ * (`retire`). Only frames whose contents never changed since they were filled, and that were
+ * never mapped at another address, exchange tables with it: a store or a remap unlinks the
+ * frame first. Never shared across threads (ids are those of the thread's default decoder).
+ */
+export class PageCode {
+  readonly code = new Int32Array(PAGE_SIZE / 4);
+  readonly blocks: (CompiledBlock | undefined)[] = new Array<CompiledBlock | undefined>(PAGE_SIZE / 4).fill(undefined);
+  /** Indices of `blocks` that hold a block. */
+  readonly starts: number[] = [];
+}
+
 interface Spare {
   buffer: ArrayBuffer;
   refs: Int32Array;
   freeList: Int32Array;
   codeMark: Uint8Array;
   codeSeen: Uint8Array;
+  adoptPending: Uint8Array;
+  pageCode: (PageCode | undefined)[];
   code: (Int32Array | undefined)[];
   blocks: ((CompiledBlock | undefined)[] | undefined)[];
   heat: (Uint8Array | undefined)[];
@@ -71,13 +89,17 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   private peak = 0;
   /**
    * Decoded-code cache per frame: handler row index + 1 per instruction word (0 = not decoded).
-   * `codeMark[f]` is 1 while `code[f]` may hold entries; stores to such a frame drop them.
+   * `codeMark[f]` is nonzero while `code[f]` may hold entries (2: entries the frame's PageCode
+   * lacks); stores to such a frame drop them.
    * `codeSeen[f]` is 1 once the CPU took the frame's tables (they may be dirty even after a
    * drop: a run keeps counting heat in them); retire() clears exactly those.
    */
   readonly code: (Int32Array | undefined)[];
   readonly codeMark: Uint8Array;
   private readonly codeSeen: Uint8Array;
+  /** The shared tables of a frame filled with immutable code, and whether it still has to copy them. */
+  private readonly pageCode: (PageCode | undefined)[];
+  private readonly adoptPending: Uint8Array;
   /** Compiled blocks per code frame, by starting word, and block-start execution counts. */
   readonly blocks: ((CompiledBlock | undefined)[] | undefined)[];
   readonly heat: (Uint8Array | undefined)[];
@@ -96,6 +118,8 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     this.freeList = spare?.freeList ?? new Int32Array(this.frameCount);
     this.codeMark = spare?.codeMark ?? new Uint8Array(this.frameCount);
     this.codeSeen = spare?.codeSeen ?? new Uint8Array(this.frameCount);
+    this.adoptPending = spare?.adoptPending ?? new Uint8Array(this.frameCount);
+    this.pageCode = spare?.pageCode ?? [];
     this.code = spare?.code ?? [];
     this.blocks = spare?.blocks ?? [];
     this.heat = spare?.heat ?? [];
@@ -124,6 +148,7 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
       // Extend the lists in step (packed, in bounds).
       f = this.fresh++;
       if (f === this.code.length) {
+        this.pageCode.push(undefined);
         this.code.push(undefined);
         this.blocks.push(undefined);
         this.heat.push(undefined);
@@ -160,13 +185,23 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     this.refs.fill(0, 0, n);
     this.freeList.fill(0, 0, n);
     for (let f = 0; f < n; f++) {
-      if (this.codeSeen[f] === 0) continue;
+      const shared = this.pageCode[f];
+      if (this.codeSeen[f] === 0) {
+        // never taken by the CPU: its tables are still clean, only the link goes
+        this.pageCode[f] = undefined;
+        this.adoptPending[f] = 0;
+        continue;
+      }
       this.codeSeen[f] = 0;
-      this.clearCode(f);
+      if (shared === undefined || this.adoptPending[f] !== 0) this.clearCode(f);
+      else if (this.codeMark[f] === 2) {
+        this.giveBack(f, shared);
+        this.clearCode(f);
+      } else this.clearAdopted(f, shared);
     }
     this.codeMark.fill(0, 0, n);
-    const { buffer, refs, freeList, codeMark, codeSeen, code, blocks, heat } = this;
-    spares.push({ buffer, refs, freeList, codeMark, codeSeen, code, blocks, heat });
+    const { buffer, refs, freeList, codeMark, codeSeen, adoptPending, pageCode, code, blocks, heat } = this;
+    spares.push({ buffer, refs, freeList, codeMark, codeSeen, adoptPending, pageCode, code, blocks, heat });
   }
 
   retain(frame: number): void {
@@ -192,6 +227,8 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   }
   private clearCode(frame: number): void {
     this.codeMark[frame] = 0;
+    this.pageCode[frame] = undefined;
+    this.adoptPending[frame] = 0;
     const c = this.code[frame];
     if (c !== undefined) c.fill(0);
     const b = this.blocks[frame];
@@ -217,9 +254,53 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
       c = new Int32Array(PAGE_SIZE / 4);
       this.code[frame] = c;
     }
-    this.codeMark[frame] = 1;
+    if (this.adoptPending[frame] !== 0) this.adopt(frame, c);
+    if (this.codeMark[frame] === 0) this.codeMark[frame] = 1;
     this.codeSeen[frame] = 1;
     return c;
+  }
+  /**
+   * Links a frame just filled with the page `shared` describes: the CPU's first look at it
+   * copies the shared tables. Any store to the frame, or mapping it elsewhere, unlinks it.
+   */
+  link(frame: number, shared: PageCode): void {
+    this.pageCode[frame] = shared;
+    this.adoptPending[frame] = 1;
+    this.codeMark[frame] = 1;
+  }
+  /** Unlinks a frame from its shared tables (it is about to appear at another address). */
+  unlink(frame: number): void {
+    if (this.pageCode[frame] !== undefined) this.dropCode(frame);
+  }
+  private adopt(frame: number, c: Int32Array): void {
+    this.adoptPending[frame] = 0;
+    const shared = this.pageCode[frame] as PageCode;
+    c.set(shared.code);
+    // The frame's tables are empty here: it was never taken since it was handed out clean.
+    const b = this.blocksOf(frame);
+    for (const i of shared.starts) b[i] = shared.blocks[i];
+  }
+  /** clearCode for a linked frame that gained nothing since it copied `shared`: only its blocks are set. */
+  private clearAdopted(frame: number, shared: PageCode): void {
+    this.codeMark[frame] = 0;
+    this.pageCode[frame] = undefined;
+    (this.code[frame] as Int32Array).fill(0);
+    const b = this.blocks[frame] as (CompiledBlock | undefined)[];
+    for (const i of shared.starts) b[i] = undefined;
+    (this.heat[frame] as Uint8Array).fill(0);
+  }
+  /** Adds what this VM decoded and compiled in an unchanged linked frame to its shared tables. */
+  private giveBack(frame: number, shared: PageCode): void {
+    shared.code.set(this.code[frame] as Int32Array);
+    const b = this.blocks[frame];
+    if (b === undefined) return;
+    for (let i = 0; i < b.length; i++) {
+      const blk = b[i];
+      if (blk !== undefined && shared.blocks[i] === undefined) {
+        shared.blocks[i] = blk;
+        shared.starts.push(i);
+      }
+    }
   }
   private check(frame: number): void {
     if (this.retired) throw new Error('guest memory was retired');
@@ -276,7 +357,7 @@ export class AddressSpaceImpl implements AddressSpace {
   /** Supplies frames of lazy shared pages (see AddressSpace.pager); null: they zero-fill. */
   pager: ((va: number) => number) | null = null;
   /** Writes the contents of lazy filled pages (see AddressSpace.filler); null: they zero-fill. */
-  filler: ((page: number, dst: Uint8Array, at: number) => void) | null = null;
+  filler: ((page: number, dst: Uint8Array, at: number) => PageCode | undefined) | null = null;
 
   constructor(memory: PhysicalMemoryImpl) {
     this.memory = memory;
@@ -377,6 +458,7 @@ export class AddressSpaceImpl implements AddressSpace {
     this.live();
     const [a] = this.range(addr, PAGE_SIZE);
     this.memory.retain(frame);
+    this.memory.unlink(frame); // its shared tables hold blocks compiled for its first address
     this.clearPte(a);
     this.setPte(a, (prot & 7) | PTE_VALID | (shared ? PTE_SHARED : PTE_COW) | (frame << PTE_FRAME_SHIFT));
     this.resident++;
@@ -458,7 +540,10 @@ export class AddressSpaceImpl implements AddressSpace {
       } else {
         f = this.memory.allocFrame();
         if (f < 0) return this.setFault(va, access, 'no-memory');
-        if ((e & PTE_FILL) !== 0 && this.filler !== null) this.filler(vpn * PAGE_SIZE, this.bytes, f * PAGE_SIZE);
+        if ((e & PTE_FILL) !== 0 && this.filler !== null) {
+          const shared = this.filler(vpn * PAGE_SIZE, this.bytes, f * PAGE_SIZE);
+          if (shared !== undefined) this.memory.link(f, shared);
+        }
       }
       e = (e & 7) | PTE_VALID | (e & PTE_SHARED) | (f << PTE_FRAME_SHIFT);
       this.setPte(vpn, e);

@@ -3,7 +3,7 @@
  * Every header field is validated; a malformed file is ENOEXEC (or EINVAL/ENOMEM for
  * impossible layouts), never a host exception.
  */
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '@lichen/machine';
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, PageCode } from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
 import { MAP_PRIVATE, TASK_SIZE, pageDown, pageUp, type Mm, type PageSource } from '../mm/mm';
 
@@ -126,17 +126,38 @@ export function imageSpan(img: ElfImage): { lo: number; hi: number } {
   return { lo: pageDown(loads[0].vaddr), hi: pageUp(loads[loads.length - 1].vaddr + loads[loads.length - 1].memsz) };
 }
 
+/**
+ * Decoded code of executable pages by image bytes (immutable: see exec.ts), load bias and page
+ * address, shared by the VMs of this thread: the same bytes loaded at the same bias fill the
+ * same pages with the same instructions.
+ */
+const pageCodes = new WeakMap<Uint8Array, Map<number, Map<number, PageCode>>>();
+
 /** File bytes of a loaded image's PT_LOADs by guest address (a page may hold two segments). */
 class ImagePages implements PageSource {
   /** Guest address ranges [start, end) of file bytes and the file offset of `start`. */
   readonly segs: { start: number; end: number; offset: number }[] = [];
-  constructor(private readonly bytes: Uint8Array) {}
-  fill(page: number, dst: Uint8Array, at: number): void {
+  private readonly codes: Map<number, PageCode>;
+  constructor(
+    private readonly bytes: Uint8Array,
+    bias: number,
+  ) {
+    let byBias = pageCodes.get(bytes);
+    if (byBias === undefined) pageCodes.set(bytes, (byBias = new Map()));
+    let codes = byBias.get(bias);
+    if (codes === undefined) byBias.set(bias, (codes = new Map()));
+    this.codes = codes;
+  }
+  fill(page: number, dst: Uint8Array, at: number, exec: boolean): PageCode | undefined {
     for (const s of this.segs) {
       const lo = Math.max(s.start, page);
       const hi = Math.min(s.end, page + PAGE_SIZE);
       if (lo < hi) dst.set(this.bytes.subarray(s.offset + (lo - s.start), s.offset + (hi - s.start)), at + (lo - page));
     }
+    if (!exec) return undefined;
+    let code = this.codes.get(page);
+    if (code === undefined) this.codes.set(page, (code = new PageCode()));
+    return code;
   }
 }
 
@@ -148,7 +169,7 @@ class ImagePages implements PageSource {
 export function loadElf(mm: Mm, img: ElfImage, bias: number, name: string): LoadedElf {
   const { lo, hi } = imageSpan(img);
   if (bias + hi > TASK_SIZE || hi - lo > mm.quota) throw new KernelError(Errno.ENOMEM, 'image does not fit');
-  const pages = new ImagePages(img.bytes);
+  const pages = new ImagePages(img.bytes, bias);
   let prevEnd = -1;
   let prevProt = 0;
   let phdrAddr = 0;

@@ -2,7 +2,15 @@
  * A process's memory map: the list of VMAs (what /proc/[pid]/maps shows and what mmap,
  * munmap, mprotect and brk reason about) on top of the machine's page-granular AddressSpace.
  */
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr, type AddressSpace } from '@lichen/machine';
+import {
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  guestAddr,
+  type AddressSpace,
+  type PageCode,
+} from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
 import { PAGE_BEYOND_EOF, type SharedPages, type SharedUser } from './shared';
 
@@ -59,8 +67,11 @@ export interface Vma {
 
 /** Contents of pages by guest address (immutable): what a filled page holds on first touch. */
 export interface PageSource {
-  /** Writes the page at `page` into `dst[at, at + PAGE_SIZE)` (zero on entry). */
-  fill(page: number, dst: Uint8Array, at: number): void;
+  /**
+   * Writes the page at `page` into `dst[at, at + PAGE_SIZE)` (zero on entry). For an
+   * executable page (`exec`) it may return the page's shared decoded code (AddressSpace.filler).
+   */
+  fill(page: number, dst: Uint8Array, at: number, exec: boolean): PageCode | undefined;
 }
 
 export const pageDown = (a: number): number => a - (a % PAGE_SIZE);
@@ -89,7 +100,10 @@ export class Mm implements SharedUser {
 
   constructor(readonly as: AddressSpace) {
     as.pager = (va) => this.pageIn(va);
-    as.filler = (page, dst, at) => this.find(page)?.image?.fill(page, dst, at);
+    as.filler = (page, dst, at) => {
+      const v = this.find(page);
+      return v?.image?.fill(page, dst, at, (v.prot & PROT_EXEC) !== 0);
+    };
   }
 
   /** Copy-on-write duplicate for fork(); MAP_SHARED pages stay the same frames on both sides. */
