@@ -331,9 +331,11 @@ export class Vm {
   ): RunResult {
     const k = this.kernel;
     const syscalls: Record<string, number> = {};
-    k.syscallCounts.forEach((n, nr) => {
+    const counts = k.syscallCounts;
+    for (let nr = 0; nr < counts.length; nr++) {
+      const n = counts[nr];
       if (n > 0) syscalls[SYSCALL_TABLE[nr]?.name ?? `syscall_${nr}`] = n;
-    });
+    }
     const unsupported: Record<string, number> = {};
     for (const [name, n] of k.unsupportedCounts) unsupported[name] = n;
     const stats: RunStats = {

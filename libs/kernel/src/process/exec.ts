@@ -12,7 +12,7 @@ import { ELF_ET_DYN_BASE, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_PRIVATE, Mm, SIGTRAM
 import { SIG_DFL, SIG_IGN } from '../signal/signals';
 import type { SyscallDefs } from '../syscalls/types';
 import { RETURN_NONE } from '../syscalls/types';
-import { SigHandlers, RLIMIT_STACK, type Task } from '../task';
+import { RLIMIT_STACK, type Task } from '../task';
 import { pokeKernel, readPath, readStringArray, type UserAddr } from '../uaccess';
 import { dirfdRef } from '../fs/paths';
 import { exitPosixTimers } from '../time/posix-timers';
@@ -94,6 +94,18 @@ async function readExecutable(k: Kernel, f: OpenFile): Promise<Uint8Array> {
   return bytes;
 }
 
+/** Parsed headers of executables by their bytes (which never change: see above). */
+const parsedImages = new WeakMap<Uint8Array, ElfImage>();
+
+function parseImage(bytes: Uint8Array): ElfImage {
+  let img = parsedImages.get(bytes);
+  if (img === undefined) {
+    img = parseElf(bytes);
+    parsedImages.set(bytes, img);
+  }
+  return img;
+}
+
 export interface ExecRequest {
   at: PathRef | undefined;
   path: string;
@@ -144,7 +156,7 @@ async function prepare(k: Kernel, t: Task, req: ExecRequest): Promise<Prepared> 
       continue;
     }
     if (!isElf(bytes)) throw new KernelError(Errno.ENOEXEC);
-    const main = parseElf(bytes);
+    const main = parseImage(bytes);
     let interp: ElfImage | null = null;
     if (main.interp !== null) {
       const fi = await k.hostIo(k.vfs.openExec(ctx, undefined, main.interp, 0)).catch((e: unknown) => {
@@ -153,7 +165,7 @@ async function prepare(k: Kernel, t: Task, req: ExecRequest): Promise<Prepared> 
       });
       const ib = await readExecutable(k, fi);
       await fi.release();
-      interp = parseElf(ib);
+      interp = parseImage(ib);
       if (interp.interp !== null) throw new KernelError(Errno.ENOEXEC, 'interpreter has an interpreter');
     }
     return { main, interp, argv, execPath: req.path, exePath };
@@ -320,13 +332,14 @@ export async function doExec(k: Kernel, t: Task, req: ExecRequest): Promise<numb
     t.sighand.users--;
     t.sighand = t.sighand.clone();
   }
-  const fresh = new SigHandlers();
-  t.sighand.actions.forEach((act, sig) => {
+  for (const act of t.sighand.actions) {
     if (act.handler !== SIG_IGN) {
-      Object.assign(act, fresh.actions[sig]);
       act.handler = SIG_DFL;
+      act.flags = 0;
+      act.mask = 0n;
+      act.restorer = 0;
     }
-  });
+  }
   t.altstack = { sp: 0, size: 0, flags: 2 };
   t.clearChildTid = 0;
   t.robustList = 0;
