@@ -54,29 +54,31 @@ export interface XattrAccount {
  * set without an account (the overlay's opaque marker) are not charged.
  */
 export class XattrMap {
-  private readonly map = new Map<string, Uint8Array>();
+  /** Created by the first `set`: most inodes never have an attribute. */
+  private map: Map<string, Uint8Array> | null = null;
   /** Bytes charged to the account for the entries stored through `set`. */
   private charged = 0;
 
   get size(): number {
-    return this.map.size;
+    return this.map?.size ?? 0;
   }
   has(name: string): boolean {
-    return this.map.has(name);
+    return this.map?.has(name) ?? false;
   }
   /** The value (a copy is not made: callers must not modify it). ENODATA when absent. */
   get(name: string): Uint8Array {
-    const v = this.map.get(name);
+    const v = this.map?.get(name);
     if (v === undefined) throw err(Errno.ENODATA);
     return v;
   }
   names(): string[] {
-    return [...this.map.keys()];
+    return this.map === null ? [] : [...this.map.keys()];
   }
 
   /** setxattr: EEXIST with XATTR_CREATE on an existing name, ENODATA with XATTR_REPLACE on a missing one. */
   set(name: string, value: Uint8Array, flags = 0, account?: XattrAccount): void {
-    const old = this.map.get(name);
+    const map = (this.map ??= new Map());
+    const old = map.get(name);
     if (old !== undefined && flags & XATTR_CREATE) throw err(Errno.EEXIST);
     if (old === undefined && flags & XATTR_REPLACE) throw err(Errno.ENODATA);
     const cost = XATTR_ENTRY_COST + name.length + value.length;
@@ -84,14 +86,14 @@ export class XattrMap {
     if (account && cost > oldCost) account.charge(cost - oldCost);
     if (account && cost < oldCost) account.uncharge(oldCost - cost);
     if (account) this.charged += cost - oldCost;
-    this.map.set(name, value.slice());
+    map.set(name, value.slice());
   }
 
   /** removexattr: ENODATA when absent. */
   remove(name: string, account?: XattrAccount): void {
-    const old = this.map.get(name);
+    const old = this.map?.get(name);
     if (old === undefined) throw err(Errno.ENODATA);
-    this.map.delete(name);
+    this.map?.delete(name);
     if (account) {
       const cost = XATTR_ENTRY_COST + name.length + old.length;
       account.uncharge(cost);
@@ -101,7 +103,7 @@ export class XattrMap {
 
   /** Drops everything (the inode is freed) and returns the charged bytes to the account. */
   clear(account?: XattrAccount): void {
-    this.map.clear();
+    this.map = null;
     if (account && this.charged > 0) account.uncharge(this.charged);
     this.charged = 0;
   }
