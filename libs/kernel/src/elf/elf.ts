@@ -3,9 +3,10 @@
  * Every header field is validated; a malformed file is ENOEXEC (or EINVAL/ENOMEM for
  * impossible layouts), never a host exception.
  */
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, PageCode } from '@lichen/machine';
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
-import { MAP_PRIVATE, TASK_SIZE, pageDown, pageUp, type Mm, type PageSource } from '../mm/mm';
+import { ImagePages } from '../mm/image-pages';
+import { MAP_PRIVATE, TASK_SIZE, pageDown, pageUp, type Mm } from '../mm/mm';
 
 export const ET_EXEC = 2;
 export const ET_DYN = 3;
@@ -127,41 +128,6 @@ export function imageSpan(img: ElfImage): { lo: number; hi: number } {
 }
 
 /**
- * Decoded code of executable pages by image bytes (immutable: see exec.ts), load bias and page
- * address, shared by the VMs of this thread: the same bytes loaded at the same bias fill the
- * same pages with the same instructions.
- */
-const pageCodes = new WeakMap<Uint8Array, Map<number, Map<number, PageCode>>>();
-
-/** File bytes of a loaded image's PT_LOADs by guest address (a page may hold two segments). */
-class ImagePages implements PageSource {
-  /** Guest address ranges [start, end) of file bytes and the file offset of `start`. */
-  readonly segs: { start: number; end: number; offset: number }[] = [];
-  private readonly codes: Map<number, PageCode>;
-  constructor(
-    private readonly bytes: Uint8Array,
-    bias: number,
-  ) {
-    let byBias = pageCodes.get(bytes);
-    if (byBias === undefined) pageCodes.set(bytes, (byBias = new Map()));
-    let codes = byBias.get(bias);
-    if (codes === undefined) byBias.set(bias, (codes = new Map()));
-    this.codes = codes;
-  }
-  fill(page: number, dst: Uint8Array, at: number, exec: boolean): PageCode | undefined {
-    for (const s of this.segs) {
-      const lo = Math.max(s.start, page);
-      const hi = Math.min(s.end, page + PAGE_SIZE);
-      if (lo < hi) dst.set(this.bytes.subarray(s.offset + (lo - s.start), s.offset + (hi - s.start)), at + (lo - page));
-    }
-    if (!exec) return undefined;
-    let code = this.codes.get(page);
-    if (code === undefined) this.codes.set(page, (code = new PageCode()));
-    return code;
-  }
-}
-
-/**
  * Maps every PT_LOAD of `img` at `bias` into `mm`: pages holding file bytes are filled from
  * `img.bytes` (which must never change) on first touch, the rest is zero. Pages shared by two
  * adjacent segments get the union of their permissions and of their bytes.
@@ -169,7 +135,11 @@ class ImagePages implements PageSource {
 export function loadElf(mm: Mm, img: ElfImage, bias: number, name: string): LoadedElf {
   const { lo, hi } = imageSpan(img);
   if (bias + hi > TASK_SIZE || hi - lo > mm.quota) throw new KernelError(Errno.ENOMEM, 'image does not fit');
-  const pages = new ImagePages(img.bytes, bias);
+  const pages = ImagePages.of(img.bytes, 'elf', bias, () =>
+    img.phdrs
+      .filter((ph) => ph.type === PT_LOAD && ph.filesz > 0)
+      .map((ph) => ({ start: bias + ph.vaddr, end: bias + ph.vaddr + ph.filesz, offset: ph.offset })),
+  );
   let prevEnd = -1;
   let prevProt = 0;
   let phdrAddr = 0;
@@ -185,14 +155,13 @@ export function loadElf(mm: Mm, img: ElfImage, bias: number, name: string): Load
     }
     if (end > start)
       mm.mapAnon(start, end - start, prot, MAP_PRIVATE, name, { ino: 0, dev: 0, offset: pageDown(ph.offset) }, pages);
-    if (ph.filesz > 0) pages.segs.push({ start: bias + ph.vaddr, end: bias + ph.vaddr + ph.filesz, offset: ph.offset });
     if (img.phoff >= ph.offset && img.phoff + img.phnum * 56 <= ph.offset + ph.filesz) {
       phdrAddr = bias + ph.vaddr + (img.phoff - ph.offset);
     }
     prevEnd = end;
     prevProt = prot;
   }
-  for (const s of pages.segs) mm.fillFrom(pageDown(s.start), pageUp(s.end));
+  for (const s of pages.ranges) mm.fillFrom(pageDown(s.start), pageUp(s.end));
   const phdr = img.phdrs.find((p) => p.type === PT_PHDR);
   if (phdr) phdrAddr = bias + phdr.vaddr;
   return { bias, entry: bias + img.entry, phdrAddr, end: bias + hi, start: bias + lo };

@@ -8,6 +8,8 @@ import { copyOut } from '../uaccess';
 import { makedev } from '@lichen/vfs';
 import { putFile, type KFile } from '../fs/file';
 import { SharedPages, pageCacheOf } from './shared';
+import { ImagePages } from './image-pages';
+import { immutableBytes } from '../process/exec';
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -99,6 +101,17 @@ async function sysMmap(
   if (type !== MAP_PRIVATE) return mapSharedFile(k, t, f, start, len, prot, flags, offset);
   // MAP_PRIVATE: a snapshot of the file (through the page cache when the file is mapped shared)
   const cached = vf.ops ? undefined : pageCacheOf(k.memory).lookup(vf.node);
+  const bytes = vf.ops || cached !== undefined ? null : await immutableBytes(k, vf);
+  if (bytes !== null) {
+    // a file that never changes (of the image): each page is copied from it on first touch
+    if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED) && mm.overlaps(start, start + len)) return -Errno.EEXIST;
+    const bias = start - offset;
+    const pages = ImagePages.of(bytes, 'file', bias, () => [{ start: bias, end: bias + bytes.length, offset: 0 }]);
+    const file = { ino: st.ino, dev: st.dev, offset };
+    mm.mapAnon(start, len, prot, flags & (MAP_TYPE | MAP_GROWSDOWN), vf.vfs.pathOf(vf.path), file, pages);
+    mm.fillFrom(start, Math.min(start + len, pageUp(bias + bytes.length)));
+    return start;
+  }
   const pages: Uint8Array[] = [];
   const npages = len / PAGE_SIZE;
   const fileEndPage = Math.ceil(Math.max(0, st.size - offset) / PAGE_SIZE);
@@ -299,7 +312,7 @@ export const mmapSyscalls: SyscallDefs = {
   mmap: {
     handler: (k, t, a) => sysMmap(k, t, a.x(0), a.x(1), a.i(2), a.i(3), a.i(4), a.l(5)),
     status: 'partial',
-    note: 'MAP_SHARED: one frame per page for every mapping, files written back on msync/munmap/exit/run end; MAP_PRIVATE of a file copies it at map time',
+    note: 'MAP_SHARED: one frame per page for every mapping, files written back on msync/munmap/exit/run end; MAP_PRIVATE of a file: a snapshot (image files filled page by page on first touch, others copied at map time)',
   },
   munmap: { handler: (_k, t, a) => sysMunmap(t, a.x(0), a.x(1)) },
   mprotect: { handler: (k, t, a) => sysMprotect(k, t, a.x(0), a.x(1), a.i(2)) },

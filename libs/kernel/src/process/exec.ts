@@ -94,6 +94,17 @@ async function readExecutable(k: Kernel, f: OpenFile): Promise<Uint8Array> {
   return bytes;
 }
 
+/**
+ * The bytes of a regular file that can never change, through the executable cache, when it
+ * is small enough to be kept there (the shared libraries ld.so maps); null otherwise.
+ */
+export async function immutableBytes(k: Kernel, f: OpenFile): Promise<Uint8Array | null> {
+  const st = f.stat();
+  if ((st.mode & 0o170000) !== 0o100000 || st.size > MAX_CACHED_EXECUTABLE_BYTES || f.contentKey() === null)
+    return null;
+  return readExecutable(k, f);
+}
+
 /** Parsed headers of executables by their bytes (which never change: see above). */
 const parsedImages = new WeakMap<Uint8Array, ElfImage>();
 
