@@ -247,6 +247,10 @@ export class ProcNode implements VNode {
       if (!this.p.fds(k.pid).includes(fd)) return null;
       return this.fs.node(k.info ? { k: 'fdinfo', pid: k.pid, fd } : { k: 'fd', pid: k.pid, fd });
     }
+    // the names every program looks up (/proc/self/exe), without listing the directory
+    if (k.k === 'root' && name === 'self') return this.fs.node({ k: 'self' });
+    if (k.k === 'pid' && (name === 'exe' || name === 'cwd' || name === 'root'))
+      return this.fs.node({ k: 'pidlink', pid: k.pid, tid: k.tid, name });
     const e = this.entries(ctx).find((x) => x.name === name);
     return e ? this.fs.node(e.kind) : null;
   }
