@@ -234,6 +234,13 @@ export class AArch64Cpu implements Cpu {
   setXNumber(n: number, value: number): void {
     checkReg(n, false);
     if (!Number.isInteger(value)) throw new RangeError(`setXNumber: ${value} is not an integer`);
+    if (Number.isSafeInteger(value)) {
+      // two's complement halves without BigInt (exec resets 31 registers this way)
+      const hi = Math.floor(value / TWO32);
+      this.state.x[n * 2] = (value - hi * TWO32) | 0;
+      this.state.x[n * 2 + 1] = hi | 0;
+      return;
+    }
     const v = value < 0 ? TWO64 + BigInt(value) : BigInt(value);
     this.setX(n, v);
   }
