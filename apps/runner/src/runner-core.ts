@@ -15,6 +15,7 @@ import { JobRegistry } from './worker/job-registry';
 import { RunExecutor } from './worker/run-executor';
 import type { ExecLogger } from './worker/run-executor';
 import { emptyStats } from './worker/outcome';
+import type { WarmupSpec } from './vm/protocol';
 import { VmPool } from './vm/vm-pool';
 
 /** Job names the runner must handle (checked against the registry at start-up). */
@@ -51,21 +52,44 @@ export class RunnerCore {
     private readonly opts: RunnerOptions = {},
   ) {
     const cfg = ctx.cfg;
+    const images = opts.images ?? new ResolvingImageProvider(ctx.localImages, ctx.s3);
+    const engine = opts.engine ?? cfg.runner.engineModule;
+    const { warmup } = cfg.runner;
     this.pool = new VmPool({
-      engine: opts.engine ?? cfg.runner.engineModule ?? '@lichen/kernel',
+      engine: engine ?? '@lichen/kernel',
       heapMb: cfg.runner.vmHeapMb,
       warm: cfg.runner.concurrency,
       runsPerThread: cfg.runner.runsPerThread,
       cancelGraceMs: 500,
+      // Only the kernel is warmed (a plugged-in engine may not run real images).
+      warmup: engine === null && warmup.runs > 0 ? () => this.warmupSpec(images, warmup) : undefined,
+      onWarmup: (r) =>
+        r.error
+          ? log.warn({ ...r, image: warmup.image }, 'VM thread warm-up stopped early')
+          : log.info({ ...r, image: warmup.image }, 'VM thread warmed up'),
       onCrash: (reason) => ctx.metrics.workerCrashes.inc({ reason }),
     });
-    const images = opts.images ?? new ResolvingImageProvider(ctx.localImages, ctx.s3);
     this.executor = new RunExecutor(cfg, ctx.runs, ctx.tenants, this.pool, images, ctx.artifacts, ctx.metrics, log);
     this.submitter = new RunSubmitter(cfg, ctx.keys, ctx.runs);
     this.coordinator = new BatchCoordinator(cfg, ctx.batches, this.submitter, ctx.artifacts, log, ctx.tenants);
     this.executor.onFinished((id, spec, meta) => this.coordinator.onRunFinished(id, spec, meta));
     ctx.metrics.setQueueDepthSource(() => this.submitter.counts());
     this.registerProcessors();
+  }
+
+  /** The warm-up image on local disk (pinned for the pool's life), or null when it is not available. */
+  private async warmupSpec(images: ImageProvider, warmup: { image: string; runs: number }): Promise<WarmupSpec | null> {
+    try {
+      const img = await images.acquire(warmup.image);
+      if (img.path === null) return null;
+      return { rootfsPath: img.path, argv: ['echo', 'lichen VM warm-up'], runs: warmup.runs };
+    } catch (e) {
+      this.log.info(
+        { image: warmup.image, err: (e as Error).message },
+        'VM thread warm-up skipped: the warm-up image is not available (set LICHEN_VM_WARMUP_IMAGE or LICHEN_VM_WARMUP_RUNS=0)',
+      );
+      return null;
+    }
   }
 
   /** The one place job handlers are registered. */

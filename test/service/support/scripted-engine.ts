@@ -54,10 +54,23 @@ function file(config: Config, path: string): Uint8Array | undefined {
   return config.files?.find((f) => f.path === path)?.content;
 }
 
+/** Calls of runVm in this thread so far, and memory kept on purpose (`count`, `retain`). */
+let calls = 0;
+const retained: number[][] = [];
+
 export async function runVm(config: Config, io: Io) {
   const [cmd, ...args] = config.argv;
   const out = (s: string): void => io.stdout(enc.encode(s));
+  calls++;
   switch (cmd) {
+    case 'count':
+      out(`${calls}\n`);
+      return result('exited', 0, null);
+    case 'retain': {
+      // Keeps about MB megabytes of JS heap alive after the run (a leaking engine).
+      for (let i = 0; i < Number(args[0] ?? 1) * 16; i++) retained.push(new Array(8192).fill(i + 0.5));
+      return result('exited', 0, null);
+    }
     case 'echo':
       out(`${args.join(' ')}\n`);
       return result('exited', 0, null);

@@ -69,6 +69,8 @@ export interface LichenConfig {
     vmHeapMb: number;
     /** VMs a worker thread runs one after another before it is replaced (1 = fresh thread per VM). */
     runsPerThread: number;
+    /** JIT warm-up of each fresh VM thread: `runs` VMs of `echo` on `image` (0 runs: none). */
+    warmup: { image: string; runs: number };
     metricsPort: number;
     attempts: number;
     shutdownGraceMs: number;
@@ -180,7 +182,9 @@ const schema = z.object({
   LICHEN_CONSOLE_MAX_EVENTS: int(20_000, 10),
   LICHEN_RUNNER_CONCURRENCY: int(Math.max(1, cpus().length), 1, 1024),
   LICHEN_VM_HEAP_MB: int(512, 32, 65536),
-  LICHEN_VM_RUNS_PER_THREAD: int(500, 1, 1_000_000),
+  LICHEN_VM_RUNS_PER_THREAD: int(5000, 1, 1_000_000),
+  LICHEN_VM_WARMUP_RUNS: int(100, 0, 100_000),
+  LICHEN_VM_WARMUP_IMAGE: z.string().min(1).optional().default('busybox'),
   LICHEN_RUNNER_METRICS_PORT: int(9464, 0, 65535),
   LICHEN_JOB_ATTEMPTS: int(2, 1, 20),
   LICHEN_SHUTDOWN_GRACE_MS: int(30_000, 0),
@@ -263,6 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LichenConfig {
       concurrency: e.LICHEN_RUNNER_CONCURRENCY,
       vmHeapMb: e.LICHEN_VM_HEAP_MB,
       runsPerThread: e.LICHEN_VM_RUNS_PER_THREAD,
+      warmup: { image: e.LICHEN_VM_WARMUP_IMAGE, runs: e.LICHEN_VM_WARMUP_RUNS },
       metricsPort: e.LICHEN_RUNNER_METRICS_PORT,
       attempts: e.LICHEN_JOB_ATTEMPTS,
       shutdownGraceMs: e.LICHEN_SHUTDOWN_GRACE_MS,

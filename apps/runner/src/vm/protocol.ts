@@ -55,13 +55,25 @@ export interface ThreadJob {
   collectArtifacts: boolean;
 }
 
-export type ToWorker = { t: 'run'; job: ThreadJob } | { t: 'cancel' };
+/**
+ * JIT warm-up of a fresh thread before it takes jobs: `runs` short VMs of `argv` on the image
+ * (output discarded), so the first real runs do not pay for V8 optimising the kernel's paths.
+ */
+export interface WarmupSpec {
+  rootfsPath: string;
+  argv: string[];
+  runs: number;
+}
+
+export type ToWorker = { t: 'run'; job: ThreadJob } | { t: 'cancel' } | { t: 'warmup'; spec: WarmupSpec };
 
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'out'; d: Uint8Array }
   | { t: 'err'; d: Uint8Array }
-  | { t: 'result'; result: RunResult }
+  /** `heapBytes`: the thread's JS heap in use after the run (the pool retires a thread that grows). */
+  | { t: 'result'; result: RunResult; heapBytes: number }
+  | { t: 'warmed'; runs: number; ms: number; error: string | null }
   | { t: 'failed'; message: string; stack: string | null };
 
 export interface WorkerInit {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, RunResult, ThreadJob, ToWorker, WorkerInit } from './protocol';
+import type { FromWorker, RunResult, ThreadJob, ToWorker, WarmupSpec, WorkerInit } from './protocol';
 
 /** How a VM thread ended, as seen from the runner's main thread. */
 export type ThreadOutcome =
@@ -32,8 +32,17 @@ export interface VmPoolOptions {
    * A thread that failed, was cancelled or was terminated is never reused.
    */
   runsPerThread?: number;
+  /**
+   * What a fresh thread runs before it takes jobs (JIT warm-up), asked once per pool; null or
+   * a failure: no warm-up. Reported through `onWarmup`.
+   */
+  warmup?: () => Promise<WarmupSpec | null>;
+  onWarmup?(report: { runs: number; ms: number; error: string | null }): void;
   onCrash?(reason: string): void;
 }
+
+/** A thread whose JS heap is above this share of its limit after a run is replaced. */
+const RETIRE_HEAP_SHARE = 0.5;
 
 function workerEntry(): { file: string; eval: boolean } {
   const js = join(__dirname, 'vm-worker.js');
@@ -53,15 +62,17 @@ interface Warm {
 
 /**
  * Runs each VM in a worker thread with a heap limit. Threads are started ahead of time (engine
- * loaded) so a job does not pay the start-up. A thread runs one VM at a time; it is reused for
- * the next VM only after a clean result (never after a crash, cancel or forced stop) and is
- * replaced after `runsPerThread` VMs.
+ * loaded, optionally JIT-warmed by a few VMs of a warm-up image) so a job does not pay the
+ * start-up. A thread runs one VM at a time; it is reused for the next VM only after a clean
+ * result (never after a crash, cancel or forced stop) and is replaced after `runsPerThread`
+ * VMs, or earlier when its JS heap has grown past half its limit.
  */
 export class VmPool {
   private readonly idle: Warm[] = [];
   private readonly live = new Set<Worker>();
   private closed = false;
   private readonly entry = workerEntry();
+  private warmupSpec: Promise<WarmupSpec | null> | null = null;
 
   constructor(private readonly opts: VmPoolOptions) {
     this.refill();
@@ -80,23 +91,44 @@ export class VmPool {
       stderr: false,
     });
     const w: Warm = { worker, runs: 0, ready: Promise.resolve({ t: 'ready' }), failed: null };
-    w.ready = new Promise<FromWorker>((resolve) => {
-      const onMsg = (m: FromWorker): void => {
-        if (m.t === 'ready' || m.t === 'failed') {
+    // Resolves with the first of the listed messages, or `failed` when the thread errs or exits.
+    const next = (wanted: FromWorker['t'][]): Promise<FromWorker> =>
+      new Promise<FromWorker>((resolve) => {
+        const done = (m: FromWorker): void => {
           worker.off('message', onMsg);
-          if (m.t === 'failed') w.failed = { message: m.message };
+          worker.off('error', onError);
+          worker.off('exit', onExit);
           resolve(m);
-        }
-      };
-      worker.on('message', onMsg);
-      worker.once('error', (e) => {
-        w.failed = { message: e.message };
-        resolve({ t: 'failed', message: e.message, stack: null });
+        };
+        const onMsg = (m: FromWorker): void => {
+          if (wanted.includes(m.t) || m.t === 'failed') {
+            if (m.t === 'failed') w.failed = { message: m.message };
+            done(m);
+          }
+        };
+        const onError = (e: Error): void => {
+          w.failed = { message: e.message };
+          done({ t: 'failed', message: e.message, stack: null });
+        };
+        const onExit = (): void => {
+          if (!w.failed) w.failed = { message: 'VM thread exited before it was ready' };
+          done({ t: 'failed', message: w.failed.message, stack: null });
+        };
+        worker.on('message', onMsg);
+        worker.once('error', onError);
+        worker.once('exit', onExit);
       });
-      worker.once('exit', () => {
-        if (!w.failed) w.failed = { message: 'VM thread exited before it was ready' };
-        resolve({ t: 'failed', message: w.failed.message, stack: null });
-      });
+    w.ready = next(['ready']).then(async (first) => {
+      if (first.t !== 'ready' || !this.opts.warmup) return first;
+      this.warmupSpec ??= this.opts.warmup().catch(() => null);
+      const spec = await this.warmupSpec;
+      if (!spec || spec.runs <= 0) return first;
+      const warmed = next(['warmed']);
+      worker.postMessage({ t: 'warmup', spec } satisfies ToWorker);
+      const m = await warmed;
+      if (m.t !== 'warmed') return m;
+      this.opts.onWarmup?.({ runs: m.runs, ms: m.ms, error: m.error });
+      return first;
     });
     // An idle thread must not keep the process alive.
     worker.unref();
@@ -132,6 +164,7 @@ export class VmPool {
       let forced: ThreadOutcome | null = null;
       const timers: NodeJS.Timeout[] = [];
       let cancelled = false;
+      let heapBytes = 0;
       const finish = (out: ThreadOutcome): void => {
         if (settled) return;
         settled = true;
@@ -148,6 +181,7 @@ export class VmPool {
           !cancelled &&
           !this.closed &&
           w.runs < (this.opts.runsPerThread ?? 1) &&
+          heapBytes < this.opts.heapMb * 1024 * 1024 * RETIRE_HEAP_SHARE &&
           this.idle.length < this.opts.warm;
         if (reusable) {
           worker.unref();
@@ -172,8 +206,10 @@ export class VmPool {
       const onMessage = (m: FromWorker): void => {
         if (m.t === 'out') o.onStdout(m.d);
         else if (m.t === 'err') o.onStderr(m.d);
-        else if (m.t === 'result') finish({ kind: 'result', result: m.result });
-        else if (m.t === 'failed') finish({ kind: 'crash', reason: 'exception', message: m.message });
+        else if (m.t === 'result') {
+          heapBytes = m.heapBytes;
+          finish({ kind: 'result', result: m.result });
+        } else if (m.t === 'failed') finish({ kind: 'crash', reason: 'exception', message: m.message });
       };
       const onError = (e: Error & { code?: string }): void => {
         const heap = e.code === 'ERR_WORKER_OUT_OF_MEMORY';

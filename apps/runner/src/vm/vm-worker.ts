@@ -3,9 +3,10 @@
  * Anything thrown here (or a blown heap limit) ends this thread only; the pool discards
  * a thread after a failure, a cancel or a forced stop, and recycles it after N runs.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { FileBlockDevice } from '@lichen/vfs';
-import type { FromWorker, RunResult, ThreadJob, ToWorker, WorkerInit } from './protocol';
+import type { FromWorker, RunResult, ThreadJob, ToWorker, WarmupSpec, WorkerInit } from './protocol';
 
 interface Engine {
   runVm(config: Record<string, unknown>, io: Record<string, unknown>): Promise<RunResult>;
@@ -78,7 +79,30 @@ async function run(engine: Engine, job: ThreadJob, abort: AbortController): Prom
     await device?.close();
     throw e;
   }
-  post({ t: 'result', result });
+  post({ t: 'result', result, heapBytes: getHeapStatistics().used_heap_size });
+}
+
+/** Limits of one warm-up VM: a broken warm-up image cannot hold the thread for long. */
+const WARMUP_LIMITS = { wallMs: 5_000, cpuSteps: 20_000_000, memoryBytes: 64 * 1024 * 1024 };
+
+async function warmUp(engine: Engine, spec: WarmupSpec): Promise<FromWorker> {
+  const t0 = performance.now();
+  let runs = 0;
+  try {
+    const device = await imageDevice(spec.rootfsPath);
+    for (; runs < spec.runs; runs++) {
+      const r = await engine.runVm(
+        { argv: spec.argv, env: [], cwd: '/', rootfs: { kind: 'ext4', device }, files: [], limits: WARMUP_LIMITS },
+        { stdout: () => undefined, stderr: () => undefined },
+      );
+      if (r.status !== 'exited' || r.exitCode !== 0)
+        throw new Error(`warm-up VM ended ${r.status} (exit code ${r.exitCode ?? 'none'}): ${r.message ?? ''}`);
+    }
+    return { t: 'warmed', runs, ms: performance.now() - t0, error: null };
+  } catch (e) {
+    openImages.delete(spec.rootfsPath);
+    return { t: 'warmed', runs, ms: performance.now() - t0, error: (e as Error).message };
+  }
 }
 
 let current: AbortController | null = null;
@@ -108,7 +132,10 @@ loadEngine(init.engine).then(
   (engine) => {
     port.on('message', (m: ToWorker) => {
       if (m.t === 'cancel') current?.abort();
-      else if (m.t === 'run') {
+      else if (m.t === 'warmup') {
+        // Sent once, before the thread is handed its first job.
+        void warmUp(engine, m.spec).then(post);
+      } else if (m.t === 'run') {
         if (current) pending = m.job;
         else start(engine, m.job);
       }

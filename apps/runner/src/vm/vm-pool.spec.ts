@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { SCRIPTED_ENGINE } from '../../../../test/service/support/harness';
+import type { ThreadJob, WarmupSpec } from './protocol';
+import type { ThreadOutcome } from './vm-pool';
+import { VmPool } from './vm-pool';
+
+const dir = mkdtempSync(join(tmpdir(), 'lichen-pool-'));
+// The warm-up opens its image as a block device; the scripted engine never reads it.
+const image = join(dir, 'warm.img');
+writeFileSync(image, Buffer.alloc(4096));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let pool: VmPool | null = null;
+afterEach(async () => {
+  await pool?.close();
+  pool = null;
+});
+
+const job = (argv: string[]): ThreadJob => ({
+  argv,
+  env: [],
+  cwd: '/',
+  rootfs: { kind: 'tmpfs' },
+  files: [],
+  stdin: null,
+  limits: {},
+  deterministic: null,
+  collectArtifacts: false,
+});
+
+async function stdoutOf(p: VmPool, argv: string[]): Promise<string> {
+  let out = '';
+  const r: ThreadOutcome = await p.run({
+    job: job(argv),
+    wallBackstopMs: 20_000,
+    onStdout: (c) => (out += Buffer.from(c).toString()),
+    onStderr: () => undefined,
+  });
+  expect(r.kind).toBe('result');
+  return out;
+}
+
+describe('VmPool', () => {
+  it('a fresh thread runs its warm-up VMs before the first job, in the same thread', async () => {
+    const reports: { runs: number; error: string | null }[] = [];
+    const spec: WarmupSpec = { rootfsPath: image, argv: ['echo', 'warm'], runs: 7 };
+    pool = new VmPool({
+      engine: SCRIPTED_ENGINE,
+      heapMb: 128,
+      warm: 1,
+      runsPerThread: 100,
+      warmup: async () => spec,
+      onWarmup: (r) => reports.push({ runs: r.runs, error: r.error }),
+    });
+    expect(await stdoutOf(pool, ['count'])).toBe('8\n');
+    expect(reports).toEqual([{ runs: 7, error: null }]);
+  });
+
+  it('a warm-up that fails is reported and the thread still takes jobs', async () => {
+    const reports: { runs: number; error: string | null }[] = [];
+    pool = new VmPool({
+      engine: SCRIPTED_ENGINE,
+      heapMb: 128,
+      warm: 1,
+      runsPerThread: 100,
+      warmup: async () => ({ rootfsPath: image, argv: ['exit', '3'], runs: 5 }),
+      onWarmup: (r) => reports.push({ runs: r.runs, error: r.error }),
+    });
+    expect(await stdoutOf(pool, ['echo', 'still runs'])).toBe('still runs\n');
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.runs).toBe(0);
+    expect(reports[0]?.error).toMatch(/warm-up VM ended exited \(exit code 3\)/);
+  });
+
+  it('no warm-up when the spec is null (image not available)', async () => {
+    pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100, warmup: async () => null });
+    expect(await stdoutOf(pool, ['count'])).toBe('1\n');
+  });
+
+  it('a thread whose JS heap grew past half its limit is replaced; a lean one is reused', async () => {
+    pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 64, warm: 1, runsPerThread: 100 });
+    const first = await stdoutOf(pool, ['thread-id']);
+    expect(await stdoutOf(pool, ['thread-id'])).toBe(first);
+    await stdoutOf(pool, ['retain', '40']);
+    expect(await stdoutOf(pool, ['thread-id'])).not.toBe(first);
+  });
+});
