@@ -66,7 +66,7 @@ describe('retiring physical memory', () => {
   it('unlinks frames from shared page code when it retires, taken by the CPU or not', () => {
     const old = new PhysicalMemoryImpl(1 << 20);
     const shared = new PageCode();
-    shared.code.fill(5);
+    shared.code = new Int32Array(1024).fill(5);
     old.link(old.allocFrame(), shared); // never executed (e.g. read-only data in a text segment)
     old.retire();
     const next = new PhysicalMemoryImpl(1 << 20);

@@ -38,8 +38,13 @@ const { FAULT_SIGNAL } = M_state;
  * frame first. Never shared across threads (ids are those of the thread's default decoder).
  */
 export class PageCode {
-  readonly code = new Int32Array(PAGE_SIZE / 4);
-  readonly blocks: (CompiledBlock | undefined)[] = new Array<CompiledBlock | undefined>(PAGE_SIZE / 4).fill(undefined);
+  /**
+   * Frames linked to this page so far. Tables are kept from the second one on: most pages of a
+   * bytes object that is never loaded again (a device opened for one VM) would only cost them.
+   */
+  links = 0;
+  code: Int32Array | null = null;
+  blocks: (CompiledBlock | undefined)[] | null = null;
   /** Indices of `blocks` that hold a block. */
   readonly starts: number[] = [];
 }
@@ -264,6 +269,7 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
    * copies the shared tables. Any store to the frame, or mapping it elsewhere, unlinks it.
    */
   link(frame: number, shared: PageCode): void {
+    shared.links++;
     this.pageCode[frame] = shared;
     this.adoptPending[frame] = 1;
     this.codeMark[frame] = 1;
@@ -275,6 +281,7 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   private adopt(frame: number, c: Int32Array): void {
     this.adoptPending[frame] = 0;
     const shared = this.pageCode[frame] as PageCode;
+    if (shared.code === null || shared.blocks === null) return;
     c.set(shared.code);
     // The frame's tables are empty here: it was never taken since it was handed out clean.
     const b = this.blocksOf(frame);
@@ -291,13 +298,15 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   }
   /** Adds what this VM decoded and compiled in an unchanged linked frame to its shared tables. */
   private giveBack(frame: number, shared: PageCode): void {
-    shared.code.set(this.code[frame] as Int32Array);
+    if (shared.links < 2) return;
+    (shared.code ??= new Int32Array(PAGE_SIZE / 4)).set(this.code[frame] as Int32Array);
     const b = this.blocks[frame];
     if (b === undefined) return;
+    const sb = (shared.blocks ??= new Array<CompiledBlock | undefined>(PAGE_SIZE / 4).fill(undefined));
     for (let i = 0; i < b.length; i++) {
       const blk = b[i];
-      if (blk !== undefined && shared.blocks[i] === undefined) {
-        shared.blocks[i] = blk;
+      if (blk !== undefined && sb[i] === undefined) {
+        sb[i] = blk;
         shared.starts.push(i);
       }
     }
