@@ -27,7 +27,11 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function lichenSh(script: string, stdin = ''): Promise<{ stdout: string; stderr: string; code: number }> {
+async function lichenSh(
+  script: string,
+  stdin = '',
+  deterministic?: { seed: number },
+): Promise<{ stdout: string; stderr: string; code: number }> {
   const device = await FileBlockDevice.open(imagePath);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -37,6 +41,7 @@ async function lichenSh(script: string, stdin = ''): Promise<{ stdout: string; s
       env: ['PATH=/bin:/usr/bin', 'HOME=/root'],
       rootfs: { kind: 'ext4', device },
       limits: { wallMs: 60_000 },
+      deterministic,
     },
     { stdin, stdout: (b) => out.push(Buffer.from(b)), stderr: (b) => err.push(Buffer.from(b)) },
   );
@@ -106,6 +111,22 @@ describe('busybox on the busybox image: Lichen vs qemu', () => {
   it('reads stdin', async () => {
     const l = await lichenSh('wc -l; cat /etc/passwd | head -1 | cut -d: -f1', 'a\nb\nc\n');
     expect(l.stdout).toBe('3\nroot\n');
+  });
+});
+
+describe('deterministic mode on the busybox image', () => {
+  it('every mount is stamped by the VM clock: /sys, /dev, /proc and /tmp times repeat and are not the host time', async () => {
+    const script = 'stat -c "%n %Y %Z" /sys /sys/devices /dev /dev/null /proc /tmp';
+    const a = await lichenSh(script, '', { seed: 5 });
+    await new Promise((r) => setTimeout(r, 1100));
+    const b = await lichenSh(script, '', { seed: 5 });
+    expect(a.code).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+    const hostNow = Date.now() / 1000;
+    for (const line of a.stdout.trim().split('\n')) {
+      const [, mtime] = line.split(' ');
+      expect(Math.abs(Number(mtime) - hostNow), line).toBeGreaterThan(86_400);
+    }
   });
 });
 

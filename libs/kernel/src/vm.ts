@@ -138,7 +138,7 @@ async function buildNamespace(
   };
   await tryMount(new ProcFs(vfs, provider), '/proc', MS_NOSUID | MS_NODEV);
   await tryMount(new DevFs({ clock }), '/dev', MS_NOSUID);
-  await tryMount(new SysFs(), '/sys', MS_NOSUID | MS_NODEV | MS_RDONLY);
+  await tryMount(new SysFs({ clock }), '/sys', MS_NOSUID | MS_NODEV | MS_RDONLY);
   await tryMount(new TmpFs({ clock, account, source: 'tmpfs' }), '/tmp', MS_NOSUID | MS_NODEV);
   for (const m of config.mounts ?? []) {
     const fs = await HostFs.open(m.hostPath, { readonly: m.readOnly });

@@ -2,7 +2,7 @@
  * A minimal read-only sysfs: the files programs commonly probe (CPU topology, page size
  * hints, THP settings). Built from a tree of strings; the kernel may pass extra files.
  */
-import { S_IFDIR, S_IFREG } from './types';
+import { S_IFDIR, S_IFREG, type Clock } from './types';
 import { TmpFs, type TmpNode } from './tmpfs';
 
 export type SysTree = { [name: string]: string | SysTree };
@@ -28,9 +28,10 @@ export function defaultSysTree(cpus = 1): SysTree {
 export class SysFs extends TmpFs {
   override readonly type = 'sysfs';
 
-  constructor(tree: SysTree = defaultSysTree()) {
-    super({ rootMode: 0o555, source: 'sysfs', readOnly: true });
-    this.fill(this.rootSync(), tree);
+  /** `clock` stamps the nodes (the VM's clock, so deterministic runs see fixed times). */
+  constructor(opts: { tree?: SysTree; clock?: Clock } = {}) {
+    super({ rootMode: 0o555, source: 'sysfs', readOnly: true, clock: opts.clock });
+    this.fill(this.rootSync(), opts.tree ?? defaultSysTree());
   }
 
   private fill(dir: TmpNode, tree: SysTree): void {
