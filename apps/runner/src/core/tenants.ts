@@ -60,12 +60,16 @@ end
 
 /** Tenants, their hashed API keys, policies, rate limits and running-slot leases. */
 export class TenantStore {
+  /** sha256 of the admin key (compared with each request's key hash in constant time). */
+  private readonly adminHash: Buffer | null;
   constructor(
     private readonly r: Redis,
     private readonly keys: Keys,
     private readonly base: TenantPolicy,
-    private readonly adminKey: string | null,
-  ) {}
+    adminKey: string | null,
+  ) {
+    this.adminHash = adminKey === null ? null : Buffer.from(hashKey(adminKey), 'hex');
+  }
 
   /**
    * The principal an API key stands for, or null (unknown key, deleted tenant). A tenant's
@@ -74,12 +78,11 @@ export class TenantStore {
    */
   async admit(key: string | undefined, now = Date.now()): Promise<Admission | null> {
     if (!key) return null;
-    if (this.adminKey !== null) {
-      const a = Buffer.from(hashKey(this.adminKey), 'hex');
-      const b = Buffer.from(hashKey(key), 'hex');
-      if (timingSafeEqual(a, b)) return { principal: { kind: 'admin' }, retryAfterSeconds: 0 };
+    const hash = hashKey(key);
+    if (this.adminHash !== null && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) {
+      return { principal: { kind: 'admin' }, retryAfterSeconds: 0 };
     }
-    const tenant = await this.r.get(this.keys.apiKey(hashKey(key)));
+    const tenant = await this.r.get(this.keys.apiKey(hash));
     if (!tenant) return null;
     const window = Math.floor(now / 60_000);
     const rl = this.keys.rateLimit(tenant, window);
