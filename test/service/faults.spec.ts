@@ -1,12 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, KEY_A, REDIS_URL, startSplitService, waitRun, type SplitService } from './support/harness';
+import { auth, KEY_A, startSplitService, waitRun, type SplitService } from './support/harness';
 
 let svc: SplitService;
 let url = '';
-let prefix = '';
 let dir = '';
 const startRunner = (): ChildProcess => svc.runner();
 
@@ -16,7 +14,7 @@ beforeAll(async () => {
     LICHEN_RUNNER_CONCURRENCY: '1',
     LICHEN_JOB_ATTEMPTS: '2',
   });
-  ({ url, prefix, dir } = svc);
+  ({ url, dir } = svc);
 });
 afterAll(async () => {
   await svc?.stop();
@@ -46,16 +44,7 @@ describe('faults', () => {
     // A second runner is up (idle: the job is locked by the first) before the first dies.
     const second = startRunner();
     void second;
-    const q = new Queue('runs', { connection: { url: REDIS_URL }, prefix: `${prefix}:bull` });
-    try {
-      const until = Date.now() + 90_000;
-      while ((await q.getWorkers()).length < 2) {
-        if (Date.now() > until) throw new Error('second runner did not come up');
-        await new Promise((res) => setTimeout(res, 200));
-      }
-    } finally {
-      await q.close();
-    }
+    await svc.runnersUp(2);
     expect((await status(id)).status).toBe('running');
     first.kill('SIGKILL');
     await new Promise((res) => first.once('exit', res));

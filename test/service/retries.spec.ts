@@ -4,23 +4,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleEvent } from '../../apps/runner/src/core/types';
-import {
-  auth,
-  KEY_A,
-  readSse,
-  REDIS_URL,
-  startSplitService,
-  submitRun,
-  waitRun,
-  type SplitService,
-} from './support/harness';
+import { auth, KEY_A, readSse, startSplitService, submitRun, waitRun, type SplitService } from './support/harness';
 
 let svc: SplitService;
 let url = '';
-let prefix = '';
 let dir = '';
 const runner = (): ChildProcess => svc.runner();
 
@@ -30,37 +19,24 @@ beforeAll(async () => {
     LICHEN_RUNNER_CONCURRENCY: '1',
     LICHEN_JOB_ATTEMPTS: '2',
   });
-  ({ url, prefix, dir } = svc);
+  ({ url, dir } = svc);
 });
 afterAll(async () => {
   await svc?.stop();
 });
-
-async function workers(n: number): Promise<void> {
-  const q = new Queue('runs', { connection: { url: REDIS_URL }, prefix: `${prefix}:bull` });
-  try {
-    const until = Date.now() + 90_000;
-    while ((await q.getWorkers()).length < n) {
-      if (Date.now() > until) throw new Error(`${n} runners did not come up`);
-      await new Promise((res) => setTimeout(res, 200));
-    }
-  } finally {
-    await q.close();
-  }
-}
 
 const LINES = Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join('');
 
 describe('retried attempts', () => {
   it('an attempt event precedes the retry; offsets keep growing; the result is the final attempt only', async () => {
     const first = runner();
-    await workers(1);
+    await svc.runnersUp(1);
     const id = await submitRun(url, KEY_A, { image: 'scratch', argv: ['slow-first', join(dir, 'first-attempt')] });
     // Let the first attempt print a few lines (one every 0.6 s), then kill its runner.
     const early = await readSse(`${url}/v1/runs/${id}/events`, auth(KEY_A), 5, 60_000);
     expect(early.events.map((e) => e.event)).toEqual(['status', 'status', 'stdout', 'stdout', 'stdout']);
     runner();
-    await workers(2);
+    await svc.runnersUp(2);
     first.kill('SIGKILL');
     await new Promise((res) => first.once('exit', res));
     const run = await waitRun(url, KEY_A, id, 90_000);

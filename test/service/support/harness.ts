@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { createApiApp } from '../../../apps/api/src/bootstrap';
 import { startServe } from '../../../apps/api/src/serve';
@@ -93,6 +94,8 @@ export interface SplitService {
   prefix: string;
   dir: string;
   runner(): ChildProcess;
+  /** Resolves once `n` runners are registered as BullMQ workers of the queue. */
+  runnersUp(n: number, ms?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +113,18 @@ export async function startSplitService(extra: Record<string, string> = {}): Pro
       const c = spawnRunner(env);
       runners.push(c);
       return c;
+    },
+    async runnersUp(n, ms = 90_000) {
+      const q = new Queue('runs', { connection: { url: REDIS_URL }, prefix: `${prefix}:bull` });
+      try {
+        const until = Date.now() + ms;
+        while ((await q.getWorkers()).length < n) {
+          if (Date.now() > until) throw new Error(`${n} runners did not come up`);
+          await new Promise((res) => setTimeout(res, 200));
+        }
+      } finally {
+        await q.close();
+      }
     },
     async stop() {
       for (const r of runners) if (r.exitCode === null) r.kill('SIGKILL');
