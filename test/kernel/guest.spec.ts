@@ -1,9 +1,9 @@
 // Guest syscall programs (test/guest/sys_*.c), one per family, run under Lichen and compared
 // with qemu-aarch64-static (the reference): stdout, stderr and exit status must be equal.
 import { describe, expect, it } from 'vitest';
-import { fixture, runQemu, type Variant } from '../support';
+import { fixture, runQemu } from '../support';
 import { runVm } from '@lichen/kernel';
-import { runLichen } from './lichen';
+import { compareWithQemu, runLichen } from './lichen';
 
 const FAMILIES = [
   'sys_process',
@@ -17,20 +17,8 @@ const FAMILIES = [
   'sys_memory',
 ];
 
-/**
- * Lichen runs in deterministic mode for the static variants (the programs' short sleeps that
- * order parent and child then hold whatever the host load) and in normal mode for the
- * dynamic ones.
- */
-async function compare(name: string, variant: Variant, args: string[] = []): Promise<void> {
-  const bin = fixture(name, variant);
-  const q = await runQemu(bin, { args });
-  const l = await runLichen(bin, { args, deterministic: variant === 'static' ? { seed: 1 } : undefined });
-  expect(l.result.message ?? '', 'Lichen run message').not.toMatch(/internal|deadlock/);
-  expect(l.stdout).toBe(q.stdout);
-  expect(l.stderr).toBe(q.stderr);
-  expect(l.exitCode).toBe(q.exitCode);
-}
+/** Static variants run in deterministic mode, dynamic ones in normal mode (see compareWithQemu). */
+const compare = compareWithQemu;
 
 describe('guest syscall programs: Lichen vs qemu', () => {
   it('sys_nolibc (no libc, no FP/SIMD)', async () => {

@@ -60,7 +60,8 @@ export async function runLichen(binary: string, opts: LichenOptions = {}): Promi
 
 /**
  * Runs fixture `name` under qemu-aarch64-static and under Lichen and expects the same stdout,
- * stderr and exit status. Lichen runs the static variant in deterministic mode (seed 1) and the
+ * stderr and exit status. Lichen runs the static variant in deterministic mode (seed 1: the
+ * programs' short sleeps that order parent and child then hold whatever the host load) and the
  * others in normal mode.
  */
 export async function compareWithQemu(name: string, variant: Variant, args: string[] = []): Promise<void> {
