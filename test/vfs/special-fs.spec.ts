@@ -22,16 +22,8 @@ import {
   Vfs,
   type CharDevice,
 } from '@lichen/vfs';
+import { errno } from './support/errno';
 import { listDir, readAll } from './support/walk';
-
-async function errno(p: Promise<unknown>): Promise<number | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { errno: number }).errno;
-  }
-}
 
 describe('hostfs confinement', () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lichen-hostfs-'));

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Errno, VfsError } from './errno';
+import { errno } from '../../../test/vfs/support/errno';
 import { Ext4Fs } from './ext4/ext4fs';
 import { parseInodeXattrs, parseXattrBlock } from './ext4/xattr';
 import { FileBlockDevice, MemoryBlockDevice } from './file-block-device';
@@ -22,14 +23,6 @@ import { XATTR_CREATE, XATTR_ENTRY_COST, XATTR_REPLACE, XattrMap } from './xattr
 
 const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const str = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
-async function errno(p: Promise<unknown>): Promise<number | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { errno: number }).errno;
-  }
-}
 
 describe('XattrMap', () => {
   it('create/replace flags, removal and accounting', () => {

@@ -27,6 +27,7 @@ import {
   MS_RDONLY,
   UTIME_OMIT,
 } from '@lichen/vfs';
+import { errno } from './errno';
 import { listDir, readAll } from './walk';
 
 export interface BatteryEnv {
@@ -47,14 +48,6 @@ async function write(env: BatteryEnv, p: string, s: string, mode = 0o644): Promi
   const f = await env.vfs.open(env.ctx, undefined, p, O_WRONLY | O_CREAT | O_TRUNC, mode);
   await f.write(enc(s));
   await f.release();
-}
-async function errno(p: Promise<unknown>): Promise<number | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { errno: number }).errno;
-  }
 }
 
 export function battery(name: string, setup: () => Promise<BatteryEnv>): void {
