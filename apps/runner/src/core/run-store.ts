@@ -337,10 +337,6 @@ export class RunStore {
       outcome.exitCode === null ? '' : String(outcome.exitCode),
       String(outcome.stats.instructions),
     ];
-    if (!opts.events?.length && !opts.after) {
-      this.consoleBase.delete(id);
-      return (await this.r.lichenFinish(...args)) === 1;
-    }
     // One round trip: the last console events, the outcome, then the caller's extras.
     const p = this.r.pipeline() as ChainableCommander & Pick<Scripted, 'lichenFinish'>;
     const at = opts.events?.length ? this.queueEvents(p, id, opts.events) : 0;
