@@ -56,8 +56,6 @@ interface Warm {
   worker: Worker;
   runs: number;
   ready: Promise<FromWorker>;
-  /** Messages that arrived before a job claimed the thread. */
-  failed: { message: string } | null;
 }
 
 /**
@@ -90,7 +88,7 @@ export class VmPool {
       stdout: false,
       stderr: false,
     });
-    const w: Warm = { worker, runs: 0, ready: Promise.resolve({ t: 'ready' }), failed: null };
+    const w: Warm = { worker, runs: 0, ready: Promise.resolve({ t: 'ready' }) };
     // Resolves with the first of the listed messages, or `failed` when the thread errs or exits.
     const next = (wanted: FromWorker['t'][]): Promise<FromWorker> =>
       new Promise<FromWorker>((resolve) => {
@@ -101,19 +99,10 @@ export class VmPool {
           resolve(m);
         };
         const onMsg = (m: FromWorker): void => {
-          if (wanted.includes(m.t) || m.t === 'failed') {
-            if (m.t === 'failed') w.failed = { message: m.message };
-            done(m);
-          }
+          if (wanted.includes(m.t) || m.t === 'failed') done(m);
         };
-        const onError = (e: Error): void => {
-          w.failed = { message: e.message };
-          done({ t: 'failed', message: e.message, stack: null });
-        };
-        const onExit = (): void => {
-          if (!w.failed) w.failed = { message: 'VM thread exited before it was ready' };
-          done({ t: 'failed', message: w.failed.message, stack: null });
-        };
+        const onError = (e: Error): void => done({ t: 'failed', message: e.message, stack: null });
+        const onExit = (): void => done({ t: 'failed', message: 'VM thread exited before it was ready', stack: null });
         worker.on('message', onMsg);
         worker.once('error', onError);
         worker.once('exit', onExit);
