@@ -8,13 +8,14 @@
  * busybox echo directly under qemu-aarch64-static measured in the same run.
  *
  * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_RUNNER_CONCURRENCY (cores per runner),
- * BENCH_SKIP_BUILD=1 (use the existing dist/), BENCH_NODE_ARGS (extra node flags for the API and runner
+ * BENCH_SKIP_BUILD=1 (use the existing dist/), BENCH_LOG_DIR (write each process's stdout, e.g. its
+ * log or V8 traces, to DIR/api.log, DIR/runner-1.log, …), BENCH_NODE_ARGS (extra node flags for the API and runner
  * processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,6 +38,17 @@ function freePort(): Promise<number> {
     });
     s.on('error', rej);
   });
+}
+
+/** Waits until a runner's metrics say none of its VM threads is still JIT-warming. */
+async function waitWarm(metricsUrl: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const text = await (await fetch(metricsUrl)).text();
+    if (/^lichen_vm_threads_warming(\{[^}]*\})? 0$/m.test(text)) return;
+    if (Date.now() > end) throw new Error(`${metricsUrl}: VM threads still warming after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
@@ -129,10 +141,12 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const start = (what: string, entry: string, extra: NodeJS.ProcessEnv = {}): ChildProcess => {
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((a) => a);
+    const logDir = process.env.BENCH_LOG_DIR;
+    const stdout = logDir ? openSync(join(logDir, `${what}.log`), 'w') : 'ignore';
     const c = spawn(process.execPath, [...nodeArgs, entry], {
       cwd: ROOT,
       env: { ...env, ...extra },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', stdout, 'inherit'],
     });
     c.on('exit', (code, sig) => {
       if (!stopping) process.stderr.write(`${what} exited (${code ?? sig})\n`);
@@ -170,7 +184,14 @@ async function main(): Promise<void> {
       return { ...body, latency: performance.now() - t0 };
     };
 
-    // Warm-up: every runner thread has loaded the kernel, the image is in the page cache.
+    // The runners' VM threads JIT-warm themselves while idle (LICHEN_VM_WARMUP_RUNS); measure the
+    // service once that is over, as it runs after its first seconds.
+    process.stderr.write('waiting for the runners’ VM-thread warm-up…\n');
+    const warm0 = performance.now();
+    await Promise.all(runnerPorts.map((p) => waitWarm(`http://127.0.0.1:${p}/metrics`, 300_000)));
+    const warmupWait = (performance.now() - warm0) / 1000;
+    // Then a few runs through the whole path: every runner thread has run a job, the image is in
+    // the page cache.
     process.stderr.write('warming up…\n');
     await Promise.all(Array.from({ length: perRunner * 4 }, (_, i) => submit(`warm-${i}`)));
 
@@ -180,6 +201,7 @@ async function main(): Promise<void> {
     let next = 0;
     const cpu0 = children.map((c) => cpuMs(c.pid));
     const redisCpu0 = await redisCpuMs(redis);
+    const self0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
@@ -196,6 +218,7 @@ async function main(): Promise<void> {
       }),
     );
     const elapsed = (performance.now() - t0) / 1000;
+    const selfCpu = process.cpuUsage(self0);
     const cpuUsed = children.map((c, i) => cpuMs(c.pid) - (cpu0[i] ?? NaN));
     const redisCpu = (await redisCpuMs(redis)) - redisCpu0;
 
@@ -244,14 +267,16 @@ async function main(): Promise<void> {
     console.log(
       `  completed        ${results.length}/${RUNS}   errors ${errors.length}   wrong output/status ${wrong}   not exactly-once ${dup}   distinct ids ${ids.size}`,
     );
-    console.log(`  runs executed (runner metrics, incl. ${perRunner * 4} warm-up): ${executed}`);
+    console.log(
+      `  runs executed (runner metrics, incl. ${perRunner * 4} warm-up): ${executed}   (VM-thread JIT warm-up waited for: ${warmupWait.toFixed(1)} s)`,
+    );
     console.log(`  throughput       ${(results.length / elapsed).toFixed(1)} runs/s  (${elapsed.toFixed(1)} s)`);
     console.log(
       `  latency          p50 ${ms(pct(lat, 50))}   p95 ${ms(pct(lat, 95))}   p99 ${ms(pct(lat, 99))}   max ${ms(lat[lat.length - 1] ?? NaN)}`,
     );
     const per = (n: number): string => `${(n / Math.max(1, results.length)).toFixed(1)} ms`;
     console.log(
-      `  CPU per run      api ${per(cpuUsed[0] ?? NaN)}   runners (incl. VM threads) ${per((cpuUsed[1] ?? NaN) + (cpuUsed[2] ?? NaN))}   redis-server ${per(redisCpu)}   (machine: ${(((cpuUsed.reduce((a, b) => a + b, 0) + redisCpu) / 1000 / elapsed / cpus().length) * 100).toFixed(0)}% of ${cpus().length} cores used by the service)`,
+      `  CPU per run      api ${per(cpuUsed[0] ?? NaN)}   runners (incl. VM threads) ${per((cpuUsed[1] ?? NaN) + (cpuUsed[2] ?? NaN))}   redis-server ${per(redisCpu)}   bench clients ${per((selfCpu.user + selfCpu.system) / 1000)}   (machine: ${(((cpuUsed.reduce((a, b) => a + b, 0) + redisCpu) / 1000 / elapsed / cpus().length) * 100).toFixed(0)}% of ${cpus().length} cores used by the service)`,
     );
     const vm = results.map((r) => r.stats?.wallMs ?? NaN).sort((a, b) => a - b);
     const queue = results.map((r) => r.stats?.queueMs ?? NaN).sort((a, b) => a - b);

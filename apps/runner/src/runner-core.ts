@@ -74,15 +74,24 @@ export class RunnerCore {
     this.coordinator = new BatchCoordinator(cfg, ctx.batches, this.submitter, ctx.artifacts, log, ctx.tenants);
     this.executor.onFinished((id, spec, meta) => this.coordinator.onRunFinished(id, spec, meta));
     ctx.metrics.setQueueDepthSource(() => this.submitter.counts());
+    ctx.metrics.setWarmingThreadsSource(() => this.pool.warmingThreads);
     this.registerProcessors();
   }
 
   /** The warm-up image on local disk (pinned for the pool's life), or null when it is not available. */
-  private async warmupSpec(images: ImageProvider, warmup: { image: string; runs: number }): Promise<WarmupSpec | null> {
+  private async warmupSpec(
+    images: ImageProvider,
+    warmup: { image: string; runs: number; blockingRuns: number },
+  ): Promise<WarmupSpec | null> {
     try {
       const img = await images.acquire(warmup.image);
       if (img.path === null) return null;
-      return { rootfsPath: img.path, argv: ['echo', 'lichen VM warm-up'], runs: warmup.runs };
+      return {
+        rootfsPath: img.path,
+        argv: ['echo', 'lichen VM warm-up'],
+        runs: warmup.runs,
+        blockingRuns: warmup.blockingRuns,
+      };
     } catch (e) {
       this.log.info(
         { image: warmup.image, err: (e as Error).message },

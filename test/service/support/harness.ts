@@ -36,6 +36,9 @@ export function testEnv(extra: Record<string, string> = {}): { env: NodeJS.Proce
     LICHEN_IMAGE_CACHE_DIR: join(dir, 'cache'),
     LICHEN_ARTIFACT_DIR: join(dir, 'artifacts'),
     LICHEN_VM_ENGINE: SCRIPTED_ENGINE,
+    // Specs that run the real kernel warm their VM threads briefly (the default 1500 idle-time
+    // VMs per thread would compete with the test for the CPU).
+    LICHEN_VM_WARMUP_RUNS: '20',
     LICHEN_STALLED_INTERVAL_MS: '5000',
     LICHEN_SHUTDOWN_GRACE_MS: '2000',
     LOG_LEVEL: 'silent',

@@ -69,8 +69,11 @@ export interface LichenConfig {
     vmHeapMb: number;
     /** VMs a worker thread runs one after another before it is replaced (1 = fresh thread per VM). */
     runsPerThread: number;
-    /** JIT warm-up of each fresh VM thread: `runs` VMs of `echo` on `image` (0 runs: none). */
-    warmup: { image: string; runs: number };
+    /**
+     * JIT warm-up of each fresh VM thread: `runs` VMs of `echo` on `image` (0 runs: none), the first
+     * `blockingRuns` before the thread takes jobs, the rest while it has none.
+     */
+    warmup: { image: string; runs: number; blockingRuns: number };
     metricsPort: number;
     attempts: number;
     shutdownGraceMs: number;
@@ -183,7 +186,8 @@ const schema = z.object({
   LICHEN_RUNNER_CONCURRENCY: int(Math.max(1, cpus().length), 1, 1024),
   LICHEN_VM_HEAP_MB: int(512, 32, 65536),
   LICHEN_VM_RUNS_PER_THREAD: int(5000, 1, 1_000_000),
-  LICHEN_VM_WARMUP_RUNS: int(100, 0, 100_000),
+  LICHEN_VM_WARMUP_RUNS: int(1500, 0, 100_000),
+  LICHEN_VM_WARMUP_BLOCKING_RUNS: int(100, 0, 100_000),
   LICHEN_VM_WARMUP_IMAGE: z.string().min(1).optional().default('busybox'),
   LICHEN_RUNNER_METRICS_PORT: int(9464, 0, 65535),
   LICHEN_JOB_ATTEMPTS: int(2, 1, 20),
@@ -267,7 +271,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LichenConfig {
       concurrency: e.LICHEN_RUNNER_CONCURRENCY,
       vmHeapMb: e.LICHEN_VM_HEAP_MB,
       runsPerThread: e.LICHEN_VM_RUNS_PER_THREAD,
-      warmup: { image: e.LICHEN_VM_WARMUP_IMAGE, runs: e.LICHEN_VM_WARMUP_RUNS },
+      warmup: {
+        image: e.LICHEN_VM_WARMUP_IMAGE,
+        runs: e.LICHEN_VM_WARMUP_RUNS,
+        blockingRuns: Math.min(e.LICHEN_VM_WARMUP_BLOCKING_RUNS, e.LICHEN_VM_WARMUP_RUNS),
+      },
       metricsPort: e.LICHEN_RUNNER_METRICS_PORT,
       attempts: e.LICHEN_JOB_ATTEMPTS,
       shutdownGraceMs: e.LICHEN_SHUTDOWN_GRACE_MS,

@@ -15,9 +15,11 @@ export class ServiceMetrics {
   readonly vmMemory: Histogram;
   readonly workerCrashes: Counter<'reason'>;
   readonly activeVms: Gauge;
+  readonly vmThreadsWarming: Gauge;
   readonly httpRequests: Counter<'method' | 'route' | 'code'>;
   readonly queueDepth: Gauge<'state'>;
   private depthSource: (() => Promise<Record<string, number>>) | null = null;
+  private warmingSource: (() => number) | null = null;
 
   constructor(app: 'api' | 'runner', opts: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -97,6 +99,16 @@ export class ServiceMetrics {
       labelNames: ['method', 'route', 'code'],
       registers: r,
     });
+    const warming = (): (() => number) | null => this.warmingSource;
+    this.vmThreadsWarming = new Gauge({
+      name: 'lichen_vm_threads_warming',
+      help: 'VM threads whose JIT warm-up has not ended (they take jobs, at less than full speed)',
+      registers: r,
+      collect() {
+        const source = warming();
+        if (source) this.set(source());
+      },
+    });
     const depth = (): (() => Promise<Record<string, number>>) | null => this.depthSource;
     this.queueDepth = new Gauge({
       name: 'lichen_queue_jobs',
@@ -114,6 +126,11 @@ export class ServiceMetrics {
         }
       },
     });
+  }
+
+  /** Where the warming-threads gauge reads its value (the runner's VM pool). */
+  setWarmingThreadsSource(fn: () => number): void {
+    this.warmingSource = fn;
   }
 
   /** Where the queue-depth gauge reads its counts (the BullMQ queue). */

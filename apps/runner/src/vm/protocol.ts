@@ -1,7 +1,8 @@
 /**
  * Messages between the runner's main thread and a VM worker thread.
  * The worker loads the VM engine (default `@lichen/kernel`, whose `runVm` it calls), says
- * `ready`, runs exactly one job, reports the result and exits: one thread per VM.
+ * `ready`, optionally JIT-warms itself (`warmup`), then runs jobs one at a time, reporting each
+ * result; the pool decides when a thread is retired.
  */
 import type { CrashInfo, RunStats } from '@lichen/kernel';
 
@@ -56,13 +57,16 @@ export interface ThreadJob {
 }
 
 /**
- * JIT warm-up of a fresh thread before it takes jobs: `runs` short VMs of `argv` on the image
- * (output discarded), so the first real runs do not pay for V8 optimising the kernel's paths.
+ * JIT warm-up of a fresh thread: `runs` short VMs of `argv` on the image (output discarded), so
+ * real runs do not pay for V8 optimising the kernel's paths. The first `blockingRuns` of them run
+ * before the thread takes jobs; the rest run only while the thread has no job (a job waits at
+ * most for the one warm-up VM in progress).
  */
 export interface WarmupSpec {
   rootfsPath: string;
   argv: string[];
   runs: number;
+  blockingRuns: number;
 }
 
 export type ToWorker = { t: 'run'; job: ThreadJob } | { t: 'cancel' } | { t: 'warmup'; spec: WarmupSpec };
@@ -73,6 +77,9 @@ export type FromWorker =
   | { t: 'err'; d: Uint8Array }
   /** `heapBytes`: the thread's JS heap in use after the run (the pool retires a thread that grows). */
   | { t: 'result'; result: RunResult; heapBytes: number }
+  /** The blocking part of the warm-up is over (or it failed): the thread takes jobs from now on. */
+  | { t: 'warm-ready' }
+  /** The whole warm-up is over: `runs` VMs in `ms` of thread time spent on them, or stopped by `error`. */
   | { t: 'warmed'; runs: number; ms: number; error: string | null }
   | { t: 'failed'; message: string; stack: string | null };
 

@@ -33,8 +33,9 @@ export interface VmPoolOptions {
    */
   runsPerThread?: number;
   /**
-   * What a fresh thread runs before it takes jobs (JIT warm-up), asked once per pool; null or
-   * a failure: no warm-up. Reported through `onWarmup`.
+   * A fresh thread's JIT warm-up (its blocking part runs before the thread takes jobs, the rest
+   * while it has none), asked once per pool; null or a failure: no warm-up. The end of each
+   * thread's warm-up is reported through `onWarmup`.
    */
   warmup?: () => Promise<WarmupSpec | null>;
   onWarmup?(report: { runs: number; ms: number; error: string | null }): void;
@@ -60,8 +61,8 @@ interface Warm {
 
 /**
  * Runs each VM in a worker thread with a heap limit. Threads are started ahead of time (engine
- * loaded, optionally JIT-warmed by a few VMs of a warm-up image) so a job does not pay the
- * start-up. A thread runs one VM at a time; it is reused for the next VM only after a clean
+ * loaded, optionally JIT-warmed by VMs of a warm-up image, see WarmupSpec) so a job does not pay
+ * the start-up. A thread runs one VM at a time; it is reused for the next VM only after a clean
  * result (never after a crash, cancel or forced stop) and is replaced after `runsPerThread`
  * VMs, or earlier when its JS heap has grown past half its limit.
  */
@@ -71,6 +72,7 @@ export class VmPool {
   private closed = false;
   private readonly entry = workerEntry();
   private warmupSpec: Promise<WarmupSpec | null> | null = null;
+  private warming = 0;
 
   constructor(private readonly opts: VmPoolOptions) {
     this.refill();
@@ -78,6 +80,28 @@ export class VmPool {
 
   get activeThreads(): number {
     return this.live.size;
+  }
+
+  /** Threads whose warm-up has not ended yet (they take jobs, but are not at full speed). */
+  get warmingThreads(): number {
+    return this.warming;
+  }
+
+  /** Counts a thread as warming until it reports the end of its warm-up (reported) or exits. */
+  private watchWarmup(worker: Worker): void {
+    this.warming++;
+    const settle = (): void => {
+      this.warming--;
+      worker.off('message', onMessage);
+      worker.off('exit', settle);
+    };
+    const onMessage = (m: FromWorker): void => {
+      if (m.t !== 'warmed') return;
+      settle();
+      this.opts.onWarmup?.({ runs: m.runs, ms: m.ms, error: m.error });
+    };
+    worker.on('message', onMessage);
+    worker.on('exit', settle);
   }
 
   private spawn(): Warm {
@@ -112,12 +136,11 @@ export class VmPool {
       this.warmupSpec ??= this.opts.warmup().catch(() => null);
       const spec = await this.warmupSpec;
       if (!spec || spec.runs <= 0) return first;
-      const warmed = next(['warmed']);
+      this.watchWarmup(worker);
+      const ready = next(['warm-ready']);
       worker.postMessage({ t: 'warmup', spec } satisfies ToWorker);
-      const m = await warmed;
-      if (m.t !== 'warmed') return m;
-      this.opts.onWarmup?.({ runs: m.runs, ms: m.ms, error: m.error });
-      return first;
+      const m = await ready;
+      return m.t === 'warm-ready' ? first : m;
     });
     // An idle thread must not keep the process alive.
     worker.unref();

@@ -85,59 +85,95 @@ async function run(engine: Engine, job: ThreadJob, abort: AbortController): Prom
 /** Limits of one warm-up VM: a broken warm-up image cannot hold the thread for long. */
 const WARMUP_LIMITS = { wallMs: 5_000, cpuSteps: 20_000_000, memoryBytes: 64 * 1024 * 1024 };
 
-async function warmUp(engine: Engine, spec: WarmupSpec): Promise<FromWorker> {
+/** Progress of this thread's warm-up; null when there is none (left). */
+let warming: { spec: WarmupSpec; done: number; ms: number; readySent: boolean } | null = null;
+/** A VM (job or warm-up) is running: anything else waits for it. */
+let busy = false;
+let current: AbortController | null = null;
+let pending: { job: ThreadJob; abort: AbortController } | null = null;
+const init = workerData as WorkerInit;
+
+/** Ends the warm-up: tells the pool the thread takes jobs (if not yet) and how the warm-up went. */
+function endWarmup(error: string | null): void {
+  if (!warming) return;
+  if (!warming.readySent) post({ t: 'warm-ready' });
+  post({ t: 'warmed', runs: warming.done, ms: warming.ms, error });
+  warming = null;
+}
+
+/** One warm-up VM; on failure the warm-up stops (the thread still takes jobs). */
+async function warmOne(engine: Engine, w: NonNullable<typeof warming>): Promise<void> {
   const t0 = performance.now();
-  let runs = 0;
   try {
-    const device = await imageDevice(spec.rootfsPath);
-    for (; runs < spec.runs; runs++) {
-      const r = await engine.runVm(
-        { argv: spec.argv, env: [], cwd: '/', rootfs: { kind: 'ext4', device }, files: [], limits: WARMUP_LIMITS },
-        { stdout: () => undefined, stderr: () => undefined },
-      );
-      if (r.status !== 'exited' || r.exitCode !== 0)
-        throw new Error(`warm-up VM ended ${r.status} (exit code ${r.exitCode ?? 'none'}): ${r.message ?? ''}`);
+    const device = await imageDevice(w.spec.rootfsPath);
+    const r = await engine.runVm(
+      { argv: w.spec.argv, env: [], cwd: '/', rootfs: { kind: 'ext4', device }, files: [], limits: WARMUP_LIMITS },
+      { stdout: () => undefined, stderr: () => undefined },
+    );
+    w.ms += performance.now() - t0;
+    if (r.status !== 'exited' || r.exitCode !== 0)
+      throw new Error(`warm-up VM ended ${r.status} (exit code ${r.exitCode ?? 'none'}): ${r.message ?? ''}`);
+    w.done++;
+    if (!w.readySent && w.done >= w.spec.blockingRuns) {
+      w.readySent = true;
+      post({ t: 'warm-ready' });
     }
-    return { t: 'warmed', runs, ms: performance.now() - t0, error: null };
+    if (w.done >= w.spec.runs) endWarmup(null);
   } catch (e) {
-    openImages.delete(spec.rootfsPath);
-    return { t: 'warmed', runs, ms: performance.now() - t0, error: (e as Error).message };
+    openImages.delete(w.spec.rootfsPath);
+    endWarmup((e as Error).message);
   }
 }
 
-let current: AbortController | null = null;
-let pending: ThreadJob | null = null;
-const init = workerData as WorkerInit;
-
-function start(engine: Engine, job: ThreadJob): void {
-  // One VM at a time; the thread may be given another job after this one reports.
-  const abort = new AbortController();
-  current = abort;
-  run(engine, job, abort).then(
-    () => {
-      current = null;
-      const next = pending;
-      pending = null;
-      if (next) start(engine, next);
-    },
-    (err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      post({ t: 'failed', message: e.message, stack: e.stack ?? null });
-      process.exit(1);
-    },
-  );
+/**
+ * Starts the next VM when none is running: a waiting job first, else the next warm-up VM.
+ * Warm-up VMs are chained through setImmediate so a job posted meanwhile is seen between them.
+ */
+function pump(engine: Engine): void {
+  if (busy) return;
+  if (pending) {
+    const { job, abort } = pending;
+    pending = null;
+    busy = true;
+    current = abort;
+    run(engine, job, abort).then(
+      () => {
+        current = null;
+        busy = false;
+        pump(engine);
+      },
+      (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        post({ t: 'failed', message: e.message, stack: e.stack ?? null });
+        process.exit(1);
+      },
+    );
+  } else if (warming) {
+    busy = true;
+    void warmOne(engine, warming).then(() => {
+      busy = false;
+      setImmediate(() => pump(engine));
+    });
+  }
 }
 
 loadEngine(init.engine).then(
   (engine) => {
     port.on('message', (m: ToWorker) => {
-      if (m.t === 'cancel') current?.abort();
+      if (m.t === 'cancel') (current ?? pending?.abort)?.abort();
       else if (m.t === 'warmup') {
         // Sent once, before the thread is handed its first job.
-        void warmUp(engine, m.spec).then(post);
+        warming = { spec: m.spec, done: 0, ms: 0, readySent: false };
+        if (m.spec.blockingRuns <= 0) {
+          warming.readySent = true;
+          post({ t: 'warm-ready' });
+        }
+        if (m.spec.runs <= 0) endWarmup(null);
+        pump(engine);
       } else if (m.t === 'run') {
-        if (current) pending = m.job;
-        else start(engine, m.job);
+        // One VM at a time: the job starts when the VM in progress (if any) has ended.
+        pending = { job: m.job, abort: new AbortController() };
+        pump(engine);
       }
     });
     post({ t: 'ready' });
