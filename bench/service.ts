@@ -8,7 +8,8 @@
  * busybox echo directly under qemu-aarch64-static measured in the same run.
  *
  * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_RUNNER_CONCURRENCY (cores per runner),
- * BENCH_SKIP_BUILD=1 (use the existing dist/), BENCH_LOG_DIR (write each process's stdout, e.g. its
+ * BENCH_ENGINE=echo (VM threads run bench/echo-engine.cjs, which answers at once instead of running
+ * a VM: the control plane's own ceiling), BENCH_SKIP_BUILD=1 (use the existing dist/), BENCH_LOG_DIR (write each process's stdout, e.g. its
  * log or V8 traces, to DIR/api.log, DIR/runner-1.log, …), BENCH_NODE_ARGS (extra node flags for the API and runner
  * processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
  */
@@ -16,6 +17,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,6 +28,8 @@ const ROOT = resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 500);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ENGINE = process.env.BENCH_ENGINE ?? 'kernel';
+if (ENGINE !== 'kernel' && ENGINE !== 'echo') throw new Error(`BENCH_ENGINE must be kernel or echo, not ${ENGINE}`);
 const KEY = `bench-${randomBytes(12).toString('hex')}`;
 const PREFIX = `lichen-bench-${process.pid}-${randomBytes(3).toString('hex')}`;
 
@@ -37,6 +41,45 @@ function freePort(): Promise<number> {
       s.close(() => res(p));
     });
     s.on('error', rej);
+  });
+}
+
+/**
+ * The load generator's HTTP client: node:http over kept-alive connections, one per client. It
+ * shares the machine's cores with the service, so it is kept cheaper than fetch (which cost
+ * ~2.5 ms of CPU per request here, about a fifth of the whole service's).
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+function httpJson(method: string, url: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpRequest(
+      url,
+      {
+        method,
+        agent,
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+          } catch (e) {
+            reject(new Error(`${method} ${url}: HTTP ${res.statusCode}, body is not JSON: ${(e as Error).message}`));
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
   });
 }
 
@@ -134,6 +177,7 @@ async function main(): Promise<void> {
     LICHEN_IMAGE_DIR: defaultImageDir(),
     LICHEN_ARTIFACT_DIR: join(dir, 'artifacts'),
     LICHEN_RUNNER_CONCURRENCY: String(perRunner),
+    LICHEN_VM_ENGINE: ENGINE === 'echo' ? join(ROOT, 'bench/echo-engine.cjs') : '',
     LICHEN_TENANT_CONCURRENCY: '1000',
     LICHEN_TENANT_RATE_LIMIT: '1000000',
     LOG_LEVEL: 'warn',
@@ -166,18 +210,13 @@ async function main(): Promise<void> {
 
     const submit = async (text: string): Promise<Done & { latency: number }> => {
       const t0 = performance.now();
-      const r = await fetch(`${base}/v1/runs?wait=60`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ image: 'busybox', argv: ['echo', text] }),
-      });
-      let body = (await r.json()) as Done & { error?: unknown };
+      const r = await httpJson('POST', `${base}/v1/runs?wait=60`, { image: 'busybox', argv: ['echo', text] });
+      let body = r.body as Done & { error?: unknown };
       if (r.status === 202 && body.id) {
         // Still running when ?wait ran out (queue backed up): follow it until it is final.
         for (;;) {
           await new Promise((res) => setTimeout(res, 100));
-          const g = await fetch(`${base}/v1/runs/${body.id}`, { headers: { authorization: `Bearer ${KEY}` } });
-          body = (await g.json()) as Done;
+          body = (await httpJson('GET', `${base}/v1/runs/${body.id}`)).body as Done;
           if (body.status !== 'queued' && body.status !== 'running') break;
         }
       } else if (r.status !== 200) throw new Error(`run ${text}: HTTP ${r.status} ${JSON.stringify(body)}`);
@@ -264,6 +303,10 @@ async function main(): Promise<void> {
     console.log(
       `\nbench:service — ${RUNS} × busybox echo, ${CLIENTS} clients, API + 2 runners × ${perRunner} VM threads (${cpus().length} cores)`,
     );
+    if (ENGINE === 'echo')
+      console.log(
+        '  ENGINE = echo: no VM runs (bench/echo-engine.cjs answers at once); this is the control plane alone',
+      );
     console.log(
       `  completed        ${results.length}/${RUNS}   errors ${errors.length}   wrong output/status ${wrong}   not exactly-once ${dup}   distinct ids ${ids.size}`,
     );
