@@ -7,11 +7,17 @@
  * prints throughput and p50/p95/p99 end-to-end latency, next to the latency of running the same
  * busybox echo directly under qemu-aarch64-static measured in the same run.
  *
- * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_RUNNER_CONCURRENCY (cores per runner),
- * BENCH_ENGINE=echo (VM threads run bench/echo-engine.cjs, which answers at once instead of running
- * a VM: the control plane's own ceiling), BENCH_SKIP_BUILD=1 (use the existing dist/), BENCH_LOG_DIR (write each process's stdout, e.g. its
- * log or V8 traces, to DIR/api.log, DIR/runner-1.log, …), BENCH_NODE_ARGS (extra node flags for the API and runner
- * processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
+ * Before measuring, it waits for the runners' VM-thread JIT warm-up and primes the service with
+ * BENCH_PRIME_RUNS (1000) runs of the same kind, checked but not timed; their rate and latency are
+ * printed as well (the service just after a start).
+ *
+ * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_PRIME_RUNS (1000),
+ * BENCH_RUNNER_CONCURRENCY (cores per runner), BENCH_ENGINE=echo (VM threads run
+ * bench/echo-engine.cjs, which answers at once instead of running a VM: the control plane's own
+ * ceiling), BENCH_SKIP_BUILD=1 (use the existing dist/), BENCH_LOG_DIR (write each process's stdout,
+ * e.g. its log or V8 traces, to DIR/api.log, DIR/runner-1.log, …), BENCH_LOG_LEVEL (warn),
+ * BENCH_NODE_ARGS (extra node flags for the API and runner processes, e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -27,6 +33,7 @@ import { buildImage, defaultImageDir, LocalImageStore } from '@lichen/images';
 const ROOT = resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 500);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
+const PRIME = Number(process.env.BENCH_PRIME_RUNS ?? 1000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ENGINE = process.env.BENCH_ENGINE ?? 'kernel';
 if (ENGINE !== 'kernel' && ENGINE !== 'echo') throw new Error(`BENCH_ENGINE must be kernel or echo, not ${ENGINE}`);
@@ -180,7 +187,7 @@ async function main(): Promise<void> {
     LICHEN_VM_ENGINE: ENGINE === 'echo' ? join(ROOT, 'bench/echo-engine.cjs') : '',
     LICHEN_TENANT_CONCURRENCY: '1000',
     LICHEN_TENANT_RATE_LIMIT: '1000000',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
   };
   const children: ChildProcess[] = [];
   const start = (what: string, entry: string, extra: NodeJS.ProcessEnv = {}): ChildProcess => {
@@ -229,33 +236,45 @@ async function main(): Promise<void> {
     const warm0 = performance.now();
     await Promise.all(runnerPorts.map((p) => waitWarm(`http://127.0.0.1:${p}/metrics`, 300_000)));
     const warmupWait = (performance.now() - warm0) / 1000;
-    // Then a few runs through the whole path: every runner thread has run a job, the image is in
-    // the page cache.
-    process.stderr.write('warming up…\n');
-    await Promise.all(Array.from({ length: perRunner * 4 }, (_, i) => submit(`warm-${i}`)));
+    /** `n` runs from CLIENTS clients in a closed loop (each submits its next run when one ends). */
+    const closedLoop = async (n: number, tag: string): Promise<{ results: Result[]; errors: string[] }> => {
+      const results: Result[] = [];
+      const errors: string[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CLIENTS }, async () => {
+          for (;;) {
+            const i = next++;
+            if (i >= n) return;
+            const text = `${tag}-${i}-${randomBytes(4).toString('hex')}`;
+            try {
+              results.push({ text, ...(await submit(text)) });
+            } catch (e) {
+              errors.push((e as Error).message);
+            }
+          }
+        }),
+      );
+      return { results, errors };
+    };
+
+    // Then the service is primed the way it is measured: BENCH_PRIME_RUNS runs (output checked,
+    // not timed). The first few hundred runs after a start are slower (V8 still optimising the
+    // API's, the runners' and the VM threads' code); the prime phase's own figures are printed.
+    process.stderr.write(`priming with ${PRIME} runs…\n`);
+    const p0 = performance.now();
+    const prime = await closedLoop(Math.max(PRIME, perRunner * 4), 'prime');
+    const primeSecs = (performance.now() - p0) / 1000;
+    const primeBad = prime.errors.length + prime.results.filter((r) => r.stdout !== `${r.text}\n`).length;
+    if (primeBad) throw new Error(`${primeBad} of the prime runs failed: ${prime.errors.slice(0, 3).join(' | ')}`);
+    const primeLat = prime.results.map((r) => r.latency).sort((a, b) => a - b);
 
     process.stderr.write(`submitting ${RUNS} runs from ${CLIENTS} clients…\n`);
-    const results: Result[] = [];
-    const errors: string[] = [];
-    let next = 0;
     const cpu0 = children.map((c) => cpuMs(c.pid));
     const redisCpu0 = await redisCpuMs(redis);
     const self0 = process.cpuUsage();
     const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        for (;;) {
-          const i = next++;
-          if (i >= RUNS) return;
-          const text = `run-${i}-${randomBytes(4).toString('hex')}`;
-          try {
-            results.push({ text, ...(await submit(text)) });
-          } catch (e) {
-            errors.push((e as Error).message);
-          }
-        }
-      }),
-    );
+    const { results, errors } = await closedLoop(RUNS, 'run');
     const elapsed = (performance.now() - t0) / 1000;
     const selfCpu = process.cpuUsage(self0);
     const cpuUsed = children.map((c, i) => cpuMs(c.pid) - (cpu0[i] ?? NaN));
@@ -311,8 +330,9 @@ async function main(): Promise<void> {
       `  completed        ${results.length}/${RUNS}   errors ${errors.length}   wrong output/status ${wrong}   not exactly-once ${dup}   distinct ids ${ids.size}`,
     );
     console.log(
-      `  runs executed (runner metrics, incl. ${perRunner * 4} warm-up): ${executed}   (VM-thread JIT warm-up waited for: ${warmupWait.toFixed(1)} s)`,
+      `  before measuring VM-thread JIT warm-up waited for ${warmupWait.toFixed(1)} s; then ${prime.results.length} prime runs: ${(prime.results.length / primeSecs).toFixed(1)} runs/s, p50 ${ms(pct(primeLat, 50))}, p95 ${ms(pct(primeLat, 95))}`,
     );
+    console.log(`  runs executed (runner metrics, incl. the prime runs): ${executed}`);
     console.log(`  throughput       ${(results.length / elapsed).toFixed(1)} runs/s  (${elapsed.toFixed(1)} s)`);
     console.log(
       `  latency          p50 ${ms(pct(lat, 50))}   p95 ${ms(pct(lat, 95))}   p99 ${ms(pct(lat, 99))}   max ${ms(lat[lat.length - 1] ?? NaN)}`,
