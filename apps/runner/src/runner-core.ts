@@ -19,6 +19,10 @@ import type { WarmupSpec } from './vm/protocol';
 import { VmPool } from './vm/vm-pool';
 
 /** Job names the runner must handle (checked against the registry at start-up). */
+/** Bounds of one warm-up VM. */
+const WARMUP_MAX_WALL_MS = 5_000;
+const WARMUP_MAX_CPU_STEPS = 20_000_000;
+
 export const JOB_NAMES = [RUN_JOB] as const;
 
 export interface RunnerOptions {
@@ -86,9 +90,25 @@ export class RunnerCore {
     try {
       const img = await images.acquire(warmup.image);
       if (img.path === null) return null;
+      const limits = this.ctx.cfg.tenantDefaults.defaultLimits;
       return {
-        rootfsPath: img.path,
-        argv: ['echo', 'lichen VM warm-up'],
+        // A run as the API makes it with the default limits (the same guest-memory size and
+        // object shapes as most jobs), bounded so a broken warm-up image cannot hold the thread.
+        job: {
+          argv: ['echo', 'lichen VM warm-up'],
+          env: [],
+          cwd: '/',
+          rootfs: { kind: 'ext4', path: img.path },
+          files: [],
+          stdin: null,
+          limits: {
+            ...limits,
+            wallMs: Math.min(limits.wallMs, WARMUP_MAX_WALL_MS),
+            cpuSteps: Math.min(limits.cpuSteps, WARMUP_MAX_CPU_STEPS),
+          },
+          deterministic: null,
+          collectArtifacts: false,
+        },
         runs: warmup.runs,
         blockingRuns: warmup.blockingRuns,
       };

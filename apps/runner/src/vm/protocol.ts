@@ -57,14 +57,15 @@ export interface ThreadJob {
 }
 
 /**
- * JIT warm-up of a fresh thread: `runs` short VMs of `argv` on the image (output discarded), so
- * real runs do not pay for V8 optimising the kernel's paths. The first `blockingRuns` of them run
- * before the thread takes jobs; the rest run only while the thread has no job (a job waits at
- * most for the one warm-up VM in progress).
+ * JIT warm-up of a fresh thread: `runs` VMs of `job` (output discarded), so real runs do not pay
+ * for V8 optimising the kernel's paths. The job should look like the runs to come (same limits,
+ * hence the same guest-memory size, and the same shape): optimised code that has only seen the
+ * warm-up is otherwise thrown away at the first real run. The first `blockingRuns` VMs run before
+ * the thread takes jobs; the rest run only while the thread has no job (a job waits at most for
+ * the one warm-up VM in progress).
  */
 export interface WarmupSpec {
-  rootfsPath: string;
-  argv: string[];
+  job: ThreadJob;
   runs: number;
   blockingRuns: number;
 }

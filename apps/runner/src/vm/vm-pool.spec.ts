@@ -8,7 +8,7 @@ import type { ThreadOutcome } from './vm-pool';
 import { VmPool } from './vm-pool';
 
 const dir = mkdtempSync(join(tmpdir(), 'lichen-pool-'));
-// The warm-up opens its image as a block device; the scripted engine never reads it.
+// A warm-up VM opens its image as a block device; the scripted engine never reads it.
 const image = join(dir, 'warm.img');
 writeFileSync(image, Buffer.alloc(4096));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,6 +31,9 @@ const job = (argv: string[]): ThreadJob => ({
   collectArtifacts: false,
 });
 
+/** A warm-up job on the image (the scripted engine never reads it). */
+const warmJob = (argv: string[]): ThreadJob => ({ ...job(argv), rootfs: { kind: 'ext4', path: image } });
+
 async function stdoutOf(p: VmPool, argv: string[]): Promise<string> {
   let out = '';
   const r: ThreadOutcome = await p.run({
@@ -46,7 +49,7 @@ async function stdoutOf(p: VmPool, argv: string[]): Promise<string> {
 describe('VmPool', () => {
   it('a fresh thread runs the blocking part of its warm-up before the first job, the rest while idle', async () => {
     const reports: { runs: number; error: string | null }[] = [];
-    const spec: WarmupSpec = { rootfsPath: image, argv: ['echo', 'warm'], runs: 30, blockingRuns: 7 };
+    const spec: WarmupSpec = { job: warmJob(['echo', 'warm']), runs: 30, blockingRuns: 7 };
     pool = new VmPool({
       engine: SCRIPTED_ENGINE,
       heapMb: 128,
@@ -67,7 +70,7 @@ describe('VmPool', () => {
 
   it('a job waits for the warm-up VM in progress only, not for the rest of the warm-up', async () => {
     // 1000 warm-up VMs of 20 ms each would hold a job for 20 s.
-    const spec: WarmupSpec = { rootfsPath: image, argv: ['sleep-ms', '20'], runs: 1000, blockingRuns: 1 };
+    const spec: WarmupSpec = { job: warmJob(['sleep-ms', '20']), runs: 1000, blockingRuns: 1 };
     pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100, warmup: async () => spec });
     expect(Number(await stdoutOf(pool, ['count']))).toBeLessThan(100);
     expect(pool.warmingThreads).toBe(1);
@@ -81,7 +84,7 @@ describe('VmPool', () => {
       heapMb: 128,
       warm: 1,
       runsPerThread: 100,
-      warmup: async () => ({ rootfsPath: image, argv: ['exit', '3'], runs: 5, blockingRuns: 5 }),
+      warmup: async () => ({ job: warmJob(['exit', '3']), runs: 5, blockingRuns: 5 }),
       onWarmup: (r) => reports.push({ runs: r.runs, error: r.error }),
     });
     expect(await stdoutOf(pool, ['echo', 'still runs'])).toBe('still runs\n');
