@@ -12,17 +12,17 @@ import { createRedis, closeRedis } from './core/redis';
 import { RUN_JOB, RunSubmitter } from './core/submitter';
 import type { RunOutcome } from './core/types';
 import { JobRegistry } from './worker/job-registry';
-import { RunExecutor } from './worker/run-executor';
+import { RunExecutor, threadJob } from './worker/run-executor';
 import type { ExecLogger } from './worker/run-executor';
 import { emptyStats } from './worker/outcome';
 import type { WarmupSpec } from './vm/protocol';
 import { VmPool } from './vm/vm-pool';
 
-/** Job names the runner must handle (checked against the registry at start-up). */
 /** Bounds of one warm-up VM. */
 const WARMUP_MAX_WALL_MS = 5_000;
 const WARMUP_MAX_CPU_STEPS = 20_000_000;
 
+/** Job names the runner must handle (checked against the registry at start-up). */
 export const JOB_NAMES = [RUN_JOB] as const;
 
 export interface RunnerOptions {
@@ -94,21 +94,26 @@ export class RunnerCore {
       return {
         // A run as the API makes it with the default limits (the same guest-memory size and
         // object shapes as most jobs), bounded so a broken warm-up image cannot hold the thread.
-        job: {
-          argv: ['echo', 'lichen VM warm-up'],
-          env: [],
-          cwd: '/',
-          rootfs: { kind: 'ext4', path: img.path },
-          files: [],
-          stdin: null,
-          limits: {
-            ...limits,
-            wallMs: Math.min(limits.wallMs, WARMUP_MAX_WALL_MS),
-            cpuSteps: Math.min(limits.cpuSteps, WARMUP_MAX_CPU_STEPS),
+        job: threadJob(
+          {
+            image: warmup.image,
+            argv: ['echo', 'lichen VM warm-up'],
+            env: [],
+            cwd: '/',
+            stdin: null,
+            files: [],
+            limits: {
+              ...limits,
+              wallMs: Math.min(limits.wallMs, WARMUP_MAX_WALL_MS),
+              cpuSteps: Math.min(limits.cpuSteps, WARMUP_MAX_CPU_STEPS),
+            },
+            deterministic: null,
+            artifacts: false,
+            webhookUrl: null,
+            batch: null,
           },
-          deterministic: null,
-          collectArtifacts: false,
-        },
+          img.path,
+        ),
         runs: warmup.runs,
         blockingRuns: warmup.blockingRuns,
       };

@@ -13,6 +13,25 @@ import type { ThreadOutcome, VmPool } from '../vm/vm-pool';
 import { BoundedBuffer, ConsoleSink } from './console-sink';
 import { emptyStats, toOutcome } from './outcome';
 
+/**
+ * What a VM thread is given for a run: its spec with files and stdin decoded, on the image file
+ * (null: an empty tmpfs root). The runner's warm-up VMs are built here too, so they have the
+ * shape of real jobs (see WarmupSpec).
+ */
+export function threadJob(spec: RunSpec, imagePath: string | null): ThreadJob {
+  return {
+    argv: spec.argv,
+    env: spec.env,
+    cwd: spec.cwd,
+    rootfs: imagePath === null ? { kind: 'tmpfs' } : { kind: 'ext4', path: imagePath },
+    files: spec.files.map((f) => ({ path: f.path, mode: f.mode, content: Buffer.from(f.content, 'base64') })),
+    stdin: spec.stdin === null ? null : Buffer.from(spec.stdin, 'base64'),
+    limits: { ...spec.limits },
+    deterministic: spec.deterministic,
+    collectArtifacts: spec.artifacts,
+  };
+}
+
 export interface ExecLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -189,17 +208,7 @@ export class RunExecutor {
     );
     const stdout = new BoundedBuffer(this.cfg.results.outputBytes);
     const stderr = new BoundedBuffer(this.cfg.results.outputBytes);
-    const job: ThreadJob = {
-      argv: spec.argv,
-      env: spec.env,
-      cwd: spec.cwd,
-      rootfs: image.path === null ? { kind: 'tmpfs' } : { kind: 'ext4', path: image.path },
-      files: spec.files.map((f) => ({ path: f.path, mode: f.mode, content: Buffer.from(f.content, 'base64') })),
-      stdin: spec.stdin === null ? null : Buffer.from(spec.stdin, 'base64'),
-      limits: { ...spec.limits },
-      deterministic: spec.deterministic,
-      collectArtifacts: spec.artifacts,
-    };
+    const job = threadJob(spec, image.path);
     this.metrics.activeVms.inc();
     let t: ThreadOutcome;
     try {
