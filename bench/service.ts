@@ -126,6 +126,8 @@ interface Done {
 }
 type Result = Done & { text: string; latency: number };
 
+/** A run ended as it should: succeeded, and printed exactly its own text. */
+const rightRun = (r: Result): boolean => r.status === 'succeeded' && r.stdout === `${r.text}\n`;
 const pct = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const ms = (n: number): string => `${n.toFixed(1)} ms`;
@@ -265,7 +267,7 @@ async function main(): Promise<void> {
     const p0 = performance.now();
     const prime = await closedLoop(Math.max(PRIME, perRunner * 4), 'prime');
     const primeSecs = (performance.now() - p0) / 1000;
-    const primeBad = prime.errors.length + prime.results.filter((r) => r.stdout !== `${r.text}\n`).length;
+    const primeBad = prime.errors.length + prime.results.filter((r) => !rightRun(r)).length;
     if (primeBad) throw new Error(`${primeBad} of the prime runs failed: ${prime.errors.slice(0, 3).join(' | ')}`);
     const primeLat = prime.results.map((r) => r.latency).sort((a, b) => a - b);
 
@@ -285,7 +287,7 @@ async function main(): Promise<void> {
     let dup = 0;
     const wrongWhy: string[] = [];
     for (const r of results) {
-      if (r.status !== 'succeeded' || r.stdout !== `${r.text}\n`) {
+      if (!rightRun(r)) {
         wrong++;
         const m = r.message;
         wrongWhy.push(`${r.id}: ${r.status}${m ? ` (${m})` : ''} stdout=${JSON.stringify(r.stdout)}`);
