@@ -4,6 +4,7 @@ import { DelayedError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type Redis from 'ioredis';
 import { BatchCoordinator } from './batch/coordinator';
+import type { Limits } from './core/config';
 import type { ServiceContext } from './core/context';
 import { bullConnection } from './core/context';
 import type { ImageProvider } from './core/images';
@@ -15,12 +16,40 @@ import { JobRegistry } from './worker/job-registry';
 import { RunExecutor, threadJob } from './worker/run-executor';
 import type { ExecLogger } from './worker/run-executor';
 import { emptyStats } from './worker/outcome';
-import type { WarmupSpec } from './vm/protocol';
+import type { ThreadJob, WarmupSpec } from './vm/protocol';
 import { VmPool } from './vm/vm-pool';
 
 /** Bounds of one warm-up VM. */
 const WARMUP_MAX_WALL_MS = 5_000;
 const WARMUP_MAX_CPU_STEPS = 20_000_000;
+
+/**
+ * The job a VM thread warms up with: a run as the API makes it with the default limits (the same
+ * guest-memory size and object shapes as most jobs), bounded so a broken warm-up image cannot
+ * hold the thread. Built by the executor's own `threadJob`.
+ */
+export function warmupJob(defaults: Limits, image: string, imagePath: string): ThreadJob {
+  return threadJob(
+    {
+      image,
+      argv: ['echo', 'lichen VM warm-up'],
+      env: [],
+      cwd: '/',
+      stdin: null,
+      files: [],
+      limits: {
+        ...defaults,
+        wallMs: Math.min(defaults.wallMs, WARMUP_MAX_WALL_MS),
+        cpuSteps: Math.min(defaults.cpuSteps, WARMUP_MAX_CPU_STEPS),
+      },
+      deterministic: null,
+      artifacts: false,
+      webhookUrl: null,
+      batch: null,
+    },
+    imagePath,
+  );
+}
 
 /** Job names the runner must handle (checked against the registry at start-up). */
 export const JOB_NAMES = [RUN_JOB] as const;
@@ -90,30 +119,8 @@ export class RunnerCore {
     try {
       const img = await images.acquire(warmup.image);
       if (img.path === null) return null;
-      const limits = this.ctx.cfg.tenantDefaults.defaultLimits;
       return {
-        // A run as the API makes it with the default limits (the same guest-memory size and
-        // object shapes as most jobs), bounded so a broken warm-up image cannot hold the thread.
-        job: threadJob(
-          {
-            image: warmup.image,
-            argv: ['echo', 'lichen VM warm-up'],
-            env: [],
-            cwd: '/',
-            stdin: null,
-            files: [],
-            limits: {
-              ...limits,
-              wallMs: Math.min(limits.wallMs, WARMUP_MAX_WALL_MS),
-              cpuSteps: Math.min(limits.cpuSteps, WARMUP_MAX_CPU_STEPS),
-            },
-            deterministic: null,
-            artifacts: false,
-            webhookUrl: null,
-            batch: null,
-          },
-          img.path,
-        ),
+        job: warmupJob(this.ctx.cfg.tenantDefaults.defaultLimits, warmup.image, img.path),
         runs: warmup.runs,
         blockingRuns: warmup.blockingRuns,
       };
