@@ -1,3 +1,4 @@
+import '../../runner/src/core/v8-service';
 import { ConfigError, loadConfig } from '../../runner/src/core/config';
 import { createApiApp } from './bootstrap';
 

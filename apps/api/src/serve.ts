@@ -8,6 +8,7 @@ import type { ServiceContext } from '../../runner/src/core/context';
 import { RunnerModule } from '../../runner/src/runner.module';
 import type { RunnerOptions } from '../../runner/src/runner-core';
 import { createApiApp } from './bootstrap';
+import { applyServiceV8Flags } from '../../runner/src/core/v8-flags';
 
 export interface ServeOptions {
   env?: NodeJS.ProcessEnv;
@@ -32,6 +33,8 @@ export interface ServeHandle {
  */
 export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> {
   const cfg = loadConfig(opts.env ?? process.env);
+  // Set before the first request compiles the request path (see v8-flags.ts).
+  applyServiceV8Flags(opts.env ?? process.env);
   if (opts.port !== undefined) cfg.api.port = opts.port;
   if (opts.host !== undefined) cfg.api.host = opts.host;
   const context = createContext(cfg, { app: 'api', env: opts.env });

@@ -1,3 +1,4 @@
+import './core/v8-service';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';

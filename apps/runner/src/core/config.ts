@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheRoot, defaultImageDir } from '@lichen/images';
 import { z } from 'zod';
+import { INTERRUPT_BUDGET_MAX, INTERRUPT_BUDGET_MIN, SERVICE_INTERRUPT_BUDGET } from './v8-flags';
 
 /**
  * Service configuration (API and runner). Read from the environment and validated ONCE at
@@ -189,6 +190,11 @@ const schema = z.object({
   LICHEN_VM_WARMUP_RUNS: int(1500, 0, 100_000),
   LICHEN_VM_WARMUP_BLOCKING_RUNS: int(100, 0, 100_000),
   LICHEN_VM_WARMUP_IMAGE: z.string().min(1).optional().default('busybox'),
+  // Applied by the entry points before loading (v8-flags.ts); validated here like the rest.
+  LICHEN_V8_INTERRUPT_BUDGET: int(SERVICE_INTERRUPT_BUDGET, 0, INTERRUPT_BUDGET_MAX).refine(
+    (n) => n === 0 || n >= INTERRUPT_BUDGET_MIN,
+    `must be 0 (V8's default) or at least ${INTERRUPT_BUDGET_MIN}`,
+  ),
   LICHEN_RUNNER_METRICS_PORT: int(9464, 0, 65535),
   LICHEN_JOB_ATTEMPTS: int(2, 1, 20),
   LICHEN_SHUTDOWN_GRACE_MS: int(30_000, 0),
