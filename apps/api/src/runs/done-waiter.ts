@@ -1,9 +1,14 @@
 import type Redis from 'ioredis';
 import { closeRedis, createRedis } from '../../../runner/src/core/redis';
+import type { RunMeta } from '../../../runner/src/core/run-store';
+import { RunStore } from '../../../runner/src/core/run-store';
+
+/** How a wait ended: `finished` with the final record when the notice carried it (else null). */
+export type WaitResult = { finished: true; meta: RunMeta | null } | { finished: false };
 
 /** One pub/sub subscription for the whole API: resolves `?wait=` requests when their run becomes final. */
 export class DoneWaiter {
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<(meta: RunMeta | null) => void>>();
   private sub: Redis | null = null;
 
   constructor(
@@ -13,35 +18,39 @@ export class DoneWaiter {
 
   async start(): Promise<void> {
     this.sub = createRedis(this.url, { name: 'lichen-api-done' });
-    this.sub.on('message', (_c: string, id: string) => {
-      const set = this.waiters.get(id);
+    this.sub.on('message', (_c: string, message: string) => {
+      // Every API instance sees every notice: parse only the ones someone here waits for.
+      const sp = message.indexOf(' ');
+      const set = this.waiters.get(sp < 0 ? message : message.slice(0, sp));
       if (!set) return;
+      const { id, meta } = RunStore.doneNotice(message);
       this.waiters.delete(id);
-      for (const f of set) f();
+      for (const f of set) f(meta);
     });
     await this.sub.subscribe(this.channel);
   }
 
   /**
-   * Waits for `id` to finish: `done` resolves true on its completion notice, false after `ms`
-   * (or on `cancel`). Call before the run can finish (before queueing it) to miss nothing.
+   * Waits for `id` to finish: `done` resolves `finished` on its completion notice (with the
+   * record when the notice carried it), not finished after `ms` (or on `cancel`). Call before
+   * the run can finish (before queueing it) to miss nothing.
    */
-  expect(id: string, ms: number): { done: Promise<boolean>; cancel(): void } {
-    let stop: (v: boolean) => void = () => undefined;
-    const done = new Promise<boolean>((resolve) => {
+  expect(id: string, ms: number): { done: Promise<WaitResult>; cancel(): void } {
+    let stop: (v: WaitResult) => void = () => undefined;
+    const done = new Promise<WaitResult>((resolve) => {
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
-      const fire = (): void => stop(true);
-      stop = (v: boolean): void => {
+      const fire = (meta: RunMeta | null): void => stop({ finished: true, meta });
+      stop = (v: WaitResult): void => {
         clearTimeout(timer);
         set?.delete(fire);
         if (set && set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
         resolve(v);
       };
-      const timer = setTimeout(() => stop(false), ms);
+      const timer = setTimeout(() => stop({ finished: false }), ms);
       set.add(fire);
     });
-    return { done, cancel: () => stop(false) };
+    return { done, cancel: () => stop({ finished: false }) };
   }
 
   async close(): Promise<void> {

@@ -38,11 +38,11 @@ export class RunsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<{ id: string; status: string } | RunView> {
     const seconds = this.waitSeconds(wait);
-    const { id, finished } = await this.runs.submit(p, dto, seconds * 1000);
+    const { id, wait: done } = await this.runs.submit(p, dto, seconds * 1000);
     res.setHeader('Location', `/v1/runs/${id}`);
     if (seconds > 0) {
-      const v = await this.runs.view(p, id);
-      if (finished || isTerminal(v.status)) {
+      const v = await this.runs.finishedView(p, id, done);
+      if (done.finished || isTerminal(v.status)) {
         res.status(200);
         return v;
       }

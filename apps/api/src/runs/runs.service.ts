@@ -9,7 +9,7 @@ import type { TenantPolicy } from '../../../runner/src/core/config';
 import type { RunSpec, RunSummary, RunView } from '../../../runner/src/core/types';
 import { badRequest, notFound } from '../common/api-error';
 import { CTX, DONE_WAITER, SUBMITTER } from '../common/tokens';
-import type { DoneWaiter } from './done-waiter';
+import type { DoneWaiter, WaitResult } from './done-waiter';
 import type { ListRunsQueryDto } from './list.dto';
 import { listScope } from './listing';
 import type { CreateRunDto } from './run.dto';
@@ -72,7 +72,7 @@ export class RunsService {
    * for it to finish: the wait is registered before the job is queued, so the completion
    * notice cannot be missed and no extra read is needed before waiting.
    */
-  async submit(p: Principal, dto: CreateRunDto, waitMs = 0): Promise<{ id: string; finished: boolean }> {
+  async submit(p: Principal, dto: CreateRunDto, waitMs = 0): Promise<{ id: string; wait: WaitResult }> {
     const tenant = p.kind === 'tenant' ? p.tenant : '';
     const spec = await this.normalise(tenant, dto, p.kind === 'tenant' ? p.policy : undefined);
     const id = this.ctx.runs.newId();
@@ -83,7 +83,7 @@ export class RunsService {
       wait?.cancel();
       throw e;
     }
-    return { id, finished: wait ? await wait.done : false };
+    return { id, wait: wait ? await wait.done : { finished: false } };
   }
 
   /** A page of runs of the caller's tenant (or, for the admin key, of `?tenant=`), newest first. */
@@ -102,6 +102,15 @@ export class RunsService {
 
   async view(p: Principal, id: string): Promise<RunView> {
     return RunStore.view(await this.meta(p, id));
+  }
+
+  /**
+   * The view of a run the caller just submitted and waited for: from the completion notice's
+   * record when it carried one (no read), else read.
+   */
+  async finishedView(p: Principal, id: string, wait: WaitResult): Promise<RunView> {
+    if (wait.finished && wait.meta) return RunStore.view(wait.meta);
+    return this.view(p, id);
   }
 
   async cancel(p: Principal, id: string): Promise<RunView> {

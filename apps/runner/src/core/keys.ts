@@ -47,6 +47,14 @@ export class Keys {
   rateLimit(tenant: string, window: number): string {
     return `${this.prefix}:rl:${tenant}:${window}`;
   }
+  /** rateLimit(tenant, window) as the text before and after the tenant (for a Lua script that finds the tenant). */
+  rateLimitParts(window: number): [before: string, after: string] {
+    return [`${this.prefix}:rl:`, `:${window}`];
+  }
+  /** tenant(id) without the id (for a Lua script that finds the id). */
+  tenantKeyPrefix(): string {
+    return this.tenant('');
+  }
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
   }

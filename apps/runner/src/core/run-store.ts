@@ -51,9 +51,25 @@ redis.call('EXPIRE', KEYS[2], ARGV[6])
 -- The tenant's run index lives at least as long as its newest record.
 local idx = redis.call('HGET', KEYS[1], 'index')
 if idx and idx ~= '' and redis.call('TTL', idx) < tonumber(ARGV[6]) then redis.call('EXPIRE', idx, ARGV[6]) end
-redis.call('PUBLISH', ARGV[7], ARGV[8])
+-- The completion notice carries the record when it is small (the API answers ?wait= from it).
+local msg = ARGV[8]
+local inline = tonumber(ARGV[11])
+if inline > 0 then
+  local rec = cjson.encode(redis.call('HGETALL', KEYS[1]))
+  if #rec <= inline then msg = msg .. ' ' .. rec end
+end
+redis.call('PUBLISH', ARGV[7], msg)
 return 1
 `;
+
+/** Largest record (JSON bytes) a completion notice carries; larger ones are read by the waiter. */
+export const DONE_INLINE_MAX_BYTES = 16 * 1024;
+
+/** A completion notice on the done channel: the run id and, when it was small, its final record. */
+export interface DoneNotice {
+  id: string;
+  meta: RunMeta | null;
+}
 
 const CANCEL = `
 local st = redis.call('HGET', KEYS[1], 'status')
@@ -109,6 +125,7 @@ type FinishArgs = [
   message: string,
   exitCode: string,
   instructions: string,
+  inlineMax: string,
 ];
 
 type Scripted = Redis & {
@@ -181,8 +198,18 @@ export class RunStore {
 
   /** Creates the record, the spec and the stream's first (`queued`) event in one transaction. */
   async create(id: string, tenant: string, spec: RunSpec, now = Date.now()): Promise<void> {
-    const ev: ConsoleEvent = { type: 'status', status: 'queued', attempt: 0 };
     const m = this.r.multi();
+    this.queueCreate(m, id, tenant, spec, now);
+    await this.afterCreate(tenant, await m.exec());
+  }
+
+  /**
+   * Queues the creation of a run on the caller's transaction (which may hold other commands
+   * before these, e.g. the run's job). Queue nothing after it, and give the transaction's
+   * results to afterCreate().
+   */
+  queueCreate(m: ChainableCommander, id: string, tenant: string, spec: RunSpec, now: number): void {
+    const ev: ConsoleEvent = { type: 'status', status: 'queued', attempt: 0 };
     m.hset(this.keys.run(id), {
       tenant,
       status: 'queued',
@@ -200,7 +227,13 @@ export class RunStore {
     m.expire(this.keys.run(id), this.ttlSeconds);
     m.expire(this.keys.runEvents(id), this.ttlSeconds);
     this.index.add(m, tenant, id, now);
-    await this.index.trim(tenant, await m.exec());
+  }
+
+  /** Checks a creating transaction's results and trims the tenant's index with them. */
+  async afterCreate(tenant: string, results: [Error | null, unknown][] | null): Promise<void> {
+    if (!results) throw new Error('run creation transaction was aborted');
+    for (const [err] of results) if (err) throw err;
+    await this.index.trim(tenant, results);
   }
 
   /**
@@ -257,6 +290,22 @@ export class RunStore {
 
   static specOf(s: string | null): RunSpec | null {
     return s ? (JSON.parse(s) as RunSpec) : null;
+  }
+
+  /** Parses a completion notice (see FINISH): `<id>` or `<id> <HGETALL of the record as JSON>`. */
+  static doneNotice(message: string): DoneNotice {
+    const sp = message.indexOf(' ');
+    if (sp < 0) return { id: message, meta: null };
+    const id = message.slice(0, sp);
+    try {
+      const flat = JSON.parse(message.slice(sp + 1)) as unknown;
+      if (!Array.isArray(flat)) return { id, meta: null };
+      const h: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
+      return { id, meta: RunStore.metaOf(id, h) };
+    } catch {
+      return { id, meta: null };
+    }
   }
 
   static metaOf(id: string, h: Record<string, string> | null): RunMeta | null {
@@ -336,6 +385,7 @@ export class RunStore {
       id,
       outcome.exitCode === null ? '' : String(outcome.exitCode),
       String(outcome.stats.instructions),
+      String(DONE_INLINE_MAX_BYTES),
     ];
     // One round trip: the last console events, the outcome, then the caller's extras.
     const p = this.r.pipeline() as ChainableCommander & Pick<Scripted, 'lichenFinish'>;

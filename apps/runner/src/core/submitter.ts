@@ -1,4 +1,6 @@
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
+import type { ChainableCommander } from 'ioredis';
 import type { LichenConfig } from './config';
 import type { Keys } from './keys';
 import type { RunStore } from './run-store';
@@ -20,22 +22,34 @@ export class RunSubmitter {
     });
   }
 
+  /**
+   * Creates the run record and queues its job in ONE transaction (one round trip): a runner
+   * never sees a job without its record, and a record is never left without its job.
+   */
   async submit(tenant: string, spec: RunSpec, id = this.runs.newId()): Promise<string> {
-    await this.runs.create(id, tenant, spec);
-    await this.queue.add(
-      RUN_JOB,
-      // The tenant lets the runner read the run and the tenant's policy in one round trip.
-      { runId: id, tenant },
-      {
-        jobId: id,
-        // Our own attempt counter (in the run record) bounds executions; BullMQ retries infra errors.
-        attempts: this.cfg.runner.attempts + 1,
-        backoff: { type: 'fixed', delay: 500 },
-        removeOnComplete: { age: 3600, count: 10_000 },
-        removeOnFail: { age: 86_400, count: 10_000 },
-      },
-    );
+    const client = await this.queue.getBackend().client;
+    // BullMQ's Redis client wraps ioredis: its transaction is ioredis's (with BullMQ's scripts
+    // defined), so the run's own commands can go in with the job.
+    const m = client.multi() as unknown as ChainableCommander;
+    // The tenant lets the runner read the run and the tenant's policy in one round trip.
+    const job = new Job(this.queue, RUN_JOB, { runId: id, tenant }, this.jobOptions(id), id);
+    // Queued on the transaction synchronously; its promise settles with the transaction.
+    job.addJob(m as unknown as Parameters<Job['addJob']>[0]).catch(() => undefined);
+    this.runs.queueCreate(m, id, tenant, spec, Date.now());
+    const res = await m.exec();
+    await this.runs.afterCreate(tenant, res);
     return id;
+  }
+
+  private jobOptions(id: string): JobsOptions {
+    return {
+      jobId: id,
+      // Our own attempt counter (in the run record) bounds executions; BullMQ retries infra errors.
+      attempts: this.cfg.runner.attempts + 1,
+      backoff: { type: 'fixed', delay: 500 },
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 86_400, count: 10_000 },
+    };
   }
 
   /** Removes a waiting job (cancel before start); false when a runner already has it. */

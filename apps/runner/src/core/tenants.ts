@@ -58,6 +58,32 @@ local function take_slot(key, now, expiry, member, cap)
 end
 `;
 
+/**
+ * Admission in one round trip: the tenant of API key KEYS[1], its record (key ARGV[1] .. tenant)
+ * and the request counted in its rate-limit window (ARGV[2] .. tenant .. ARGV[3], expiring after
+ * ARGV[4] s). False for an unknown key or a deleted tenant (nothing counted).
+ */
+const ADMIT = `
+local tenant = redis.call('GET', KEYS[1])
+if not tenant then return false end
+local rec = redis.call('GET', ARGV[1] .. tenant)
+if not rec then return false end
+local rl = ARGV[2] .. tenant .. ARGV[3]
+local n = redis.call('INCR', rl)
+redis.call('EXPIRE', rl, ARGV[4])
+return { tenant, rec, n }
+`;
+
+type AdmitScripted = Redis & {
+  lichenAdmit(
+    key: string,
+    tenantPrefix: string,
+    rlBefore: string,
+    rlAfter: string,
+    ttl: string,
+  ): Promise<[string, string, number] | null>;
+};
+
 /** Tenants, their hashed API keys, policies, rate limits and running-slot leases. */
 export class TenantStore {
   /** sha256 of the admin key (compared with each request's key hash in constant time). */
@@ -69,12 +95,15 @@ export class TenantStore {
     adminKey: string | null,
   ) {
     this.adminHash = adminKey === null ? null : Buffer.from(hashKey(adminKey), 'hex');
+    if (typeof (r as AdmitScripted).lichenAdmit !== 'function') {
+      r.defineCommand('lichenAdmit', { numberOfKeys: 1, lua: ADMIT });
+    }
   }
 
   /**
    * The principal an API key stands for, or null (unknown key, deleted tenant). A tenant's
-   * request is counted against its rate limit in the same round trip that reads the tenant
-   * (two round trips in all). The admin key is compared in constant time.
+   * request is counted against its rate limit in the same round trip that finds and reads the
+   * tenant (one script). The admin key is compared in constant time.
    */
   async admit(key: string | undefined, now = Date.now()): Promise<Admission | null> {
     if (!key) return null;
@@ -82,17 +111,21 @@ export class TenantStore {
     if (this.adminHash !== null && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) {
       return { principal: { kind: 'admin' }, retryAfterSeconds: 0 };
     }
-    const tenant = await this.r.get(this.keys.apiKey(hash));
-    if (!tenant) return null;
     const window = Math.floor(now / 60_000);
-    const rl = this.keys.rateLimit(tenant, window);
-    const res = (await this.r.multi().get(this.keys.tenant(tenant)).incr(rl).expire(rl, 120).exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
+    const [before, after] = this.keys.rateLimitParts(window);
+    const res = await (this.r as AdmitScripted).lichenAdmit(
+      this.keys.apiKey(hash),
+      this.keys.tenantKeyPrefix(),
+      before,
+      after,
+      '120',
+    );
     // Keys of a deleted tenant stop working.
-    const record = TenantStore.parse((res[0]?.[1] as string | null) ?? null);
-    if (!record) return null;
+    const record = res ? TenantStore.parse(res[1]) : null;
+    if (!res || !record) return null;
+    const tenant = res[0];
     const policy = this.policyOf(record);
-    const n = Number(res[1]?.[1] ?? 0);
+    const n = Number(res[2]);
     const retryAfterSeconds =
       n <= policy.rateLimitPerMinute ? 0 : Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
     return { principal: { kind: 'tenant', tenant, policy }, retryAfterSeconds };

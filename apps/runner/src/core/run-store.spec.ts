@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyStats } from '../worker/outcome';
+import { Keys } from './keys';
+import { DONE_INLINE_MAX_BYTES, RunStore } from './run-store';
+import type { RunOutcome, RunSpec } from './types';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const spec: RunSpec = {
+  image: 'busybox',
+  argv: ['echo', 'hi'],
+  env: [],
+  cwd: '/',
+  stdin: null,
+  files: [],
+  limits: {
+    cpuSteps: 1e6,
+    memoryBytes: 64 << 20,
+    wallMs: 1000,
+    outputBytes: 1 << 20,
+    processes: 8,
+    openFiles: 64,
+    fileSizeBytes: 1 << 20,
+  },
+  deterministic: null,
+  artifacts: false,
+  webhookUrl: null,
+  batch: null,
+};
+
+const outcome = (stdout: string): RunOutcome => ({
+  status: 'succeeded',
+  exitCode: 0,
+  signal: null,
+  message: null,
+  stdout,
+  stdoutTruncated: false,
+  stderr: '',
+  stderrTruncated: false,
+  encoding: 'utf8',
+  stats: emptyStats(1, 2),
+  crash: null,
+  artifactsKey: null,
+  attempt: 1,
+});
+
+describe('run completion notices (real Redis)', () => {
+  const keys = new Keys(`lichen-test-${randomUUID().slice(0, 8)}`);
+  const redis = new Redis(REDIS_URL);
+  const sub = new Redis(REDIS_URL);
+  const runs = new RunStore(redis, keys, 60);
+  const notices: string[] = [];
+
+  beforeAll(async () => {
+    sub.on('message', (_c: string, m: string) => notices.push(m));
+    await sub.subscribe(keys.doneChannel());
+  });
+  afterAll(async () => {
+    const found = await redis.keys(`${keys.prefix}:*`);
+    if (found.length) await redis.del(...found);
+    sub.disconnect();
+    redis.disconnect();
+  });
+
+  const finishAndHear = async (id: string, stdout: string): Promise<string> => {
+    await runs.create(id, 't1', spec);
+    expect(await runs.claim(id, { key: keys.tenantRunning('t1'), cap: 4, expiresAt: Date.now() + 60_000 })).toBe(1);
+    expect(await runs.finish(id, outcome(stdout), 1)).toBe(true);
+    for (let i = 0; i < 100 && !notices.some((n) => n.startsWith(id)); i++) await new Promise((r) => setTimeout(r, 10));
+    const n = notices.find((m) => m.startsWith(id));
+    if (!n) throw new Error('no completion notice');
+    return n;
+  };
+
+  it('a small run carries its final record, which reads back as the stored record does', async () => {
+    const id = randomUUID();
+    const n = RunStore.doneNotice(await finishAndHear(id, 'hi\n'));
+    expect(n.id).toBe(id);
+    expect(n.meta).not.toBeNull();
+    expect(n.meta).toEqual(await runs.meta(id));
+    expect(n.meta?.outcome?.stdout).toBe('hi\n');
+  });
+
+  it('a run whose record is above the inline bound carries only its id', async () => {
+    const id = randomUUID();
+    const message = await finishAndHear(id, 'x'.repeat(DONE_INLINE_MAX_BYTES + 1));
+    expect(message).toBe(id);
+    expect(RunStore.doneNotice(message)).toEqual({ id, meta: null });
+  });
+
+  it('a malformed notice gives the id and no record', () => {
+    expect(RunStore.doneNotice('abc {not json')).toEqual({ id: 'abc', meta: null });
+    expect(RunStore.doneNotice('abc {"a":1}')).toEqual({ id: 'abc', meta: null });
+  });
+});
