@@ -136,13 +136,9 @@ export class RunnerCore {
   /** The one place job handlers are registered. */
   private registerProcessors(): void {
     this.registry.register(RUN_JOB, async (job: Job, token) => {
-      const { runId, tenant } = job.data as { runId?: unknown; tenant?: unknown };
+      const { runId } = job.data as { runId?: unknown };
       if (typeof runId !== 'string') throw new Error('run job without runId');
-      const res = await this.executor.execute(
-        runId,
-        this.ctx.cfg.runner.attempts,
-        typeof tenant === 'string' ? tenant : undefined,
-      );
+      const res = await this.executor.execute(runId, this.ctx.cfg.runner.attempts);
       if (res.kind === 'busy') {
         await job.moveToDelayed(Date.now() + (this.opts.busyDelayMs ?? 250), token);
         throw new DelayedError();

@@ -44,6 +44,10 @@ export class Keys {
   tenantRunning(id: string): string {
     return `${this.prefix}:tenant:${id}:running`;
   }
+  /** tenantRunning(id) as the text before and after the id (for a Lua script that finds the id). */
+  tenantRunningParts(): [before: string, after: string] {
+    return [`${this.prefix}:tenant:`, ':running'];
+  }
   rateLimit(tenant: string, window: number): string {
     return `${this.prefix}:rl:${tenant}:${window}`;
   }

@@ -52,6 +52,7 @@ describe('run completion notices (real Redis)', () => {
   const sub = new Redis(REDIS_URL);
   const runs = new RunStore(redis, keys, 60);
   const notices: string[] = [];
+  const policy = { defaultCap: 4, defaultWallMs: 1000, leaseMarginMs: 60_000 };
 
   beforeAll(async () => {
     sub.on('message', (_c: string, m: string) => notices.push(m));
@@ -66,7 +67,8 @@ describe('run completion notices (real Redis)', () => {
 
   const finishAndHear = async (id: string, stdout: string): Promise<string> => {
     await runs.create(id, 't1', spec);
-    expect(await runs.claim(id, { key: keys.tenantRunning('t1'), cap: 4, expiresAt: Date.now() + 60_000 })).toBe(1);
+    const started = await runs.start(id, policy);
+    expect(started.claim).toBe(1);
     expect(await runs.finish(id, outcome(stdout), 1)).toBe(true);
     for (let i = 0; i < 100 && !notices.some((n) => n.startsWith(id)); i++) await new Promise((r) => setTimeout(r, 10));
     const n = notices.find((m) => m.startsWith(id));
@@ -93,5 +95,53 @@ describe('run completion notices (real Redis)', () => {
   it('a malformed notice gives the id and no record', () => {
     expect(RunStore.doneNotice('abc {not json')).toEqual({ id: 'abc', meta: null });
     expect(RunStore.doneNotice('abc {"a":1}')).toEqual({ id: 'abc', meta: null });
+  });
+});
+
+describe('starting a run: record, spec and claim in one round trip (real Redis)', () => {
+  const keys = new Keys(`lichen-test-${randomUUID().slice(0, 8)}`);
+  const redis = new Redis(REDIS_URL);
+  const runs = new RunStore(redis, keys, 60);
+  const policy = { defaultCap: 2, defaultWallMs: 5000, leaseMarginMs: 60_000 };
+  afterAll(async () => {
+    const found = await redis.keys(`${keys.prefix}:*`);
+    if (found.length) await redis.del(...found);
+    redis.disconnect();
+  });
+
+  it('takes a slot leased for the run wall limit plus the margin, and returns the record and spec', async () => {
+    const id = randomUUID();
+    await runs.create(id, 'a', spec);
+    const s = await runs.start(id, policy, 1_000_000);
+    expect(s.claim).toBe(1);
+    expect(s.meta?.status).toBe('queued');
+    expect(s.spec).toEqual(spec);
+    expect(Number(await redis.zscore(keys.tenantRunning('a'), id))).toBe(1_000_000 + spec.limits.wallMs + 60_000);
+    expect((await runs.meta(id))?.status).toBe('running');
+  });
+
+  it("uses the tenant record's concurrency over the default cap", async () => {
+    await redis.set(keys.tenant('b'), JSON.stringify({ id: 'b', createdAt: '', overrides: { concurrency: 1 } }));
+    const [x, y] = [randomUUID(), randomUUID()];
+    await runs.create(x, 'b', spec);
+    await runs.create(y, 'b', spec);
+    expect((await runs.start(x, policy)).claim).toBe(1);
+    expect((await runs.start(y, policy)).claim).toBe('busy');
+    expect((await runs.meta(y))?.status).toBe('queued');
+  });
+
+  it('does not claim a missing, final or cancelled-before-start run', async () => {
+    expect((await runs.start(randomUUID(), policy)).claim).toBe('missing');
+    const done = randomUUID();
+    await runs.create(done, 'c', spec);
+    await runs.finish(done, outcome(''), 0);
+    const t = await runs.start(done, policy);
+    expect(t.claim).toBe('terminal');
+    expect(t.meta?.status).toBe('succeeded');
+    expect(await redis.zcard(keys.tenantRunning('c'))).toBe(0);
+    const cancelled = randomUUID();
+    await runs.create(cancelled, 'c', spec);
+    expect(await runs.requestCancel(cancelled)).toBe('queued');
+    expect((await runs.start(cancelled, policy)).claim).toBe('cancel');
   });
 });

@@ -11,8 +11,11 @@ import { isTerminal } from './types';
 /**
  * Claims a run for a new attempt: queued/running → running with attempt n+1 (a runner that
  * died mid-run leaves the run `running`; the retry takes the next attempt), after taking one of
- * the tenant's running slots (KEYS[3]; 'busy' when none is free). A run that is final or gone
- * is not touched and takes no slot.
+ * its tenant's running slots ('busy' when none is free). The tenant comes from the record; its
+ * cap is the tenant record's `overrides.concurrency` (key ARGV[7] .. tenant) or ARGV[6]; the
+ * slot set is ARGV[8] .. tenant .. ARGV[9]; the lease ends ARGV[10] ms after the run's wall
+ * limit (the record's `wallMs`, else ARGV[4]). A run that is final or gone is not touched and
+ * takes no slot.
  */
 const CLAIM =
   TAKE_SLOT_LUA +
@@ -20,7 +23,18 @@ const CLAIM =
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return 'missing' end
 if st ~= 'queued' and st ~= 'running' then return 'terminal' end
-if not take_slot(KEYS[3], ARGV[1], ARGV[4], ARGV[5], tonumber(ARGV[6])) then return 'busy' end
+local tenant = redis.call('HGET', KEYS[1], 'tenant') or ''
+local cap = tonumber(ARGV[6])
+local rec = redis.call('GET', ARGV[7] .. tenant)
+if rec then
+  local ok, t = pcall(cjson.decode, rec)
+  if ok and type(t) == 'table' and type(t['overrides']) == 'table' and type(t['overrides']['concurrency']) == 'number' then
+    cap = t['overrides']['concurrency']
+  end
+end
+local wall = tonumber(redis.call('HGET', KEYS[1], 'wallMs') or '') or tonumber(ARGV[4])
+local expiry = tonumber(ARGV[1]) + wall + tonumber(ARGV[10])
+if not take_slot(ARGV[8] .. tenant .. ARGV[9], ARGV[1], expiry, ARGV[5], cap) then return 'busy' end
 if redis.call('HGET', KEYS[1], 'cancel') == '1' then return 'cancel' end
 local att = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1])
@@ -96,11 +110,24 @@ export interface RunMeta {
   outcome: RunOutcome | null;
 }
 
-/** A tenant running slot a claim takes: the set, its cap and the lease's end (ms). */
-export interface SlotClaim {
-  key: string;
-  cap: number;
-  expiresAt: number;
+/**
+ * What a claim falls back on: the tenant cap when the tenant's record sets none, the wall
+ * limit of a record that does not carry its own (records made before `wallMs` was stored),
+ * and how long past the wall limit a slot's lease lasts (a dead runner's slot frees itself).
+ */
+export interface ClaimPolicy {
+  defaultCap: number;
+  defaultWallMs: number;
+  leaseMarginMs: number;
+}
+
+export type ClaimResult = number | 'busy' | 'terminal' | 'cancel' | 'missing';
+
+/** A run as a runner starts it: the record before the claim, the spec and the claim's result. */
+export interface StartedRun {
+  meta: RunMeta | null;
+  spec: RunSpec | null;
+  claim: ClaimResult;
 }
 
 /** Extra writes sent with a run's final outcome, in the same round trip. */
@@ -132,13 +159,16 @@ type Scripted = Redis & {
   lichenClaim(
     k1: string,
     k2: string,
-    k3: string,
     now: string,
     ev: string,
     retryMessage: string,
-    expiry: string,
+    defaultWallMs: string,
     member: string,
-    cap: string,
+    defaultCap: string,
+    tenantPrefix: string,
+    runningBefore: string,
+    runningAfter: string,
+    leaseMarginMs: string,
   ): Promise<string>;
   lichenFinish(...args: FinishArgs): Promise<number>;
   lichenCancel(k1: string): Promise<string>;
@@ -147,7 +177,7 @@ type Scripted = Redis & {
 export function defineRunScripts(redis: Redis): Scripted {
   const r = redis as Scripted;
   if (typeof r.lichenClaim !== 'function') {
-    redis.defineCommand('lichenClaim', { numberOfKeys: 3, lua: CLAIM });
+    redis.defineCommand('lichenClaim', { numberOfKeys: 2, lua: CLAIM });
     redis.defineCommand('lichenFinish', { numberOfKeys: 2, lua: FINISH });
     redis.defineCommand('lichenCancel', { numberOfKeys: 1, lua: CANCEL });
   }
@@ -221,6 +251,8 @@ export class RunStore {
       artifacts: spec.artifacts ? '1' : '0',
       webhookUrl: spec.webhookUrl ?? '',
       index: this.index.key(tenant),
+      // The claim's slot lease is sized from it.
+      wallMs: String(spec.limits.wallMs),
     });
     m.set(this.keys.runSpec(id), JSON.stringify(spec), 'EX', this.ttlSeconds);
     m.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(ev));
@@ -329,33 +361,41 @@ export class RunStore {
   }
 
   /**
-   * Takes a tenant slot and starts a new attempt (one round trip, see CLAIM). Returns the
-   * attempt, or why it must not run: 'busy' (no free slot: try later), 'cancel' (cancelled
-   * before start; the slot is taken), 'terminal' or 'missing'.
+   * Starts a run in one round trip: reads its record and spec and claims it (CLAIM: takes one
+   * of its tenant's slots and starts a new attempt). The claim is the attempt, or why it must
+   * not run: 'busy' (no free slot: try later), 'cancel' (cancelled before start; the slot is
+   * taken), 'terminal' or 'missing'.
    */
-  async claim(
-    id: string,
-    slot: SlotClaim,
-    now = Date.now(),
-  ): Promise<number | 'busy' | 'terminal' | 'cancel' | 'missing'> {
+  async start(id: string, policy: ClaimPolicy, now = Date.now()): Promise<StartedRun> {
     const ev: ConsoleEvent = { type: 'status', status: 'running', attempt: 0 };
-    const r = await this.r.lichenClaim(
+    const [runningBefore, runningAfter] = this.keys.tenantRunningParts();
+    const p = this.r.pipeline() as ChainableCommander & Pick<Scripted, 'lichenClaim'>;
+    this.readRun(p, id);
+    p.lichenClaim(
       this.keys.run(id),
       this.keys.runEvents(id),
-      slot.key,
       String(now),
       JSON.stringify(ev),
       RETRY_MESSAGE,
-      String(slot.expiresAt),
+      String(policy.defaultWallMs),
       id,
-      String(slot.cap),
+      String(policy.defaultCap),
+      this.keys.tenantKeyPrefix(),
+      runningBefore,
+      runningAfter,
+      String(policy.leaseMarginMs),
     );
-    if (r === 'busy' || r === 'terminal' || r === 'cancel' || r === 'missing') return r;
+    const res = (await p.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    const meta = RunStore.metaOf(id, (res[0]?.[1] ?? null) as Record<string, string> | null);
+    const spec = RunStore.specOf((res[1]?.[1] ?? null) as string | null);
+    const r = String(res[2]?.[1]);
+    if (r === 'busy' || r === 'terminal' || r === 'cancel' || r === 'missing') return { meta, spec, claim: r };
     const [attempt, out, err] = r.split(':').map(Number) as [number, number, number];
     // A retry's chunks continue after the earlier attempts' console (see appendEvents).
     if (out > 0 || err > 0) this.consoleBase.set(id, { attempt, stdout: out, stderr: err });
     else this.consoleBase.delete(id);
-    return attempt;
+    return { meta, spec, claim: attempt };
   }
 
   /**

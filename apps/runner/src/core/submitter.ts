@@ -31,7 +31,7 @@ export class RunSubmitter {
     // BullMQ's Redis client wraps ioredis: its transaction is ioredis's (with BullMQ's scripts
     // defined), so the run's own commands can go in with the job.
     const m = client.multi() as unknown as ChainableCommander;
-    // The tenant lets the runner read the run and the tenant's policy in one round trip.
+    // The tenant is for people inspecting the queue; the runner takes it from the record.
     const job = new Job(this.queue, RUN_JOB, { runId: id, tenant }, this.jobOptions(id), id);
     // Queued on the transaction synchronously; its promise settles with the transaction.
     job.addJob(m as unknown as Parameters<Job['addJob']>[0]).catch(() => undefined);
@@ -47,7 +47,9 @@ export class RunSubmitter {
       // Our own attempt counter (in the run record) bounds executions; BullMQ retries infra errors.
       attempts: this.cfg.runner.attempts + 1,
       backoff: { type: 'fixed', delay: 500 },
-      removeOnComplete: { age: 3600, count: 10_000 },
+      // The run record is the result: a completed job is deleted at once (less work per run
+      // for Redis). Failed jobs (infrastructure errors) stay a day for inspection.
+      removeOnComplete: true,
       removeOnFail: { age: 86_400, count: 10_000 },
     };
   }

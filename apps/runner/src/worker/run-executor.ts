@@ -3,9 +3,9 @@ import { artifactKey } from '../core/artifacts';
 import type { LichenConfig } from '../core/config';
 import type { ImageProvider } from '../core/images';
 import type { ServiceMetrics } from '../core/metrics';
-import type { RunMeta, RunStore } from '../core/run-store';
+import type { ClaimPolicy, RunMeta, RunStore } from '../core/run-store';
 import { RunStore as Store } from '../core/run-store';
-import { TenantStore } from '../core/tenants';
+import type { TenantStore } from '../core/tenants';
 import type { ConsoleEvent, RunOutcome, RunSpec } from '../core/types';
 import { deliverWebhook } from '../core/webhook';
 import type { ThreadJob } from '../vm/protocol';
@@ -59,6 +59,8 @@ export type ExecResult =
  */
 export class RunExecutor {
   private readonly cancels = new Map<string, AbortController>();
+  /** A slot's lease lasts this long past the run's wall limit (a dead runner's slot frees itself). */
+  private static readonly LEASE_MARGIN_MS = 120_000;
   private hooks: FinishedHook[] = [];
   private abandoning = false;
 
@@ -72,6 +74,15 @@ export class RunExecutor {
     private readonly metrics: ServiceMetrics,
     private readonly log: ExecLogger,
   ) {}
+
+  private get claimPolicy(): ClaimPolicy {
+    const t = this.cfg.tenantDefaults;
+    return {
+      defaultCap: t.concurrency,
+      defaultWallMs: t.maxLimits.wallMs,
+      leaseMarginMs: RunExecutor.LEASE_MARGIN_MS,
+    };
+  }
 
   onFinished(hook: FinishedHook): void {
     this.hooks.push(hook);
@@ -97,47 +108,55 @@ export class RunExecutor {
     this.abandoning = true;
   }
 
-  /**
-   * `tenantHint` (the tenant the job was queued for) lets the first round trip read the
-   * tenant's policy together with the run; it is used only when the record agrees.
-   */
-  async execute(runId: string, maxAttempts: number, tenantHint?: string): Promise<ExecResult> {
-    const p = this.runs.pipeline();
-    this.runs.readRun(p, runId);
-    if (tenantHint) this.tenants.readTenant(p, tenantHint);
-    const replies = (await p.exec()) ?? [];
-    for (const [err] of replies) if (err) throw err;
-    const meta = Store.metaOf(runId, replies[0]?.[1] as Record<string, string> | null);
-    if (!meta) return { kind: 'skipped', why: 'run record expired or missing' };
-    const spec = Store.specOf(replies[1]?.[1] as string | null);
-    if (meta.status !== 'queued' && meta.status !== 'running') {
+  /** Starts the run (record, spec and claim in one round trip) and runs it if the claim allows. */
+  async execute(runId: string, maxAttempts: number): Promise<ExecResult> {
+    const started = Date.now();
+    const { meta, spec, claim } = await this.runs.start(runId, this.claimPolicy, started);
+    if (claim === 'missing' || !meta) return { kind: 'skipped', why: 'run record expired or missing' };
+    if (claim === 'busy') return { kind: 'busy' };
+    if (claim === 'terminal') {
       await this.afterFinish(runId, meta, spec);
       return { kind: 'skipped', why: `already ${meta.status}` };
-    }
-    if (!spec) return { kind: 'skipped', why: 'run spec missing' };
-    const policy =
-      tenantHint === meta.tenant
-        ? this.tenants.policyOf(TenantStore.parse(replies[2]?.[1] as string | null))
-        : await this.tenants.policy(meta.tenant);
-    const started = Date.now();
-    const lease = spec.limits.wallMs + 120_000;
-    const slot = { key: this.tenants.runningKey(meta.tenant), cap: policy.concurrency, expiresAt: started + lease };
-    const claim = await this.runs.claim(runId, slot, started);
-    if (claim === 'busy') return { kind: 'busy' };
-    if (claim === 'missing') return { kind: 'skipped', why: 'run record expired' };
-    if (claim === 'terminal') {
-      await this.afterFinish(runId, await this.runs.meta(runId), spec);
-      return { kind: 'skipped', why: 'already final' };
     }
     const ac = new AbortController();
     this.cancels.set(runId, ac);
     const held = { tenant: meta.tenant, released: false };
     try {
+      if (!spec) {
+        // Claimed, but its spec expired or was lost: end it clearly (and free the slot).
+        const attempt = claim === 'cancel' ? meta.attempt + 1 : claim;
+        const claimed: RunMeta = { ...meta, status: 'running', attempt, startedAt: started };
+        return await this.complete(
+          runId,
+          this.quickOutcome('internal_error', 'run spec missing', attempt, Math.max(0, started - meta.createdAt)),
+          attempt,
+          { spec: null, meta: claimed, held },
+        );
+      }
       return await this.executeClaimed(runId, spec, meta, claim, started, held, ac, maxAttempts);
     } finally {
       this.cancels.delete(runId);
       if (!held.released) await this.tenants.releaseSlot(meta.tenant, runId).catch(() => undefined);
     }
+  }
+
+  /** An outcome without a VM run (cancelled before start, gave up, setup failure). */
+  private quickOutcome(status: RunOutcome['status'], message: string, attempt: number, queueMs: number): RunOutcome {
+    return {
+      status,
+      exitCode: null,
+      signal: null,
+      message,
+      stdout: '',
+      stdoutTruncated: false,
+      stderr: '',
+      stderrTruncated: false,
+      encoding: 'utf8',
+      stats: emptyStats(queueMs, 0),
+      crash: null,
+      artifactsKey: null,
+      attempt,
+    };
   }
 
   private async executeClaimed(
@@ -152,21 +171,8 @@ export class RunExecutor {
   ): Promise<ExecResult> {
     const queueMs = Math.max(0, started - meta.createdAt);
     const attempt = claim === 'cancel' ? meta.attempt + 1 : claim;
-    const quick = (status: RunOutcome['status'], message: string): RunOutcome => ({
-      status,
-      exitCode: null,
-      signal: null,
-      message,
-      stdout: '',
-      stdoutTruncated: false,
-      stderr: '',
-      stderrTruncated: false,
-      encoding: 'utf8',
-      stats: emptyStats(queueMs, 0),
-      crash: null,
-      artifactsKey: null,
-      attempt,
-    });
+    const quick = (status: RunOutcome['status'], message: string): RunOutcome =>
+      this.quickOutcome(status, message, attempt, queueMs);
     // The record as the claim left it (what the hooks see once the outcome is written).
     const claimed: RunMeta =
       claim === 'cancel' ? meta : { ...meta, status: 'running', attempt: claim, startedAt: started };
@@ -266,7 +272,7 @@ export class RunExecutor {
     runId: string,
     outcome: RunOutcome,
     attempt: number,
-    done: { spec: RunSpec; meta: RunMeta; held: HeldSlot },
+    done: { spec: RunSpec | null; meta: RunMeta; held: HeldSlot },
     events: ConsoleEvent[] = [],
   ): Promise<ExecResult> {
     const now = Date.now();
