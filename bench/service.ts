@@ -268,7 +268,13 @@ async function main(): Promise<void> {
     const prime = await closedLoop(Math.max(PRIME, perRunner * 4), 'prime');
     const primeSecs = (performance.now() - p0) / 1000;
     const primeBad = prime.errors.length + prime.results.filter((r) => !rightRun(r)).length;
-    if (primeBad) throw new Error(`${primeBad} of the prime runs failed: ${prime.errors.slice(0, 3).join(' | ')}`);
+    if (primeBad) {
+      const wrongOnes = prime.results
+        .filter((r) => !rightRun(r))
+        .slice(0, 3)
+        .map((r) => `${r.id}: ${r.status}${r.message ? ` (${r.message})` : ''} stdout=${JSON.stringify(r.stdout)}`);
+      throw new Error(`${primeBad} of the prime runs failed: ${[...prime.errors.slice(0, 3), ...wrongOnes].join(' | ')}`);
+    }
     const primeLat = prime.results.map((r) => r.latency).sort((a, b) => a - b);
 
     process.stderr.write(`submitting ${RUNS} runs from ${CLIENTS} clients…\n`);
