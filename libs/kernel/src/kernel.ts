@@ -130,6 +130,26 @@ export class Kernel {
     return this.memory.frameCount * 4096;
   }
 
+  /**
+   * Called once the run is over (Vm.run, after the memory retired): drops the kernel's
+   * references to its tasks, processes, timers and namespace. Objects of a finished VM that V8
+   * allocated in or promoted to the old generation keep every young object they reach alive
+   * through each scavenge until the next full GC, and nearly all of a VM is reachable from its
+   * kernel (closures capture it): without this, every short VM's whole object graph was copied
+   * and promoted by the scavenges after it (about a third of a short VM's CPU time).
+   */
+  release(): void {
+    this.tasks.clear();
+    this.processes.clear();
+    this.runQueue.length = 0;
+    this.init = null;
+    this.current = null;
+    this.notifyIdle = null;
+    this.signalFds.clear();
+    this.timers.clear();
+    (this.vfs as Vfs | undefined)?.release();
+  }
+
   // ---- scheduling ------------------------------------------------------------------
 
   makeRunnable(t: Task): void {

@@ -21,8 +21,11 @@ import {
   VfsError,
   type BlockDevice,
   type CharDevice,
+  type Clock,
   type FileSystem,
+  type MemoryAccount,
   type OpenFile,
+  type RandomSource,
 } from '@lichen/vfs';
 import { Errno, errnoName } from './errno';
 import { Console, ConsoleFile } from './fs/console';
@@ -87,20 +90,32 @@ function mountImage(device: BlockDevice): Promise<Ext4Fs> {
   return fs;
 }
 
+/**
+ * The kernel's clock, randomness and memory account as the filesystems take them. Made in a
+ * scope of their own: the namespace keeps these closures, and a closure keeps its whole scope
+ * (here only the kernel, whose references go at the end of the run: Kernel.release).
+ */
+function kernelHooks(k: Kernel): { clock: Clock; random: RandomSource; account: MemoryAccount } {
+  return {
+    clock: () => k.clock.realtime(),
+    random: (b) => k.rng.fill(b),
+    account: {
+      charge: (n) => {
+        if (!k.chargeExtra(n)) throw new VfsError(Errno.ENOSPC, 'memory quota exhausted');
+      },
+      uncharge: (n) => void k.chargeExtra(-n),
+    },
+  };
+}
+
 /** Builds the namespace and mounts. */
 async function buildNamespace(
   k: Kernel,
   config: VmConfig,
   provider: KernelProcProvider,
 ): Promise<{ vfs: Vfs; overlay: OverlayFs | null }> {
-  const clock = (): { sec: number; nsec: number } => k.clock.realtime();
-  const vfs = new Vfs({ clock, random: (b: Uint8Array) => k.rng.fill(b) });
-  const account = {
-    charge: (n: number): void => {
-      if (!k.chargeExtra(n)) throw new VfsError(Errno.ENOSPC, 'memory quota exhausted');
-    },
-    uncharge: (n: number): void => void k.chargeExtra(-n),
-  };
+  const { clock, random, account } = kernelHooks(k);
+  const vfs = new Vfs({ clock, random });
   let root: FileSystem;
   let overlay: OverlayFs | null = null;
   if (config.rootfs.kind === 'ext4') {
@@ -272,6 +287,9 @@ export class Vm {
     } finally {
       // Nothing of this VM may touch guest memory again; its buffer goes to the next VM.
       k.memory.retire();
+      // Nor may old-generation leftovers of it keep the rest of it alive (see Kernel.release).
+      k.release();
+      this.overlay = null;
     }
   }
 

@@ -268,6 +268,21 @@ export class Vfs {
     if (node && d.opens === 0 && node.attr().nlink === 0) this.notifyInode(node, IN_DELETE_SELF);
   }
 
+  /**
+   * The VM that owns this namespace is over: forgets the mounts, devices and listeners, so the
+   * filesystems' objects are no longer reachable from here (whatever still refers to this Vfs,
+   * e.g. objects V8 promoted to the old generation, then keeps only this small object alive
+   * until the next full GC instead of the whole namespace). Later operations fail with ENOENT.
+   */
+  release(): void {
+    this.mountList = [];
+    this.rootMount = null;
+    this.charDevices.clear();
+    this.fifoHandler = null;
+    this.notifier = null;
+    this.watches = 0;
+  }
+
   // ---- devices ----
 
   /** Routes opens of character nodes with this (major, minor) to `dev` (replaces any previous). */

@@ -85,4 +85,8 @@ export class TimerQueue {
   get size(): number {
     return this.list.length;
   }
+  /** Forgets every timer without firing it (the run is over). */
+  clear(): void {
+    this.list = [];
+  }
 }
