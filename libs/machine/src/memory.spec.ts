@@ -107,6 +107,31 @@ describe('retiring physical memory', () => {
   });
 });
 
+describe('reused page tables and TLBs', () => {
+  it('a destroyed space keeps no translation, and the space that takes its arrays starts empty', () => {
+    const pm = new PhysicalMemoryImpl(1 << 20);
+    const old = new AddressSpaceImpl(pm);
+    old.mapAnonymous(A, 4 * 4096, RW);
+    for (let i = 0; i < 4; i++) old.st8(0x10000 + i * 4096, 0x5a); // fills the read and write TLBs
+    expect(old.ld8(0x10000)).toBe(0x5a);
+    old.destroy();
+    const next = new AddressSpaceImpl(pm); // takes the pooled TLB and page-table leaf
+    for (let i = 0; i < 4; i++) {
+      expect(next.query(guestAddr(0x10000 + i * 4096))).toBeUndefined();
+      expect(thrown(() => next.ld8(0x10000 + i * 4096))).toBe(FAULT_SIGNAL);
+      expect(thrown(() => next.st8(0x10000 + i * 4096, 1))).toBe(FAULT_SIGNAL);
+    }
+    next.mapAnonymous(A, 4096, RW);
+    expect(next.ld8(0x10000)).toBe(0); // a fresh zero page, not the old frame
+    next.st8(0x10000, 7);
+    // the destroyed space does not see the new space's translations either
+    expect(thrown(() => old.ld8(0x10000))).toBe(FAULT_SIGNAL);
+    expect(thrown(() => old.st8(0x10000, 1))).toBe(FAULT_SIGNAL);
+    expect(next.ld8(0x10000)).toBe(7);
+    pm.retire();
+  });
+});
+
 describe('address space', () => {
   it('lazily zero-fills on first touch and counts resident pages', () => {
     const as = new AddressSpaceImpl(new PhysicalMemoryImpl(1 << 20));

@@ -335,6 +335,37 @@ const PAGE = 4096;
 const INV_PAGE = 1 / 4096;
 const TLB_MASK = TLB_SIZE - 1;
 
+/**
+ * Page-table leaves and TLBs of destroyed address spaces, for the next ones of this thread: a
+ * short VM makes three address spaces with a few leaves each, and allocating their off-heap
+ * typed arrays afresh was a large part of setting a VM up. A leaf is pooled only after
+ * `clearLeaf` emptied it (all zero); a TLB's tags are all NaN again when it is taken. A destroyed
+ * space points at DEAD_TLB (never filled: every lookup misses and then faults on the empty
+ * table), so it can never see the translations of the space that reuses its arrays.
+ */
+interface Tlb {
+  rTag: Float64Array;
+  rFrame: Int32Array;
+  wTag: Float64Array;
+  wFrame: Int32Array;
+}
+function newTlb(): Tlb {
+  return {
+    rTag: new Float64Array(TLB_SIZE).fill(NaN),
+    rFrame: new Int32Array(TLB_SIZE),
+    wTag: new Float64Array(TLB_SIZE).fill(NaN),
+    wFrame: new Int32Array(TLB_SIZE),
+  };
+}
+const DEAD_TLB = newTlb();
+const freeTlbs: Tlb[] = [];
+const MAX_FREE_TLBS = 8;
+const freeLeaves: Int32Array[] = [];
+const MAX_FREE_LEAVES = 64;
+function newLeaf(): Int32Array {
+  return freeLeaves.pop() ?? new Int32Array(L2_SIZE);
+}
+
 /** A fault record; the CPU adds the pc. */
 export interface PendingFault {
   addr: number;
@@ -350,11 +381,14 @@ export class AddressSpaceImpl implements AddressSpace {
   private readonly u16: Uint16Array;
   private readonly codeMark: Uint8Array;
   private readonly table = new Map<number, Int32Array>();
-  /** TLBs: tag = virtual page number (NaN when empty: never equal, even to vpn -1), frame = physical frame. */
-  private readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly rFrame = new Int32Array(TLB_SIZE);
-  private readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly wFrame = new Int32Array(TLB_SIZE);
+  /**
+   * TLBs: tag = virtual page number (NaN when empty: never equal, even to vpn -1), frame =
+   * physical frame. Taken from the pool (freeTlbs) and handed back by destroy().
+   */
+  private rTag: Float64Array;
+  private rFrame: Int32Array;
+  private wTag: Float64Array;
+  private wFrame: Int32Array;
   private resident = 0;
   private destroyed = false;
   /** Details of the last fault thrown by an access (valid after FAULT_SIGNAL). */
@@ -375,6 +409,11 @@ export class AddressSpaceImpl implements AddressSpace {
     this.dv = memory.view;
     this.u16 = memory.u16;
     this.codeMark = memory.codeMark;
+    const tlb = freeTlbs.pop() ?? newTlb();
+    this.rTag = tlb.rTag;
+    this.rFrame = tlb.rFrame;
+    this.wTag = tlb.wTag;
+    this.wFrame = tlb.wFrame;
     memory.attach(this);
   }
 
@@ -393,7 +432,7 @@ export class AddressSpaceImpl implements AddressSpace {
     let leaf = this.table.get(key);
     if (leaf === undefined) {
       if (e === 0) return;
-      leaf = new Int32Array(L2_SIZE);
+      leaf = newLeaf();
       this.table.set(key, leaf);
     }
     leaf[vpn & (L2_SIZE - 1)] = e;
@@ -427,7 +466,7 @@ export class AddressSpaceImpl implements AddressSpace {
       let leaf = this.table.get(key);
       if (leaf === undefined) {
         if (!create) continue;
-        leaf = new Int32Array(L2_SIZE);
+        leaf = newLeaf();
         this.table.set(key, leaf);
       }
       f(leaf, lo, hi);
@@ -499,7 +538,7 @@ export class AddressSpaceImpl implements AddressSpace {
         let e = leaf[i];
         if (e === 0) continue;
         if (copy === undefined) {
-          copy = new Int32Array(L2_SIZE);
+          copy = newLeaf();
           child.table.set(key, copy);
         }
         if ((e & PTE_LAZY) === 0) {
@@ -517,9 +556,18 @@ export class AddressSpaceImpl implements AddressSpace {
   }
   destroy(): void {
     if (this.destroyed) return;
-    for (const leaf of this.table.values()) this.clearLeaf(leaf, 0, L2_SIZE);
+    for (const leaf of this.table.values()) {
+      this.clearLeaf(leaf, 0, L2_SIZE);
+      if (freeLeaves.length < MAX_FREE_LEAVES) freeLeaves.push(leaf);
+    }
     this.table.clear();
     this.flushTlb();
+    if (freeTlbs.length < MAX_FREE_TLBS)
+      freeTlbs.push({ rTag: this.rTag, rFrame: this.rFrame, wTag: this.wTag, wFrame: this.wFrame });
+    this.rTag = DEAD_TLB.rTag;
+    this.rFrame = DEAD_TLB.rFrame;
+    this.wTag = DEAD_TLB.wTag;
+    this.wFrame = DEAD_TLB.wFrame;
     this.destroyed = true;
     this.memory.detach(this);
   }
