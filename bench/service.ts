@@ -273,7 +273,9 @@ async function main(): Promise<void> {
         .filter((r) => !rightRun(r))
         .slice(0, 3)
         .map((r) => `${r.id}: ${r.status}${r.message ? ` (${r.message})` : ''} stdout=${JSON.stringify(r.stdout)}`);
-      throw new Error(`${primeBad} of the prime runs failed: ${[...prime.errors.slice(0, 3), ...wrongOnes].join(' | ')}`);
+      throw new Error(
+        `${primeBad} of the prime runs failed: ${[...prime.errors.slice(0, 3), ...wrongOnes].join(' | ')}`,
+      );
     }
     const primeLat = prime.results.map((r) => r.latency).sort((a, b) => a - b);
 
