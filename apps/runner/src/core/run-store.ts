@@ -309,13 +309,8 @@ export class RunStore {
     return RunStore.metaOf(id, await this.r.hgetall(this.keys.run(id)));
   }
 
-  /** A pipeline on this store's connection (to batch reads of several stores in one round trip). */
-  pipeline(): ChainableCommander {
-    return this.r.pipeline();
-  }
-
   /** Queues the reads of a run's record and spec; their replies go through metaOf and specOf. */
-  readRun(p: ChainableCommander, id: string): void {
+  private readRun(p: ChainableCommander, id: string): void {
     p.hgetall(this.keys.run(id));
     p.get(this.keys.runSpec(id));
   }

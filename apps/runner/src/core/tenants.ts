@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import type { Limits, TenantPolicy } from './config';
 import { LIMIT_NAMES } from './config';
@@ -139,11 +138,6 @@ export class TenantStore {
 
   async get(id: string): Promise<Tenant | null> {
     return TenantStore.parse(await this.r.get(this.keys.tenant(id)));
-  }
-
-  /** Queues the read of a tenant record on a pipeline; its reply goes through `parse`. */
-  readTenant(p: ChainableCommander, id: string): void {
-    p.get(this.keys.tenant(id));
   }
 
   static parse(record: string | null): Tenant | null {

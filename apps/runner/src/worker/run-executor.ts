@@ -63,6 +63,7 @@ export class RunExecutor {
   private static readonly LEASE_MARGIN_MS = 120_000;
   private hooks: FinishedHook[] = [];
   private abandoning = false;
+  private readonly claimPolicy: ClaimPolicy;
 
   constructor(
     private readonly cfg: LichenConfig,
@@ -73,11 +74,9 @@ export class RunExecutor {
     private readonly artifacts: ArtifactStore,
     private readonly metrics: ServiceMetrics,
     private readonly log: ExecLogger,
-  ) {}
-
-  private get claimPolicy(): ClaimPolicy {
-    const t = this.cfg.tenantDefaults;
-    return {
+  ) {
+    const t = cfg.tenantDefaults;
+    this.claimPolicy = {
       defaultCap: t.concurrency,
       defaultWallMs: t.maxLimits.wallMs,
       leaseMarginMs: RunExecutor.LEASE_MARGIN_MS,
@@ -122,17 +121,6 @@ export class RunExecutor {
     this.cancels.set(runId, ac);
     const held = { tenant: meta.tenant, released: false };
     try {
-      if (!spec) {
-        // Claimed, but its spec expired or was lost: end it clearly (and free the slot).
-        const attempt = claim === 'cancel' ? meta.attempt + 1 : claim;
-        const claimed: RunMeta = { ...meta, status: 'running', attempt, startedAt: started };
-        return await this.complete(
-          runId,
-          this.quickOutcome('internal_error', 'run spec missing', attempt, Math.max(0, started - meta.createdAt)),
-          attempt,
-          { spec: null, meta: claimed, held },
-        );
-      }
       return await this.executeClaimed(runId, spec, meta, claim, started, held, ac, maxAttempts);
     } finally {
       this.cancels.delete(runId);
@@ -140,9 +128,19 @@ export class RunExecutor {
     }
   }
 
-  /** An outcome without a VM run (cancelled before start, gave up, setup failure). */
-  private quickOutcome(status: RunOutcome['status'], message: string, attempt: number, queueMs: number): RunOutcome {
-    return {
+  private async executeClaimed(
+    runId: string,
+    spec: RunSpec | null,
+    meta: RunMeta,
+    claim: number | 'cancel',
+    started: number,
+    held: HeldSlot,
+    ac: AbortController,
+    maxAttempts: number,
+  ): Promise<ExecResult> {
+    const queueMs = Math.max(0, started - meta.createdAt);
+    const attempt = claim === 'cancel' ? meta.attempt + 1 : claim;
+    const quick = (status: RunOutcome['status'], message: string): RunOutcome => ({
       status,
       exitCode: null,
       signal: null,
@@ -156,27 +154,13 @@ export class RunExecutor {
       crash: null,
       artifactsKey: null,
       attempt,
-    };
-  }
-
-  private async executeClaimed(
-    runId: string,
-    spec: RunSpec,
-    meta: RunMeta,
-    claim: number | 'cancel',
-    started: number,
-    held: HeldSlot,
-    ac: AbortController,
-    maxAttempts: number,
-  ): Promise<ExecResult> {
-    const queueMs = Math.max(0, started - meta.createdAt);
-    const attempt = claim === 'cancel' ? meta.attempt + 1 : claim;
-    const quick = (status: RunOutcome['status'], message: string): RunOutcome =>
-      this.quickOutcome(status, message, attempt, queueMs);
+    });
     // The record as the claim left it (what the hooks see once the outcome is written).
     const claimed: RunMeta =
       claim === 'cancel' ? meta : { ...meta, status: 'running', attempt: claim, startedAt: started };
     const done = { spec, meta: claimed, held };
+    // Claimed, but its spec expired or was lost: end it clearly (and free the slot).
+    if (!spec) return this.complete(runId, quick('internal_error', 'run spec missing'), attempt, done);
     if (claim === 'cancel') return this.complete(runId, quick('cancelled', 'cancelled before start'), 0, done);
     if (attempt > maxAttempts) {
       return this.complete(
