@@ -50,12 +50,12 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [
+        // nestjs-pino gives Nest and the services their logger; its per-request middleware
+        // (pino-http) is applied to no route: requests are logged by requestObserver
+        // (common/request-log.ts), at a fraction of the cost.
         LoggerModule.forRoot({
-          pinoHttp: {
-            level: cfg.logLevel,
-            autoLogging: { ignore: (req) => req.url === '/metrics' || req.url === '/healthz' || req.url === '/readyz' },
-            redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
-          },
+          pinoHttp: { level: cfg.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+          forRoutes: [],
         }),
       ],
       controllers: [RunsController, BatchesController, ImagesController, TenantsController, HealthController],

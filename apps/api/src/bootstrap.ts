@@ -6,11 +6,12 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import type { LichenConfig } from '../../runner/src/core/config';
 import type { ServiceContext } from '../../runner/src/core/context';
 import { ApiError } from './common/api-error';
 import { toErrorBody } from './common/error-filter';
+import { requestObserver } from './common/request-log';
 import { CTX } from './common/tokens';
 import { ApiModule } from './app.module';
 import type { ApiModuleOptions } from './app.module';
@@ -48,13 +49,8 @@ export async function createApiApp(
     res.status(status).json(body);
   });
   const ctx = app.get<ServiceContext>(CTX);
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    res.on('finish', () => {
-      const route = (req as Request & { route?: { path?: string } }).route?.path ?? 'unmatched';
-      ctx.metrics.httpRequests.inc({ method: req.method, route, code: String(res.statusCode) });
-    });
-    next();
-  });
+  // Counts and logs every request; PinoLogger.root is nestjs-pino's logger (set once the app initialises).
+  app.use(requestObserver(ctx.metrics, () => PinoLogger.root as PinoLogger['logger'] | undefined));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

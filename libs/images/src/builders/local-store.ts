@@ -58,7 +58,23 @@ export interface LocalImage {
   path: string;
 }
 
+/** What a manifest file was when it was last read: rewriting or replacing it changes one of these. */
+interface ManifestStamp {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  image: LocalImage;
+}
+
 export class LocalImageStore {
+  /**
+   * Manifests already read, by path, with the file identity they were read from. A runner looks
+   * its image up for every run; one stat of the manifest then replaces reading and parsing it
+   * (tags are rewritten by rename, which changes the inode, so a re-tag is seen at once).
+   */
+  private readonly stamps = new Map<string, ManifestStamp>();
+  private static readonly MAX_STAMPS = 256;
+
   constructor(readonly dir: string = defaultImageDir()) {}
 
   private blobPath(sha256: string): string {
@@ -80,11 +96,20 @@ export class LocalImageStore {
   get(refText: string | ImageRef): LocalImage | undefined {
     const ref = typeof refText === 'string' ? parseImageRef(refText) : refText;
     const mpath = this.manifestPath(ref);
-    if (!existsSync(mpath)) return undefined;
+    const st = statSync(mpath, { throwIfNoEntry: false });
+    if (!st) {
+      this.stamps.delete(mpath);
+      return undefined;
+    }
+    const known = this.stamps.get(mpath);
+    if (known && known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.image;
     const manifest = this.readManifest(mpath);
     const path = this.blobPath(manifest.sha256);
     if (!existsSync(path)) return undefined;
-    return { manifest, path };
+    const image = { manifest, path };
+    if (this.stamps.size >= LocalImageStore.MAX_STAMPS) this.stamps.clear();
+    this.stamps.set(mpath, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, image });
+    return image;
   }
 
   /** For the image resolver (LocalImageLookup in libs/images/src/resolve.ts). */
