@@ -66,7 +66,7 @@ export class ApiModule {
           provide: SUBMITTER,
           inject: [CTX],
           useFactory: (ctx: ServiceContext) => {
-            const s = new RunSubmitter(cfg, ctx.keys, ctx.runs);
+            const s = new RunSubmitter(cfg, ctx.keys, ctx.runs, ctx.redis);
             ctx.metrics.setQueueDepthSource(() => s.counts());
             return s;
           },

@@ -103,7 +103,7 @@ export class RunnerCore {
       onCrash: (reason) => ctx.metrics.workerCrashes.inc({ reason }),
     });
     this.executor = new RunExecutor(cfg, ctx.runs, ctx.tenants, this.pool, images, ctx.artifacts, ctx.metrics, log);
-    this.submitter = new RunSubmitter(cfg, ctx.keys, ctx.runs);
+    this.submitter = new RunSubmitter(cfg, ctx.keys, ctx.runs, ctx.redis);
     this.coordinator = new BatchCoordinator(cfg, ctx.batches, this.submitter, ctx.artifacts, log, ctx.tenants);
     this.executor.onFinished((id, spec, meta) => this.coordinator.onRunFinished(id, spec, meta));
     ctx.metrics.setQueueDepthSource(() => this.submitter.counts());

@@ -4,31 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyStats } from '../worker/outcome';
 import { Keys } from './keys';
 import { DONE_INLINE_MAX_BYTES, RunStore } from './run-store';
-import type { RunOutcome, RunSpec } from './types';
+import { sampleSpec } from './run-spec.fixture';
+import type { RunOutcome } from './types';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const spec: RunSpec = {
-  image: 'busybox',
-  argv: ['echo', 'hi'],
-  env: [],
-  cwd: '/',
-  stdin: null,
-  files: [],
-  limits: {
-    cpuSteps: 1e6,
-    memoryBytes: 64 << 20,
-    wallMs: 1000,
-    outputBytes: 1 << 20,
-    processes: 8,
-    openFiles: 64,
-    fileSizeBytes: 1 << 20,
-  },
-  deterministic: null,
-  artifacts: false,
-  webhookUrl: null,
-  batch: null,
-};
+const spec = sampleSpec;
 
 const outcome = (stdout: string): RunOutcome => ({
   status: 'succeeded',

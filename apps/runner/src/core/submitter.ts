@@ -1,7 +1,8 @@
 import { Job, Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
-import type { ChainableCommander } from 'ioredis';
+import type Redis from 'ioredis';
 import type { LichenConfig } from './config';
+import { JobTransactions } from './job-transaction';
 import type { Keys } from './keys';
 import type { RunStore } from './run-store';
 import type { RunSpec } from './types';
@@ -11,15 +12,18 @@ export const RUN_JOB = 'run';
 /** Creates run records and queues their jobs (BullMQ job id = run id, so a run is queued once). */
 export class RunSubmitter {
   readonly queue: Queue;
+  private readonly tx: JobTransactions;
   constructor(
     private readonly cfg: LichenConfig,
     keys: Keys,
     private readonly runs: RunStore,
+    redis: Redis,
   ) {
     this.queue = new Queue(cfg.queueName, {
       connection: { url: cfg.redisUrl, maxRetriesPerRequest: null },
       prefix: keys.bullPrefix(),
     });
+    this.tx = new JobTransactions(redis);
   }
 
   /**
@@ -27,14 +31,15 @@ export class RunSubmitter {
    * never sees a job without its record, and a record is never left without its job.
    */
   async submit(tenant: string, spec: RunSpec, id = this.runs.newId()): Promise<string> {
-    const client = await this.queue.getBackend().client;
-    // BullMQ's Redis client wraps ioredis: its transaction is ioredis's (with BullMQ's scripts
-    // defined), so the run's own commands can go in with the job.
-    const m = client.multi() as unknown as ChainableCommander;
+    const m = this.tx.begin();
     // The tenant is for people inspecting the queue; the runner takes it from the record.
     const job = new Job(this.queue, RUN_JOB, { runId: id, tenant }, this.jobOptions(id), id);
-    // Queued on the transaction synchronously; its promise settles with the transaction.
+    // BullMQ queues its script on the transaction synchronously (the promise settles with the
+    // transaction). If it queued nothing (it threw: another kind of job), the transaction is
+    // never sent, so no record exists without its job.
+    const before = m.length;
     job.addJob(m as unknown as Parameters<Job['addJob']>[0]).catch(() => undefined);
+    if (m.length !== before + 1) throw new Error("BullMQ did not queue the run's job on the transaction");
     this.runs.queueCreate(m, id, tenant, spec, Date.now());
     const res = await m.exec();
     await this.runs.afterCreate(tenant, res);
