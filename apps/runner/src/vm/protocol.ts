@@ -72,12 +72,22 @@ export interface WarmupSpec {
 
 export type ToWorker = { t: 'run'; job: ThreadJob } | { t: 'cancel' } | { t: 'warmup'; spec: WarmupSpec };
 
+/** Guest output held back by the VM thread (see OutputBatcher in vm-worker.ts). */
+export interface OutputChunk {
+  t: 'out' | 'err';
+  d: Uint8Array;
+}
+
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'out'; d: Uint8Array }
   | { t: 'err'; d: Uint8Array }
-  /** `heapBytes`: the thread's JS heap in use after the run (the pool retires a thread that grows). */
-  | { t: 'result'; result: RunResult; heapBytes: number }
+  /**
+   * `heapBytes`: the thread's JS heap in use after the run (the pool retires a thread that grows).
+   * `tail`: output written since the last `out`/`err` message, in order; the pool delivers it
+   * before the result (a short run's whole output comes this way, in one message).
+   */
+  | { t: 'result'; result: RunResult; heapBytes: number; tail: OutputChunk[] }
   /** The blocking part of the warm-up is over (or it failed): the thread takes jobs from now on. */
   | { t: 'warm-ready' }
   /** The whole warm-up is over: `runs` VMs in `ms` of thread time spent on them, or stopped by `error`. */

@@ -105,4 +105,28 @@ describe('VmPool', () => {
     await stdoutOf(pool, ['retain', '40']);
     expect(await stdoutOf(pool, ['thread-id'])).not.toBe(first);
   });
+
+  it('the output of a short run arrives whole and in order before its result', async () => {
+    pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100 });
+    expect(await stdoutOf(pool, ['chunks', '20', '0'])).toBe(
+      Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join(''),
+    );
+  });
+
+  it('a long run streams its output while it runs, not only with its result', async () => {
+    pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100 });
+    const seen: { line: string; at: number }[] = [];
+    const t0 = performance.now();
+    const r = await pool.run({
+      job: job(['chunks', '5', '60']),
+      wallBackstopMs: 20_000,
+      onStdout: (c) => seen.push({ line: Buffer.from(c).toString(), at: performance.now() - t0 }),
+      onStderr: () => undefined,
+    });
+    const ended = performance.now() - t0;
+    expect(r.kind).toBe('result');
+    expect(seen.map((s) => s.line).join('')).toBe('line 0\nline 1\nline 2\nline 3\nline 4\n');
+    // Lines are 60 ms apart; the first must not wait for the end (~300 ms).
+    expect(seen[0].at).toBeLessThan(ended - 150);
+  });
 });

@@ -219,6 +219,10 @@ export class VmPool {
         if (m.t === 'out') o.onStdout(m.d);
         else if (m.t === 'err') o.onStderr(m.d);
         else if (m.t === 'result') {
+          for (const c of m.tail) {
+            if (c.t === 'out') o.onStdout(c.d);
+            else o.onStderr(c.d);
+          }
           heapBytes = m.heapBytes;
           finish({ kind: 'result', result: m.result });
         } else if (m.t === 'failed') finish({ kind: 'crash', reason: 'exception', message: m.message });

@@ -6,7 +6,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { FileBlockDevice } from '@lichen/vfs';
-import type { FromWorker, RunResult, ThreadJob, ToWorker, WarmupSpec, WorkerInit } from './protocol';
+import type { FromWorker, OutputChunk, RunResult, ThreadJob, ToWorker, WarmupSpec, WorkerInit } from './protocol';
 
 interface Engine {
   runVm(config: Record<string, unknown>, io: Record<string, unknown>): Promise<RunResult>;
@@ -85,15 +85,54 @@ async function runJob(
   }
 }
 
+/**
+ * Guest output on its way to the pool. Chunks are held for up to FLUSH_MS (or FLUSH_BYTES) and
+ * sent together; what is held when the VM ends rides in the result message. A short run then
+ * costs one message to the main thread instead of one per write(2) plus the result, and a long
+ * one still streams with at most FLUSH_MS of delay.
+ */
+class OutputBatcher {
+  static readonly FLUSH_MS = 5;
+  static readonly FLUSH_BYTES = 64 * 1024;
+  private held: OutputChunk[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  push(t: OutputChunk['t'], c: Uint8Array): void {
+    // The kernel may reuse its buffer after the write returns.
+    this.held.push({ t, d: c.slice() });
+    this.bytes += c.length;
+    if (this.bytes >= OutputBatcher.FLUSH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), OutputBatcher.FLUSH_MS);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const m of this.take()) post(m);
+  }
+
+  /** Ends the batching: returns what is still held, for the result message. */
+  take(): OutputChunk[] {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const held = this.held;
+    this.held = [];
+    this.bytes = 0;
+    return held;
+  }
+}
+
 async function run(engine: Engine, job: ThreadJob, abort: AbortController): Promise<void> {
+  const out = new OutputBatcher();
   const result = await runJob(
     engine,
     job,
-    (c) => post({ t: 'out', d: c.slice() }),
-    (c) => post({ t: 'err', d: c.slice() }),
+    (c) => out.push('out', c),
+    (c) => out.push('err', c),
     abort.signal,
   );
-  post({ t: 'result', result, heapBytes: getHeapStatistics().used_heap_size });
+  post({ t: 'result', result, heapBytes: getHeapStatistics().used_heap_size, tail: out.take() });
 }
 
 const discard = (): void => undefined;
