@@ -23,12 +23,12 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { buildImage, defaultImageDir, LocalImageStore } from '@lichen/images';
+import { BenchHttpConnection } from './http-client';
 
 const ROOT = resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 500);
@@ -48,45 +48,6 @@ function freePort(): Promise<number> {
       s.close(() => res(p));
     });
     s.on('error', rej);
-  });
-}
-
-/**
- * The load generator's HTTP client: node:http over kept-alive connections, one per client. It
- * shares the machine's cores with the service, so it is kept cheaper than fetch (which cost
- * ~2.5 ms of CPU per request here, about a fifth of the whole service's).
- */
-const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
-function httpJson(method: string, url: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpRequest(
-      url,
-      {
-        method,
-        agent,
-        headers: {
-          authorization: `Bearer ${KEY}`,
-          ...(payload === undefined
-            ? {}
-            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-          } catch (e) {
-            reject(new Error(`${method} ${url}: HTTP ${res.statusCode}, body is not JSON: ${(e as Error).message}`));
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
   });
 }
 
@@ -217,15 +178,15 @@ async function main(): Promise<void> {
     await waitHttp(`${base}/readyz`, 120_000);
     for (const p of runnerPorts) await waitHttp(`http://127.0.0.1:${p}/healthz`, 120_000);
 
-    const submit = async (text: string): Promise<Done & { latency: number }> => {
+    const submit = async (conn: BenchHttpConnection, text: string): Promise<Done & { latency: number }> => {
       const t0 = performance.now();
-      const r = await httpJson('POST', `${base}/v1/runs?wait=60`, { image: 'busybox', argv: ['echo', text] });
+      const r = await conn.request('POST', '/v1/runs?wait=60', { image: 'busybox', argv: ['echo', text] });
       let body = r.body as Done & { error?: unknown };
       if (r.status === 202 && body.id) {
         // Still running when ?wait ran out (queue backed up): follow it until it is final.
         for (;;) {
           await new Promise((res) => setTimeout(res, 100));
-          body = (await httpJson('GET', `${base}/v1/runs/${body.id}`)).body as Done;
+          body = (await conn.request('GET', `/v1/runs/${body.id}`)).body as Done;
           if (body.status !== 'queued' && body.status !== 'running') break;
         }
       } else if (r.status !== 200) throw new Error(`run ${text}: HTTP ${r.status} ${JSON.stringify(body)}`);
@@ -245,15 +206,21 @@ async function main(): Promise<void> {
       let next = 0;
       await Promise.all(
         Array.from({ length: CLIENTS }, async () => {
-          for (;;) {
-            const i = next++;
-            if (i >= n) return;
-            const text = `${tag}-${i}-${randomBytes(4).toString('hex')}`;
-            try {
-              results.push({ text, ...(await submit(text)) });
-            } catch (e) {
-              errors.push((e as Error).message);
+          // One kept-alive connection per client.
+          const conn = new BenchHttpConnection('127.0.0.1', apiPort, KEY);
+          try {
+            for (;;) {
+              const i = next++;
+              if (i >= n) return;
+              const text = `${tag}-${i}-${randomBytes(4).toString('hex')}`;
+              try {
+                results.push({ text, ...(await submit(conn, text)) });
+              } catch (e) {
+                errors.push((e as Error).message);
+              }
             }
+          } finally {
+            conn.close();
           }
         }),
       );
