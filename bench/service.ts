@@ -12,7 +12,9 @@
  * printed as well (the service just after a start).
  *
  * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_PRIME_RUNS (1000),
- * BENCH_RUNNER_CONCURRENCY (cores per runner), BENCH_ENGINE=echo (VM threads run
+ * BENCH_RUNNER_CONCURRENCY (cores per runner), BENCH_PIN_RUNNERS (1: each runner pinned to its half
+ * of the CPUs with LICHEN_RUNNER_CPUS, as docs/operations.md advises for runner hosts; 0: unpinned),
+ * BENCH_ENGINE=echo (VM threads run
  * bench/echo-engine.cjs, which answers at once instead of running a VM: the control plane's own
  * ceiling), BENCH_SKIP_BUILD=1 (use the existing dist/), BENCH_LOG_DIR (write each process's stdout,
  * e.g. its log or V8 traces, to DIR/api.log, DIR/runner-1.log, …), BENCH_LOG_LEVEL (warn),
@@ -137,6 +139,13 @@ async function main(): Promise<void> {
   const apiPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lichen-bench-'));
   const perRunner = Number(process.env.BENCH_RUNNER_CONCURRENCY ?? cpus().length);
+  // Runner i on the i-th half of the CPUs (2 cores: runner-1 on CPU 0, runner-2 on CPU 1).
+  const ncpu = cpus().length;
+  const pin = process.env.BENCH_PIN_RUNNERS !== '0' && ncpu >= 2;
+  const half = Math.floor(ncpu / 2);
+  const runnerCpus = pin
+    ? [half > 1 ? `0-${half - 1}` : '0', ncpu - half > 1 ? `${half}-${ncpu - 1}` : `${half}`]
+    : ['', ''];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REDIS_URL,
@@ -172,8 +181,14 @@ async function main(): Promise<void> {
   const runnerPorts = [await freePort(), await freePort()];
   try {
     start('api', join(ROOT, 'apps/api'));
-    start('runner-1', join(ROOT, 'apps/runner'), { LICHEN_RUNNER_METRICS_PORT: String(runnerPorts[0]) });
-    start('runner-2', join(ROOT, 'apps/runner'), { LICHEN_RUNNER_METRICS_PORT: String(runnerPorts[1]) });
+    start('runner-1', join(ROOT, 'apps/runner'), {
+      LICHEN_RUNNER_METRICS_PORT: String(runnerPorts[0]),
+      LICHEN_RUNNER_CPUS: runnerCpus[0],
+    });
+    start('runner-2', join(ROOT, 'apps/runner'), {
+      LICHEN_RUNNER_METRICS_PORT: String(runnerPorts[1]),
+      LICHEN_RUNNER_CPUS: runnerCpus[1],
+    });
     const base = `http://127.0.0.1:${apiPort}`;
     await waitHttp(`${base}/readyz`, 120_000);
     for (const p of runnerPorts) await waitHttp(`http://127.0.0.1:${p}/healthz`, 120_000);
@@ -297,7 +312,7 @@ async function main(): Promise<void> {
     qemu.sort((a, b) => a - b);
 
     console.log(
-      `\nbench:service — ${RUNS} × busybox echo, ${CLIENTS} clients, API + 2 runners × ${perRunner} VM threads (${cpus().length} cores)`,
+      `\nbench:service — ${RUNS} × busybox echo, ${CLIENTS} clients, API + 2 runners × ${perRunner} VM threads (${ncpu} cores; ${pin ? `runners pinned to CPUs ${runnerCpus.join(' | ')}` : 'runners not pinned'})`,
     );
     if (ENGINE === 'echo')
       console.log(

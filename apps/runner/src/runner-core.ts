@@ -7,6 +7,7 @@ import { BatchCoordinator } from './batch/coordinator';
 import type { Limits } from './core/config';
 import type { ServiceContext } from './core/context';
 import { bullConnection } from './core/context';
+import { allowedCpus, pinProcess } from './core/cpu-affinity';
 import type { ImageProvider } from './core/images';
 import { ResolvingImageProvider } from './core/images';
 import { createRedis, closeRedis } from './core/redis';
@@ -150,6 +151,11 @@ export class RunnerCore {
 
   async start(): Promise<void> {
     const cfg = this.ctx.cfg;
+    if (cfg.runner.cpus !== null) {
+      // Before the VM threads start work: they inherit the mask (docs/operations.md, CPU pinning).
+      pinProcess(cfg.runner.cpus);
+      this.log.info({ cpus: allowedCpus() }, 'runner pinned to CPUs');
+    }
     this.sub = createRedis(cfg.redisUrl, { name: 'lichen-runner-sub' });
     await this.sub.subscribe(this.ctx.keys.cancelChannel());
     this.sub.on('message', (_ch: string, runId: string) => {

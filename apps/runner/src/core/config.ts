@@ -75,6 +75,8 @@ export interface LichenConfig {
      * `blockingRuns` before the thread takes jobs, the rest while it has none.
      */
     warmup: { image: string; runs: number; blockingRuns: number };
+    /** CPU list (taskset syntax, e.g. `0` or `2-3,6`) the runner pins all its threads to; null: no pinning. */
+    cpus: string | null;
     metricsPort: number;
     attempts: number;
     shutdownGraceMs: number;
@@ -190,6 +192,10 @@ const schema = z.object({
   LICHEN_VM_WARMUP_RUNS: int(1500, 0, 100_000),
   LICHEN_VM_WARMUP_BLOCKING_RUNS: int(100, 0, 100_000),
   LICHEN_VM_WARMUP_IMAGE: z.string().min(1).optional().default('busybox'),
+  LICHEN_RUNNER_CPUS: str('').refine(
+    (v) => v === '' || /^\d{1,4}(-\d{1,4})?(,\d{1,4}(-\d{1,4})?)*$/.test(v),
+    'must be a CPU list such as 0, 0-3 or 0,2,4-5',
+  ),
   // Applied by the entry points before loading (v8-flags.ts); validated here like the rest.
   LICHEN_V8_INTERRUPT_BUDGET: int(SERVICE_INTERRUPT_BUDGET, 0, INTERRUPT_BUDGET_MAX).refine(
     (n) => n === 0 || n >= INTERRUPT_BUDGET_MIN,
@@ -282,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LichenConfig {
         runs: e.LICHEN_VM_WARMUP_RUNS,
         blockingRuns: Math.min(e.LICHEN_VM_WARMUP_BLOCKING_RUNS, e.LICHEN_VM_WARMUP_RUNS),
       },
+      cpus: e.LICHEN_RUNNER_CPUS === '' ? null : e.LICHEN_RUNNER_CPUS,
       metricsPort: e.LICHEN_RUNNER_METRICS_PORT,
       attempts: e.LICHEN_JOB_ATTEMPTS,
       shutdownGraceMs: e.LICHEN_SHUTDOWN_GRACE_MS,
