@@ -96,6 +96,19 @@ describe('VmPool', () => {
   it('no warm-up when the spec is null (image not available)', async () => {
     pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100, warmup: async () => null });
     expect(await stdoutOf(pool, ['count'])).toBe('1\n');
+    expect(pool.warmingThreads).toBe(0);
+  });
+
+  it('a fresh thread counts as warming from its start, before its engine and warm-up spec are ready', async () => {
+    let release: (s: WarmupSpec) => void = () => undefined;
+    const spec = new Promise<WarmupSpec>((r) => (release = r));
+    pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100, warmup: () => spec });
+    // Readers such as the bench wait for 0: it must not read 0 before the warm-up has even begun.
+    expect(pool.warmingThreads).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pool.warmingThreads).toBe(1);
+    release({ job: warmJob(['echo', 'warm']), runs: 3, blockingRuns: 3 });
+    await vi.waitFor(() => expect(pool?.warmingThreads).toBe(0), { timeout: 10_000 });
   });
 
   it('a thread whose JS heap grew past half its limit is replaced; a lean one is reused', async () => {

@@ -87,10 +87,17 @@ export class VmPool {
     return this.warming;
   }
 
-  /** Counts a thread as warming until it reports the end of its warm-up (reported) or exits. */
-  private watchWarmup(worker: Worker): void {
+  /**
+   * Counts a thread as warming from its start (when the pool warms threads at all) until its
+   * warm-up ends (reported), turns out not to happen (`settle` called), or the thread exits. A
+   * thread still loading its engine counts too, so a fresh pool never reads as warm too early.
+   */
+  private countWarming(worker: Worker): () => void {
     this.warming++;
+    let counted = true;
     const settle = (): void => {
+      if (!counted) return;
+      counted = false;
       this.warming--;
       worker.off('message', onMessage);
       worker.off('exit', settle);
@@ -102,6 +109,7 @@ export class VmPool {
     };
     worker.on('message', onMessage);
     worker.on('exit', settle);
+    return settle;
   }
 
   private spawn(): Warm {
@@ -131,12 +139,18 @@ export class VmPool {
         worker.once('error', onError);
         worker.once('exit', onExit);
       });
+    const notWarming = this.opts.warmup ? this.countWarming(worker) : () => undefined;
     w.ready = next(['ready']).then(async (first) => {
-      if (first.t !== 'ready' || !this.opts.warmup) return first;
+      if (first.t !== 'ready' || !this.opts.warmup) {
+        notWarming();
+        return first;
+      }
       this.warmupSpec ??= this.opts.warmup().catch(() => null);
       const spec = await this.warmupSpec;
-      if (!spec || spec.runs <= 0) return first;
-      this.watchWarmup(worker);
+      if (!spec || spec.runs <= 0) {
+        notWarming();
+        return first;
+      }
       const ready = next(['warm-ready']);
       worker.postMessage({ t: 'warmup', spec } satisfies ToWorker);
       const m = await ready;
