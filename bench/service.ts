@@ -179,6 +179,8 @@ async function main(): Promise<void> {
   };
   let stopping = false;
   const runnerPorts = [await freePort(), await freePort()];
+  // One kept-alive connection per client, for the prime and the measured runs alike.
+  const conns = Array.from({ length: CLIENTS }, () => new BenchHttpConnection('127.0.0.1', apiPort, KEY));
   try {
     start('api', join(ROOT, 'apps/api'));
     start('runner-1', join(ROOT, 'apps/runner'), {
@@ -220,22 +222,16 @@ async function main(): Promise<void> {
       const errors: string[] = [];
       let next = 0;
       await Promise.all(
-        Array.from({ length: CLIENTS }, async () => {
-          // One kept-alive connection per client.
-          const conn = new BenchHttpConnection('127.0.0.1', apiPort, KEY);
-          try {
-            for (;;) {
-              const i = next++;
-              if (i >= n) return;
-              const text = `${tag}-${i}-${randomBytes(4).toString('hex')}`;
-              try {
-                results.push({ text, ...(await submit(conn, text)) });
-              } catch (e) {
-                errors.push((e as Error).message);
-              }
+        conns.map(async (conn) => {
+          for (;;) {
+            const i = next++;
+            if (i >= n) return;
+            const text = `${tag}-${i}-${randomBytes(4).toString('hex')}`;
+            try {
+              results.push({ text, ...(await submit(conn, text)) });
+            } catch (e) {
+              errors.push((e as Error).message);
             }
-          } finally {
-            conn.close();
           }
         }),
       );
@@ -360,6 +356,7 @@ async function main(): Promise<void> {
     process.exitCode = errors.length || wrong || dup || results.length !== RUNS ? 1 : 0;
   } finally {
     stopping = true;
+    for (const c of conns) c.close();
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
     let cursor = '0';
