@@ -12,7 +12,8 @@
  * printed as well (the service just after a start).
  *
  * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_PRIME_RUNS (1000),
- * BENCH_RUNNER_CONCURRENCY (cores per runner), BENCH_PIN_RUNNERS (1: each runner pinned to its half
+ * BENCH_RUNNER_CONCURRENCY (jobs a runner holds; default: cores), LICHEN_RUNNER_VM_THREADS (VMs a
+ * runner runs at once; default: half the cores), BENCH_PIN_RUNNERS (1: each runner pinned to its half
  * of the CPUs with LICHEN_RUNNER_CPUS, as docs/operations.md advises for runner hosts; 0: unpinned),
  * BENCH_ENGINE=echo (VM threads run
  * bench/echo-engine.cjs, which answers at once instead of running a VM: the control plane's own
@@ -139,6 +140,12 @@ async function main(): Promise<void> {
   const apiPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lichen-bench-'));
   const perRunner = Number(process.env.BENCH_RUNNER_CONCURRENCY ?? cpus().length);
+  // Each runner holds `perRunner` jobs but runs VMs on its share of the cores only (one thread
+  // per core runs VMs back to back while the main thread does the other jobs' Redis work).
+  const vmThreads = Math.min(
+    perRunner,
+    Number(process.env.LICHEN_RUNNER_VM_THREADS || Math.max(1, Math.floor(cpus().length / 2))),
+  );
   // Runner i on the i-th half of the CPUs (2 cores: runner-1 on CPU 0, runner-2 on CPU 1).
   const ncpu = cpus().length;
   const pin = process.env.BENCH_PIN_RUNNERS !== '0' && ncpu >= 2;
@@ -156,6 +163,7 @@ async function main(): Promise<void> {
     LICHEN_IMAGE_DIR: defaultImageDir(),
     LICHEN_ARTIFACT_DIR: join(dir, 'artifacts'),
     LICHEN_RUNNER_CONCURRENCY: String(perRunner),
+    LICHEN_RUNNER_VM_THREADS: String(vmThreads),
     LICHEN_VM_ENGINE: ENGINE === 'echo' ? join(ROOT, 'bench/echo-engine.cjs') : '',
     LICHEN_TENANT_CONCURRENCY: '1000',
     LICHEN_TENANT_RATE_LIMIT: '1000000',
@@ -308,7 +316,7 @@ async function main(): Promise<void> {
     qemu.sort((a, b) => a - b);
 
     console.log(
-      `\nbench:service — ${RUNS} × busybox echo, ${CLIENTS} clients, API + 2 runners × ${perRunner} VM threads (${ncpu} cores; ${pin ? `runners pinned to CPUs ${runnerCpus.join(' | ')}` : 'runners not pinned'})`,
+      `\nbench:service — ${RUNS} × busybox echo, ${CLIENTS} clients, API + 2 runners × ${perRunner} jobs / ${vmThreads} VM thread${vmThreads === 1 ? '' : 's'} (${ncpu} cores; ${pin ? `runners pinned to CPUs ${runnerCpus.join(' | ')}` : 'runners not pinned'})`,
     );
     if (ENGINE === 'echo')
       console.log(

@@ -92,7 +92,8 @@ export class RunnerCore {
     this.pool = new VmPool({
       engine: engine ?? '@lichen/kernel',
       heapMb: cfg.runner.vmHeapMb,
-      warm: cfg.runner.concurrency,
+      warm: cfg.runner.vmThreads,
+      maxRunning: cfg.runner.vmThreads < cfg.runner.concurrency ? cfg.runner.vmThreads : undefined,
       runsPerThread: cfg.runner.runsPerThread,
       cancelGraceMs: 500,
       // Only the kernel is warmed (a plugged-in engine may not run real images).

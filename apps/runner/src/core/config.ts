@@ -67,6 +67,8 @@ export interface LichenConfig {
   results: { ttlSeconds: number; outputBytes: number; consoleMaxBytes: number; consoleMaxEvents: number };
   runner: {
     concurrency: number;
+    /** VMs running at once (≤ concurrency): jobs beyond it wait for a VM thread in the runner. */
+    vmThreads: number;
     vmHeapMb: number;
     /** VMs a worker thread runs one after another before it is replaced (1 = fresh thread per VM). */
     runsPerThread: number;
@@ -187,6 +189,7 @@ const schema = z.object({
   LICHEN_CONSOLE_MAX_BYTES: int(8 * MiB, 0),
   LICHEN_CONSOLE_MAX_EVENTS: int(20_000, 10),
   LICHEN_RUNNER_CONCURRENCY: int(Math.max(1, cpus().length), 1, 1024),
+  LICHEN_RUNNER_VM_THREADS: int(0, 0, 1024),
   LICHEN_VM_HEAP_MB: int(512, 32, 65536),
   LICHEN_VM_RUNS_PER_THREAD: int(5000, 1, 1_000_000),
   LICHEN_VM_WARMUP_RUNS: int(1500, 0, 100_000),
@@ -281,6 +284,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LichenConfig {
     },
     runner: {
       concurrency: e.LICHEN_RUNNER_CONCURRENCY,
+      vmThreads:
+        e.LICHEN_RUNNER_VM_THREADS === 0
+          ? e.LICHEN_RUNNER_CONCURRENCY
+          : Math.min(e.LICHEN_RUNNER_VM_THREADS, e.LICHEN_RUNNER_CONCURRENCY),
       vmHeapMb: e.LICHEN_VM_HEAP_MB,
       runsPerThread: e.LICHEN_VM_RUNS_PER_THREAD,
       warmup: {

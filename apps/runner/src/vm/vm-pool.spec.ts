@@ -142,4 +142,75 @@ describe('VmPool', () => {
     // Lines are 60 ms apart; the first must not wait for the end (~300 ms).
     expect(seen[0].at).toBeLessThan(ended - 150);
   });
+
+  describe('with maxRunning', () => {
+    const run = (p: VmPool, argv: string[], signal?: AbortSignal): Promise<{ out: string; r: ThreadOutcome }> => {
+      let out = '';
+      return p
+        .run({
+          job: job(argv),
+          wallBackstopMs: 20_000,
+          signal,
+          onStdout: (c) => (out += Buffer.from(c).toString()),
+          onStderr: () => undefined,
+        })
+        .then((r) => ({ out, r }));
+    };
+
+    it('runs one VM at a time in one thread, the others waiting first come, first served', async () => {
+      pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100, maxRunning: 1 });
+      const order: string[] = [];
+      const runs = ['a', 'b', 'c'].map((x) =>
+        run(pool as VmPool, ['sleep-ms', '80']).then((v) => {
+          order.push(x);
+          return v;
+        }),
+      );
+      expect(pool.waiting).toBe(2);
+      await vi.waitFor(() => expect(pool?.activeThreads).toBe(1));
+      expect(pool.waiting).toBe(2);
+      const done = await Promise.all(runs);
+      expect(done.map((d) => d.r.kind)).toEqual(['result', 'result', 'result']);
+      expect(order).toEqual(['a', 'b', 'c']);
+      // The same thread ran all three: the next VM it runs is its fourth.
+      expect((await run(pool, ['count'])).out).toBe('4\n');
+    });
+
+    it('a waiting run whose signal fires ends cancelled without a VM; the others go on', async () => {
+      pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100, maxRunning: 1 });
+      const ac = new AbortController();
+      const first = run(pool, ['sleep-ms', '150']);
+      const second = run(pool, ['echo', 'never'], ac.signal);
+      const third = run(pool, ['echo', 'third']);
+      await new Promise((r) => setTimeout(r, 30));
+      ac.abort();
+      expect((await second).r).toEqual({
+        kind: 'terminated',
+        reason: 'cancelled',
+        message: 'cancelled before its VM started',
+      });
+      expect(pool.waiting).toBe(1);
+      expect((await first).r.kind).toBe('result');
+      expect((await third).out).toBe('third\n');
+    });
+
+    it('a crash fails only the run in the thread; the waiting run gets a fresh thread', async () => {
+      pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100, maxRunning: 1 });
+      const crash = run(pool, ['throw']);
+      const next = run(pool, ['echo', 'after']);
+      expect((await crash).r.kind).toBe('crash');
+      expect((await next).out).toBe('after\n');
+    });
+
+    it('closing the pool fails the waiting runs as a closed pool', async () => {
+      pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100, maxRunning: 1 });
+      const busy = run(pool, ['sleep-ms', '300']).catch((e: Error) => e);
+      const waiting = run(pool, ['echo', 'x']).catch((e: Error) => e);
+      await new Promise((r) => setTimeout(r, 30));
+      await pool.close();
+      expect(await waiting).toEqual(new Error('VM pool is closed'));
+      await busy;
+      pool = null;
+    });
+  });
 });

@@ -38,6 +38,13 @@ export interface VmPoolOptions {
    * thread's warm-up is reported through `onWarmup`.
    */
   warmup?: () => Promise<WarmupSpec | null>;
+  /**
+   * VMs running at once; a run beyond it waits (first come, first served) for one to end, and
+   * ends `cancelled` without a VM if its signal fires meanwhile. Unset: no limit. A runner takes
+   * more jobs than it runs VMs so one thread runs VMs back to back while the main thread does
+   * the jobs' Redis work (LICHEN_RUNNER_VM_THREADS).
+   */
+  maxRunning?: number;
   onWarmup?(report: { runs: number; ms: number; error: string | null }): void;
   onCrash?(reason: string): void;
 }
@@ -172,7 +179,59 @@ export class VmPool {
     return w;
   }
 
+  /** Runs waiting for a VM slot (maxRunning), oldest first. */
+  private readonly turns: ((ok: boolean) => void)[] = [];
+  private running = 0;
+
+  /** Takes a VM slot, waiting for one when maxRunning are in use; false: cancelled or closed meanwhile. */
+  private takeTurn(signal: AbortSignal | undefined): Promise<boolean> {
+    const max = this.opts.maxRunning;
+    if (max === undefined || this.running < max) {
+      this.running++;
+      return Promise.resolve(true);
+    }
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const turn = (ok: boolean): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(ok);
+      };
+      const onAbort = (): void => {
+        const i = this.turns.indexOf(turn);
+        if (i >= 0) this.turns.splice(i, 1);
+        turn(false);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.turns.push(turn);
+    });
+  }
+
+  /** Gives the slot to the oldest waiting run (it stays taken), or frees it. */
+  private endTurn(): void {
+    const next = this.turns.shift();
+    if (next) next(true);
+    else this.running--;
+  }
+
+  /** Waiting runs (for a VM slot). */
+  get waiting(): number {
+    return this.turns.length;
+  }
+
   async run(o: RunInThreadOptions): Promise<ThreadOutcome> {
+    if (this.closed) throw new Error('VM pool is closed');
+    if (!(await this.takeTurn(o.signal))) {
+      if (this.closed) throw new Error('VM pool is closed');
+      return { kind: 'terminated', reason: 'cancelled', message: 'cancelled before its VM started' };
+    }
+    try {
+      return await this.runInThread(o);
+    } finally {
+      this.endTurn();
+    }
+  }
+
+  private async runInThread(o: RunInThreadOptions): Promise<ThreadOutcome> {
     if (this.closed) throw new Error('VM pool is closed');
     const w = this.take();
     const first = await w.ready;
@@ -277,6 +336,7 @@ export class VmPool {
   /** Stops the idle threads and terminates running ones. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const turn of this.turns.splice(0)) turn(false);
     const all = [...this.idle.map((w) => w.worker), ...this.live];
     this.idle.length = 0;
     await Promise.all(all.map((w) => w.terminate()));
