@@ -139,20 +139,16 @@ async function main(): Promise<void> {
 
   const apiPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lichen-bench-'));
-  const perRunner = Number(process.env.BENCH_RUNNER_CONCURRENCY ?? cpus().length);
+  const ncpu = cpus().length;
+  const half = Math.floor(ncpu / 2);
+  const perRunner = Number(process.env.BENCH_RUNNER_CONCURRENCY ?? ncpu);
   // Each runner holds `perRunner` jobs but runs VMs on its share of the cores only (one thread
   // per core runs VMs back to back while the main thread does the other jobs' Redis work).
-  const vmThreads = Math.min(
-    perRunner,
-    Number(process.env.LICHEN_RUNNER_VM_THREADS || Math.max(1, Math.floor(cpus().length / 2))),
-  );
+  const vmThreads = Math.min(perRunner, Number(process.env.LICHEN_RUNNER_VM_THREADS || Math.max(1, half)));
   // Runner i on the i-th half of the CPUs (2 cores: runner-1 on CPU 0, runner-2 on CPU 1).
-  const ncpu = cpus().length;
   const pin = process.env.BENCH_PIN_RUNNERS !== '0' && ncpu >= 2;
-  const half = Math.floor(ncpu / 2);
-  const runnerCpus = pin
-    ? [half > 1 ? `0-${half - 1}` : '0', ncpu - half > 1 ? `${half}-${ncpu - 1}` : `${half}`]
-    : ['', ''];
+  const cpuList = (lo: number, hi: number): string => (lo === hi ? `${lo}` : `${lo}-${hi}`);
+  const runnerCpus = pin ? [cpuList(0, half - 1), cpuList(half, ncpu - 1)] : ['', ''];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REDIS_URL,
@@ -335,7 +331,7 @@ async function main(): Promise<void> {
     );
     const per = (n: number): string => `${(n / Math.max(1, results.length)).toFixed(1)} ms`;
     console.log(
-      `  CPU per run      api ${per(cpuUsed[0] ?? NaN)}   runners (incl. VM threads) ${per((cpuUsed[1] ?? NaN) + (cpuUsed[2] ?? NaN))}   redis-server ${per(redisCpu)}   bench clients ${per((selfCpu.user + selfCpu.system) / 1000)}   (machine: ${(((cpuUsed.reduce((a, b) => a + b, 0) + redisCpu) / 1000 / elapsed / cpus().length) * 100).toFixed(0)}% of ${cpus().length} cores used by the service)`,
+      `  CPU per run      api ${per(cpuUsed[0] ?? NaN)}   runners (incl. VM threads) ${per((cpuUsed[1] ?? NaN) + (cpuUsed[2] ?? NaN))}   redis-server ${per(redisCpu)}   bench clients ${per((selfCpu.user + selfCpu.system) / 1000)}   (machine: ${(((cpuUsed.reduce((a, b) => a + b, 0) + redisCpu) / 1000 / elapsed / ncpu) * 100).toFixed(0)}% of ${ncpu} cores used by the service)`,
     );
     const vm = results.map((r) => r.stats?.wallMs ?? NaN).sort((a, b) => a - b);
     const queue = results.map((r) => r.stats?.queueMs ?? NaN).sort((a, b) => a - b);

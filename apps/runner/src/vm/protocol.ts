@@ -72,7 +72,7 @@ export interface WarmupSpec {
 
 export type ToWorker = { t: 'run'; job: ThreadJob } | { t: 'cancel' } | { t: 'warmup'; spec: WarmupSpec };
 
-/** Guest output held back by the VM thread (see OutputBatcher in vm-worker.ts). */
+/** Guest output: sent on its own (`out`/`err`), or held back by the VM thread and sent with the result (OutputBatcher in vm-worker.ts). */
 export interface OutputChunk {
   t: 'out' | 'err';
   d: Uint8Array;
@@ -80,8 +80,7 @@ export interface OutputChunk {
 
 export type FromWorker =
   | { t: 'ready' }
-  | { t: 'out'; d: Uint8Array }
-  | { t: 'err'; d: Uint8Array }
+  | OutputChunk
   /**
    * `heapBytes`: the thread's JS heap in use after the run (the pool retires a thread that grows).
    * `tail`: output written since the last `out`/`err` message, in order; the pool delivers it

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, RunResult, ThreadJob, ToWorker, WarmupSpec, WorkerInit } from './protocol';
+import type { FromWorker, OutputChunk, RunResult, ThreadJob, ToWorker, WarmupSpec, WorkerInit } from './protocol';
 
 /** How a VM thread ended, as seen from the runner's main thread. */
 export type ThreadOutcome =
@@ -288,14 +288,11 @@ export class VmPool {
           }, this.opts.cancelGraceMs ?? 750),
         );
       };
+      const deliver = (c: OutputChunk): void => (c.t === 'out' ? o.onStdout(c.d) : o.onStderr(c.d));
       const onMessage = (m: FromWorker): void => {
-        if (m.t === 'out') o.onStdout(m.d);
-        else if (m.t === 'err') o.onStderr(m.d);
+        if (m.t === 'out' || m.t === 'err') deliver(m);
         else if (m.t === 'result') {
-          for (const c of m.tail) {
-            if (c.t === 'out') o.onStdout(c.d);
-            else o.onStderr(c.d);
-          }
+          for (const c of m.tail) deliver(c);
           heapBytes = m.heapBytes;
           finish({ kind: 'result', result: m.result });
         } else if (m.t === 'failed') finish({ kind: 'crash', reason: 'exception', message: m.message });

@@ -107,8 +107,6 @@ class OutputBatcher {
   }
 
   private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
     for (const m of this.take()) post(m);
   }
 
