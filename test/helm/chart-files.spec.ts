@@ -194,6 +194,8 @@ describe('values.schema.json', () => {
     ['a KEDA address with a scheme', { runner: { keda: { redis: { address: 'redis://r:6379' } } } }, /pattern/],
     ['a malformed quantity', { runner: { resources: { limits: { memory: '6 GB' } } } }, /pattern|oneOf/],
     ['an unknown pull policy', { image: { pullPolicy: 'Sometimes' } }, /allowed values/],
+    ['a malformed runner CPU list', { runner: { cpus: '0-' } }, /pattern/],
+    ['negative VM threads', { runner: { vmThreads: -1 } }, /must be >= 0/],
   ];
   for (const [what, override, msg] of bad) {
     it(`rejects ${what}`, () => {

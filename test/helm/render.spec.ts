@@ -68,6 +68,12 @@ const deployments = (objs: K8sObject[]): Deployment[] => find(objs, 'Deployment'
 const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 const envOf = (c: Container): Map<string, string | undefined> => new Map((c.env ?? []).map((e) => [e.name, e.value]));
+/** VMs a runner container runs at once: LICHEN_RUNNER_VM_THREADS, or the concurrency when it is 0 (the service's rule). */
+function vmsAtOnce(env: Map<string, string | undefined>): number {
+  const concurrency = Number(env.get('LICHEN_RUNNER_CONCURRENCY'));
+  const threads = Number(env.get('LICHEN_RUNNER_VM_THREADS') ?? 0);
+  return threads > 0 ? Math.min(threads, concurrency) : concurrency;
+}
 
 function quantityBytes(q: string): number {
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
@@ -212,18 +218,18 @@ for (const [name, overrides] of scenarios) {
       expect(grace * 1000).toBeGreaterThan(maxWallMs);
     });
 
-    it('runner pods have memory for their concurrent VMs at the maximum guest memory', () => {
+    it('runner pods have memory for the VMs they run at once at the maximum guest memory', () => {
       const runner = one(objects, 'Deployment', '-runner') as Deployment;
       const c = runner.spec.template.spec.containers[0];
       const env = envOf(c);
       const cm = one(objects, 'ConfigMap');
-      const concurrency = Number(env.get('LICHEN_RUNNER_CONCURRENCY'));
+      const vms = vmsAtOnce(env);
       const heap = Number(env.get('LICHEN_VM_HEAP_MB')) * 2 ** 20;
       // The service's built-in maximum guest memory is 2 GiB (docs/configuration.md).
       const guest = Number(cm.data!.LICHEN_MAX_MEMORY_BYTES ?? 2 * 2 ** 30);
-      const need = concurrency * (heap + guest) + 256 * 2 ** 20;
+      const need = vms * (heap + guest) + 256 * 2 ** 20;
       expect(quantityBytes(String(c.resources!.limits!.memory))).toBeGreaterThanOrEqual(need);
-      expect(concurrency).toBeGreaterThanOrEqual(1);
+      expect(vms).toBeGreaterThanOrEqual(1);
     });
 
     it('runs at most one VM per requested CPU core in a runner pod', () => {
@@ -231,7 +237,7 @@ for (const [name, overrides] of scenarios) {
       const c = runner.spec.template.spec.containers[0];
       const cpu = String(c.resources!.requests!.cpu);
       const cores = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
-      expect(Number(envOf(c).get('LICHEN_RUNNER_CONCURRENCY'))).toBeLessThanOrEqual(Math.ceil(cores));
+      expect(vmsAtOnce(envOf(c))).toBeLessThanOrEqual(Math.ceil(cores));
     });
 
     it('every secret reference resolves to a key the chart or the operator provides', () => {
@@ -336,6 +342,18 @@ describe('chart behaviour', () => {
     expect(data.LICHEN_MAX_FILE_SIZE_BYTES).toBe('0');
     expect(data.LICHEN_MAX_WALL_MS).toBe('600000');
     expect(data.LICHEN_DEFAULT_MEMORY_BYTES).toBeUndefined();
+  });
+
+  it('runner VM threads and CPU pinning reach the runner container; no pinning by default', () => {
+    const runnerEnv = (objects: K8sObject[]): Map<string, string | undefined> =>
+      envOf((one(objects, 'Deployment', '-runner') as Deployment).spec.template.spec.containers[0]);
+    const byDefault = runnerEnv(render().objects);
+    expect(byDefault.get('LICHEN_RUNNER_VM_THREADS')).toBe('0');
+    expect(byDefault.has('LICHEN_RUNNER_CPUS')).toBe(false);
+    const set = runnerEnv(render([{ runner: { concurrency: 4, vmThreads: 2, cpus: '0-1' } }]).objects);
+    expect(set.get('LICHEN_RUNNER_CONCURRENCY')).toBe('4');
+    expect(set.get('LICHEN_RUNNER_VM_THREADS')).toBe('2');
+    expect(set.get('LICHEN_RUNNER_CPUS')).toBe('0-1');
   });
 
   it('config.env entries reach the ConfigMap', () => {
