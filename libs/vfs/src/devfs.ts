@@ -1,8 +1,9 @@
 /**
- * devfs: a tmpfs (like Linux devtmpfs) pre-populated with the standard nodes. The nodes are
- * plain character nodes; opening one goes to the device the Vfs has registered for its
- * (major, minor): null/zero/full/random/urandom are built in, the kernel registers tty
- * (5,0), console (5,1), ptmx (5,2) and anything else it adds with addNode.
+ * devfs: a tmpfs (like Linux devtmpfs) pre-populated with the standard nodes, made when /dev
+ * is first used and stamped with the mount's creation time. The nodes are plain character
+ * nodes; opening one goes to the device the Vfs has registered for its (major, minor):
+ * null/zero/full/random/urandom are built in, the kernel registers tty (5,0), console (5,1),
+ * ptmx (5,2) and anything else it adds with addNode.
  */
 import { makedev, S_IFCHR, S_IFDIR, S_IFLNK, type Clock } from './types';
 import { TmpFs, type MemoryAccount, type TmpNode } from './tmpfs';
@@ -23,24 +24,29 @@ export const STANDARD_DEVICES: { name: string; major: number; minor: number; mod
   { name: 'ptmx', major: 5, minor: 2, mode: 0o666 },
 ];
 
+const STANDARD_LINKS: readonly (readonly [string, string])[] = [
+  ['fd', '/proc/self/fd'],
+  ['stdin', '/proc/self/fd/0'],
+  ['stdout', '/proc/self/fd/1'],
+  ['stderr', '/proc/self/fd/2'],
+];
+
 export class DevFs extends TmpFs {
   override readonly type = 'devtmpfs';
 
   constructor(opts: DevFsOptions = {}) {
     super({ ...opts, rootMode: 0o755, source: 'devtmpfs' });
-    const root = this.rootSync();
+    this.deferRootEntries((root) => this.populate(root));
+  }
+
+  /** The standard nodes, made when /dev is first used (most runs never look). */
+  private populate(root: TmpNode): void {
     for (const d of STANDARD_DEVICES) this.addNode(d.name, S_IFCHR | d.mode, makedev(d.major, d.minor));
     for (const name of ['pts', 'shm', 'mqueue']) {
       const n = this.newNode({ mode: S_IFDIR | (name === 'pts' ? 0o755 : 0o1777), uid: 0, gid: 0, rdev: 0 });
       root.addEntry(name, n);
     }
-    const links: [string, string][] = [
-      ['fd', '/proc/self/fd'],
-      ['stdin', '/proc/self/fd/0'],
-      ['stdout', '/proc/self/fd/1'],
-      ['stderr', '/proc/self/fd/2'],
-    ];
-    for (const [name, target] of links) {
+    for (const [name, target] of STANDARD_LINKS) {
       const n = this.newNode({ mode: S_IFLNK | 0o777, uid: 0, gid: 0, rdev: 0 });
       n.target = target;
       n.a.size = target.length;

@@ -1,6 +1,8 @@
 /**
  * A minimal read-only sysfs: the files programs commonly probe (CPU topology, page size
  * hints, THP settings). Built from a tree of strings; the kernel may pass extra files.
+ * The nodes are made when /sys is first used (most runs never look), stamped with the
+ * mount's creation time.
  */
 import { S_IFDIR, S_IFREG, type Clock } from './types';
 import { TmpFs, type TmpNode } from './tmpfs';
@@ -31,7 +33,8 @@ export class SysFs extends TmpFs {
   /** `clock` stamps the nodes (the VM's clock, so deterministic runs see fixed times). */
   constructor(opts: { tree?: SysTree; clock?: Clock } = {}) {
     super({ rootMode: 0o555, source: 'sysfs', readOnly: true, clock: opts.clock });
-    this.fill(this.rootSync(), opts.tree ?? defaultSysTree());
+    const tree = opts.tree;
+    this.deferRootEntries((root) => this.fill(root, tree ?? defaultSysTree()));
   }
 
   private fill(dir: TmpNode, tree: SysTree): void {

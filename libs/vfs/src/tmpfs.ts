@@ -68,6 +68,8 @@ export class TmpNode implements VNode {
   parent: TmpNode | null = null;
   /** Open file descriptions referencing this node. */
   opens = 0;
+  /** Directories whose entries are made on first use (TmpFs.deferRootEntries): the maker, until it runs. */
+  private deferred: (() => void) | null = null;
 
   constructor(
     readonly fs: TmpFs,
@@ -93,15 +95,33 @@ export class TmpNode implements VNode {
   }
 
   attr(): InodeAttr {
+    if (this.deferred !== null) this.materialize();
     return this.a;
   }
 
+  /** Makes this (empty) directory's entries with `make` when it is first used, not now. */
+  defer(make: () => void): void {
+    this.deferred = make;
+  }
+  /** Makes the deferred entries now, if there are any still to make. */
+  materialize(): void {
+    const make = this.deferred;
+    if (make === null) return;
+    this.deferred = null;
+    // Making entries touches this directory; it keeps the times it had (those of its making).
+    const { mtime, ctime } = this.a;
+    make();
+    this.a.mtime = mtime;
+    this.a.ctime = ctime;
+  }
+
   private dir(): Map<string, Entry> {
+    if (this.deferred !== null) this.materialize();
     if (!this.entries) throw err(Errno.ENOTDIR);
     return this.entries;
   }
   private touch(): void {
-    const now = this.fs.clock();
+    const now = this.fs.now();
     this.a.mtime = now;
     this.a.ctime = now;
   }
@@ -111,6 +131,7 @@ export class TmpNode implements VNode {
   }
   /** Synchronous lookup for in-library users (overlay). */
   child(name: string): TmpNode | null {
+    if (this.deferred !== null) this.materialize();
     return this.entries?.get(name)?.node ?? null;
   }
 
@@ -171,7 +192,7 @@ export class TmpNode implements VNode {
     if (!(target instanceof TmpNode) || target.fs !== this.fs) throw err(Errno.EXDEV);
     this.addEntry(name, target);
     target.a.nlink++;
-    target.a.ctime = this.fs.clock();
+    target.a.ctime = this.fs.now();
   }
   async unlink(name: string): Promise<void> {
     const n = this.dir().get(name)?.node;
@@ -184,7 +205,7 @@ export class TmpNode implements VNode {
     const n = this.dir().get(name)?.node;
     if (!n) throw err(Errno.ENOENT);
     if (!isDir(n.a.mode)) throw err(Errno.ENOTDIR);
-    if (n.entries!.size > 0) throw err(Errno.ENOTEMPTY);
+    if (n.dir().size > 0) throw err(Errno.ENOTEMPTY);
     this.removeEntry(name);
     n.a.nlink = 0;
     this.fs.dropLink(n);
@@ -205,7 +226,7 @@ export class TmpNode implements VNode {
     if (dst) {
       if (isDir(dst.a.mode)) {
         if (!isDir(src.a.mode)) throw err(Errno.EISDIR);
-        if (dst.entries!.size > 0) throw err(Errno.ENOTEMPTY);
+        if (dst.dir().size > 0) throw err(Errno.ENOTEMPTY);
         newDir.removeEntry(newName);
         dst.a.nlink = 0;
         this.fs.dropLink(dst);
@@ -217,7 +238,7 @@ export class TmpNode implements VNode {
     }
     this.removeEntry(oldName);
     newDir.addEntry(newName, src);
-    src.a.ctime = this.fs.clock();
+    src.a.ctime = this.fs.now();
   }
 
   async readlink(): Promise<string> {
@@ -304,6 +325,7 @@ export class TmpNode implements VNode {
   }
 
   async setattr(ch: SetAttr): Promise<void> {
+    if (this.deferred !== null) this.materialize();
     if (ch.size !== undefined && ch.size !== this.a.size) this.truncateTo(ch.size);
     if (ch.mode !== undefined) this.a.mode = (this.a.mode & S_IFMT) | (ch.mode & 0o7777);
     if (ch.uid !== undefined) this.a.uid = ch.uid;
@@ -328,12 +350,12 @@ export class TmpNode implements VNode {
     // No POSIX ACLs: reading one gives ENODATA (no ACL), setting one EOPNOTSUPP.
     if (name.startsWith(XATTR_SYSTEM_PREFIX)) throw err(Errno.EOPNOTSUPP);
     this.xattrs.set(name, value, flags, this.fs.xattrAccount);
-    this.a.ctime = this.fs.clock();
+    this.a.ctime = this.fs.now();
   }
   async removexattr(name: string): Promise<void> {
     if (this.fs.readonly) throw err(Errno.EROFS);
     this.xattrs.remove(name, this.fs.xattrAccount);
-    this.a.ctime = this.fs.clock();
+    this.a.ctime = this.fs.now();
   }
 
   hold(): void {
@@ -362,6 +384,8 @@ export class TmpFs implements FileSystem {
   private used = 0;
   private inodes = 0;
   private readonly rootNode: TmpNode;
+  /** While deferred entries are made: the time they are stamped with instead of the clock's. */
+  private fixedNow: Timespec | null = null;
 
   constructor(private readonly opts: TmpFsOptions = {}) {
     this.clock = opts.clock ?? hostClock;
@@ -382,6 +406,7 @@ export class TmpFs implements FileSystem {
   };
 
   get usedBytes(): number {
+    this.rootNode.materialize();
     return this.used;
   }
 
@@ -392,16 +417,41 @@ export class TmpFs implements FileSystem {
     return this.rootNode;
   }
 
+  /** The time new and changed nodes are stamped with. */
+  now(): Timespec {
+    return this.fixedNow ?? this.clock();
+  }
+
+  /**
+   * Makes the root directory's entries with `make` when the root is first used (looked up,
+   * listed, stat'ed, or the filesystem statfs'ed) instead of now: most runs never look inside
+   * /sys or /dev. What `make` creates is stamped with the root's creation time and numbered
+   * as if made now (nothing else can make nodes before the root is used), so no caller can
+   * tell the difference.
+   */
+  protected deferRootEntries(make: (root: TmpNode) => void): void {
+    const root = this.rootNode;
+    const stamp = root.a.ctime;
+    root.defer(() => {
+      this.fixedNow = stamp;
+      try {
+        make(root);
+      } finally {
+        this.fixedNow = null;
+      }
+    });
+  }
+
   newNode(init: NewNode): TmpNode {
     if (this.opts.maxInodes !== undefined && this.inodes >= this.opts.maxInodes) throw err(Errno.ENOSPC);
     this.chargeBytes(INODE_COST);
     this.inodes++;
-    return new TmpNode(this, this.nextIno++, init, this.clock());
+    return new TmpNode(this, this.nextIno++, init, this.now());
   }
 
   dropLink(n: TmpNode): void {
     if (n.a.nlink > 0 && !isDir(n.a.mode)) n.a.nlink--;
-    n.a.ctime = this.clock();
+    n.a.ctime = this.now();
     if (n.a.nlink === 0) {
       // Data stays readable through open files until the last one is released.
       this.inodes--;
@@ -423,6 +473,7 @@ export class TmpFs implements FileSystem {
   }
 
   async statfs(): Promise<StatFs> {
+    this.rootNode.materialize();
     const bsize = PAGE;
     const total = this.opts.maxBytes !== undefined ? Math.floor(this.opts.maxBytes / bsize) : 1 << 20;
     const usedB = Math.ceil(this.used / bsize);
