@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
+import { defineRunScripts } from './run-store';
 
 /** A Lua script as BullMQ ships it (bullmq/dist/cjs/scripts). */
 interface BullScript {
@@ -32,9 +33,10 @@ function bullmqAddJobScript(): { command: string; script: BullScript } {
  *
  * A run's record and its job are written in one MULTI. On BullMQ's connection every
  * transaction copies all ~65 BullMQ scripts onto a new ioredis Pipeline (about 7% of the API's
- * CPU per run); here the connection has only the one script a run's job needs, defined under
- * the name BullMQ calls it by, and the transaction answers BullMQ's `runCommand` the way
- * BullMQ's own transaction wrapper does.
+ * CPU per run); here the connection has only the one BullMQ script a run's job needs, defined
+ * under the name BullMQ calls it by, and the transaction answers BullMQ's `runCommand` the way
+ * BullMQ's own transaction wrapper does. It also has the run store's scripts: the run's
+ * creation script (RunStore.queueCreate) goes into the same transaction.
  */
 export class JobTransactions {
   private readonly command: string;
@@ -43,6 +45,7 @@ export class JobTransactions {
     const { command, script } = bullmqAddJobScript();
     this.command = command;
     redis.defineCommand(command, { numberOfKeys: script.keys, lua: script.content });
+    defineRunScripts(redis);
   }
 
   begin(): ChainableCommander {

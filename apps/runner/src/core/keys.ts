@@ -4,6 +4,10 @@ export class Keys {
   run(id: string): string {
     return `${this.prefix}:run:${id}`;
   }
+  /** run(id) as the text before and after the id (for a Lua script that finds a run's record). */
+  runParts(): [before: string, after: string] {
+    return [`${this.prefix}:run:`, ''];
+  }
   runSpec(id: string): string {
     return `${this.prefix}:run:${id}:spec`;
   }

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyStats } from '../worker/outcome';
 import { Keys } from './keys';
+import { commandsOf, sent } from './redis-commands.fixture';
 import { DONE_INLINE_MAX_BYTES, RunStore } from './run-store';
 import { sampleSpec } from './run-spec.fixture';
 import type { RunOutcome } from './types';
@@ -124,5 +125,77 @@ describe('starting a run: record, spec and claim in one round trip (real Redis)'
     await runs.create(cancelled, 'c', spec);
     expect(await runs.requestCancel(cancelled)).toBe('queued');
     expect((await runs.start(cancelled, policy)).claim).toBe('cancel');
+  });
+});
+
+describe("creating a run: one script in the caller's transaction (real Redis)", () => {
+  const keys = new Keys(`lichen-test-${randomUUID().slice(0, 8)}`);
+  const redis = new Redis(REDIS_URL);
+  const ttl = 60;
+  const runs = new RunStore(redis, keys, ttl);
+  afterAll(async () => {
+    const found = await redis.keys(`${keys.prefix}:*`);
+    if (found.length) await redis.del(...found);
+    redis.disconnect();
+  });
+
+  it('writes the record, the spec and the queued event with the TTL, and indexes the run', async () => {
+    // The connection's first use of a script loads it (once per connection): not counted.
+    await runs.create(randomUUID(), 'a', spec);
+    const id = randomUUID();
+    const now = Date.now();
+    const seen = await commandsOf(redis, () => runs.create(id, 'a', spec, now));
+    expect(sent(seen)).toEqual(['multi', 'evalsha', 'exec']);
+    expect(seen.filter((c) => c.inScript).map((c) => c.name)).toEqual([
+      'hset',
+      'set',
+      'xadd',
+      'expire',
+      'expire',
+      'zadd',
+      'expire',
+      'zrangebyscore',
+    ]);
+    expect(await redis.hgetall(keys.run(id))).toEqual({
+      tenant: 'a',
+      status: 'queued',
+      attempt: '0',
+      createdAt: String(now),
+      image: spec.image,
+      argv: JSON.stringify(spec.argv),
+      batchId: '',
+      artifacts: '0',
+      webhookUrl: '',
+      index: keys.tenantRuns('a'),
+      wallMs: String(spec.limits.wallMs),
+    });
+    expect(await runs.spec(id)).toEqual(spec);
+    expect((await runs.readEvents(id, '0')).map((e) => e.event)).toEqual([
+      { type: 'status', status: 'queued', attempt: 0 },
+    ]);
+    for (const key of [keys.run(id), keys.runSpec(id), keys.runEvents(id), keys.tenantRuns('a')]) {
+      const left = await redis.ttl(key);
+      expect(left, key).toBeGreaterThan(ttl - 5);
+      expect(left, key).toBeLessThanOrEqual(ttl);
+    }
+    expect(Number(await redis.zscore(keys.tenantRuns('a'), id))).toBe(now);
+  });
+
+  it('trims index entries past the TTL whose record is gone, and keeps those whose record exists', async () => {
+    const now = Date.now();
+    const old = now - ttl * 1000 - 1;
+    const kept = randomUUID();
+    await runs.create(kept, 'b', spec, old);
+    const [gone1, gone2, recent] = [randomUUID(), randomUUID(), randomUUID()];
+    await redis.zadd(keys.tenantRuns('b'), old - 1, gone1, old, gone2, now - 1, recent);
+    const id = randomUUID();
+    await runs.create(id, 'b', spec, now);
+    expect((await redis.zrange(keys.tenantRuns('b'), '0', '-1')).sort()).toEqual([kept, recent, id].sort());
+  });
+
+  it('surfaces a failing write as an error', async () => {
+    const id = randomUUID();
+    await redis.set(keys.run(id), 'not a hash');
+    await expect(runs.create(id, 'c', spec)).rejects.toThrow(/WRONGTYPE/);
   });
 });

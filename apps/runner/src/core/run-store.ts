@@ -3,10 +3,28 @@ import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import type { Keys } from './keys';
 import type { Loaded, PageQuery } from './tenant-index';
-import { TenantIndex } from './tenant-index';
+import { INDEX_ADD_LUA, TenantIndex } from './tenant-index';
 import { TAKE_SLOT_LUA } from './tenants';
 import type { ConsoleEvent, RunOutcome, RunSpec, RunStatus, RunSummary, RunView } from './types';
 import { isTerminal } from './types';
+
+/**
+ * Creates a run: its record (KEYS[1], the field/value pairs from ARGV[10] on), its spec (KEYS[2],
+ * ARGV[2]) and its console stream (KEYS[3]) with the `queued` event ARGV[3], all expiring after
+ * ARGV[1] s, and indexes it in its tenant's run index KEYS[4] at its creation time ARGV[4] (id
+ * ARGV[5]; the index's trim checks entries at or before ARGV[6], ARGV[7] at most, whose records
+ * are ARGV[8] .. id .. ARGV[9]). Queued in the transaction that adds the run's job.
+ */
+const CREATE =
+  INDEX_ADD_LUA +
+  `
+redis.call('HSET', KEYS[1], unpack(ARGV, 10))
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
+redis.call('XADD', KEYS[3], '*', 'e', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
+return index_add(KEYS[4], ARGV[4], ARGV[5], ARGV[1], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+`;
 
 /**
  * Claims a run for a new attempt: queued/running → running with attempt n+1 (a runner that
@@ -156,6 +174,22 @@ type FinishArgs = [
 ];
 
 type Scripted = Redis & {
+  lichenCreate(
+    record: string,
+    spec: string,
+    events: string,
+    index: string,
+    ttl: string,
+    specJson: string,
+    queuedEvent: string,
+    createdAt: string,
+    id: string,
+    trimCutoff: string,
+    trimBatch: string,
+    recordBefore: string,
+    recordAfter: string,
+    ...fields: string[]
+  ): Promise<number>;
   lichenClaim(
     k1: string,
     k2: string,
@@ -177,6 +211,7 @@ type Scripted = Redis & {
 export function defineRunScripts(redis: Redis): Scripted {
   const r = redis as Scripted;
   if (typeof r.lichenClaim !== 'function') {
+    redis.defineCommand('lichenCreate', { numberOfKeys: 4, lua: CREATE });
     redis.defineCommand('lichenClaim', { numberOfKeys: 2, lua: CLAIM });
     redis.defineCommand('lichenFinish', { numberOfKeys: 2, lua: FINISH });
     redis.defineCommand('lichenCancel', { numberOfKeys: 1, lua: CANCEL });
@@ -230,42 +265,70 @@ export class RunStore {
   async create(id: string, tenant: string, spec: RunSpec, now = Date.now()): Promise<void> {
     const m = this.r.multi();
     this.queueCreate(m, id, tenant, spec, now);
-    await this.afterCreate(tenant, await m.exec());
+    RunStore.checkCreated(await m.exec());
   }
 
   /**
    * Queues the creation of a run on the caller's transaction (which may hold other commands
-   * before these, e.g. the run's job). Queue nothing after it, and give the transaction's
-   * results to afterCreate().
+   * before it, e.g. the run's job): one script (CREATE) writes the record, the spec and the
+   * stream's `queued` event, and indexes the run (trimming the index's expired entries). The
+   * transaction must come from a connection with the run scripts (defineRunScripts). Give its
+   * results to checkCreated().
    */
   queueCreate(m: ChainableCommander, id: string, tenant: string, spec: RunSpec, now: number): void {
+    const c = m as ChainableCommander & Partial<Pick<Scripted, 'lichenCreate'>>;
+    if (typeof c.lichenCreate !== 'function') {
+      throw new Error("the transaction's connection has no run scripts (call defineRunScripts on it)");
+    }
     const ev: ConsoleEvent = { type: 'status', status: 'queued', attempt: 0 };
-    m.hset(this.keys.run(id), {
+    const index = this.index.key(tenant);
+    const { cutoff, batch } = this.index.trimBounds(now);
+    const [recordBefore, recordAfter] = this.keys.runParts();
+    c.lichenCreate(
+      this.keys.run(id),
+      this.keys.runSpec(id),
+      this.keys.runEvents(id),
+      index,
+      String(this.ttlSeconds),
+      JSON.stringify(spec),
+      JSON.stringify(ev),
+      String(now),
+      id,
+      String(cutoff),
+      String(batch),
+      recordBefore,
+      recordAfter,
+      // The record's fields.
+      'tenant',
       tenant,
-      status: 'queued',
-      attempt: '0',
-      createdAt: String(now),
-      image: spec.image,
-      argv: JSON.stringify(spec.argv),
-      batchId: spec.batch?.id ?? '',
-      artifacts: spec.artifacts ? '1' : '0',
-      webhookUrl: spec.webhookUrl ?? '',
-      index: this.index.key(tenant),
+      'status',
+      'queued',
+      'attempt',
+      '0',
+      'createdAt',
+      String(now),
+      'image',
+      spec.image,
+      'argv',
+      JSON.stringify(spec.argv),
+      'batchId',
+      spec.batch?.id ?? '',
+      'artifacts',
+      spec.artifacts ? '1' : '0',
+      'webhookUrl',
+      spec.webhookUrl ?? '',
+      'index',
+      index,
       // The claim's slot lease is sized from it.
-      wallMs: String(spec.limits.wallMs),
-    });
-    m.set(this.keys.runSpec(id), JSON.stringify(spec), 'EX', this.ttlSeconds);
-    m.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(ev));
-    m.expire(this.keys.run(id), this.ttlSeconds);
-    m.expire(this.keys.runEvents(id), this.ttlSeconds);
-    this.index.add(m, tenant, id, now);
+      'wallMs',
+      String(spec.limits.wallMs),
+    );
   }
 
-  /** Checks a creating transaction's results and trims the tenant's index with them. */
-  async afterCreate(tenant: string, results: [Error | null, unknown][] | null): Promise<void> {
+  /** Checks a creating transaction's results: throws when it was aborted or any command failed. */
+  static checkCreated(results: [Error | null, unknown][] | null): void {
     if (!results) throw new Error('run creation transaction was aborted');
     for (const [err] of results) if (err) throw err;
-    await this.index.trim(tenant, results);
   }
 
   /**
@@ -327,12 +390,17 @@ export class RunStore {
     try {
       const flat = JSON.parse(message.slice(sp + 1)) as unknown;
       if (!Array.isArray(flat)) return { id, meta: null };
-      const h: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
-      return { id, meta: RunStore.metaOf(id, h) };
+      return { id, meta: RunStore.metaOf(id, RunStore.hashOf(flat)) };
     } catch {
       return { id, meta: null };
     }
+  }
+
+  /** A hash from HGETALL's flat field/value list (as a script returns it). */
+  static hashOf(flat: readonly unknown[]): Record<string, string> {
+    const h: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
+    return h;
   }
 
   static metaOf(id: string, h: Record<string, string> | null): RunMeta | null {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config';
 import { JobTransactions } from './job-transaction';
 import { Keys } from './keys';
+import { commandsOf, sent } from './redis-commands.fixture';
 import { RunStore } from './run-store';
 import { sampleSpec } from './run-spec.fixture';
 import { RUN_JOB, RunSubmitter } from './submitter';
@@ -56,7 +57,48 @@ describe('RunSubmitter', () => {
   });
 });
 
+describe('RunSubmitter: what a submit sends', () => {
+  it("is one MULTI holding BullMQ's job script and the run's creation script", async () => {
+    await submitter.submit('t2', spec); // scripts load on first use (once per connection)
+    let id = '';
+    const seen = await commandsOf(redis, async () => (id = await submitter.submit('t2', spec)));
+    expect(sent(seen)).toEqual(['multi', 'evalsha', 'evalsha', 'exec']);
+    const scripts = seen.filter((c) => c.name === 'evalsha');
+    expect(scripts[0]?.args).toContain(`${prefix}:bull:${cfg.queueName}:wait`);
+    expect(scripts[1]?.args.slice(1, 6)).toEqual([
+      '4',
+      keys.run(id),
+      keys.runSpec(id),
+      keys.runEvents(id),
+      keys.tenantRuns('t2'),
+    ]);
+    expect(await runs.meta(id)).toMatchObject({ status: 'queued', tenant: 't2' });
+    expect(await redis.zscore(keys.tenantRuns('t2'), id)).not.toBeNull();
+    expect(await (await Job.fromId(submitter.queue, id))?.getState()).toBe('waiting');
+  });
+
+  it('fails when the creation fails', async () => {
+    const id = runs.newId();
+    await redis.set(keys.run(id), 'not a hash');
+    await expect(submitter.submit('t1', spec, id)).rejects.toThrow(/WRONGTYPE/);
+  });
+});
+
 describe('JobTransactions', () => {
+  it("carries the run store's scripts: a run's creation can be queued on its transactions", () => {
+    const other = new Redis(REDIS_URL, { lazyConnect: true });
+    try {
+      // A connection without them refuses before anything is sent.
+      expect(() => runs.queueCreate(other.multi(), runs.newId(), 't1', spec, Date.now())).toThrow(/run scripts/);
+      const m = new JobTransactions(other).begin();
+      const before = m.length;
+      runs.queueCreate(m, runs.newId(), 't1', spec, Date.now());
+      expect(m.length - before).toBe(1);
+    } finally {
+      other.disconnect();
+    }
+  });
+
   it('refuses a BullMQ script other than the standard job one, before anything is sent', () => {
     const tx = new JobTransactions(redis);
     const m = tx.begin() as ReturnType<JobTransactions['begin']> & {

@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import type { LichenConfig } from './config';
 import { JobTransactions } from './job-transaction';
 import type { Keys } from './keys';
-import type { RunStore } from './run-store';
+import { RunStore } from './run-store';
 import type { RunSpec } from './types';
 
 export const RUN_JOB = 'run';
@@ -41,8 +41,7 @@ export class RunSubmitter {
     job.addJob(m as unknown as Parameters<Job['addJob']>[0]).catch(() => undefined);
     if (m.length !== before + 1) throw new Error("BullMQ did not queue the run's job on the transaction");
     this.runs.queueCreate(m, id, tenant, spec, Date.now());
-    const res = await m.exec();
-    await this.runs.afterCreate(tenant, res);
+    RunStore.checkCreated(await m.exec());
     return id;
   }
 

@@ -41,6 +41,26 @@ const MAX_EXAMINED = 2000;
 const TRIM_BATCH = 50;
 
 /**
+ * Lua: `index_add(key, at, id, ttl, cutoff, batch, rec_before, rec_after)` is add() and trim()
+ * inside a script: adds `id` scored `at`, renews the index's TTL (`ttl` s), then drops up to
+ * `batch` entries scored at or before `cutoff` whose record (`rec_before .. id .. rec_after`)
+ * no longer exists. Returns how many it dropped. Used by RunStore's creation script.
+ */
+export const INDEX_ADD_LUA = `
+local function index_add(key, at, id, ttl, cutoff, batch, rec_before, rec_after)
+  redis.call('ZADD', key, at, id)
+  redis.call('EXPIRE', key, ttl)
+  local old = redis.call('ZRANGEBYSCORE', key, '-inf', cutoff, 'LIMIT', 0, batch)
+  local gone = {}
+  for _, o in ipairs(old) do
+    if redis.call('EXISTS', rec_before .. o .. rec_after) == 0 then gone[#gone + 1] = o end
+  end
+  if #gone > 0 then redis.call('ZREM', key, unpack(gone)) end
+  return #gone
+end
+`;
+
+/**
  * A tenant's records (runs or batches) newest first: a Redis sorted set of ids scored by
  * creation time. Bounded: it expires with its newest record and every insert drops entries
  * older than the result TTL whose record no longer exists; pages drop the gone ids they meet.
@@ -64,9 +84,15 @@ export class TenantIndex {
    */
   add(m: ChainableCommander, tenant: string, id: string, createdAt: number): void {
     const key = this.keyOf(tenant);
+    const { cutoff, batch } = this.trimBounds(createdAt);
     m.zadd(key, createdAt, id);
     m.expire(key, this.ttlSeconds);
-    m.zrangebyscore(key, '-inf', createdAt - this.ttlSeconds * 1000, 'LIMIT', 0, TRIM_BATCH);
+    m.zrangebyscore(key, '-inf', cutoff, 'LIMIT', 0, batch);
+  }
+
+  /** Which old entries an insert at `createdAt` checks: scored at or before `cutoff`, `batch` at most. */
+  trimBounds(createdAt: number): { cutoff: number; batch: number } {
+    return { cutoff: createdAt - this.ttlSeconds * 1000, batch: TRIM_BATCH };
   }
 
   /**
