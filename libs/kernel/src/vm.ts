@@ -25,6 +25,7 @@ import {
   type FileSystem,
   type MemoryAccount,
   type OpenFile,
+  type PathRef,
   type RandomSource,
 } from '@lichen/vfs';
 import { Errno, errnoName } from './errno';
@@ -53,8 +54,8 @@ import {
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function defaultRlimits(config: VmConfig): RLimit[] {
-  const inf = { cur: RLIM_INFINITY, max: RLIM_INFINITY };
-  const r: RLimit[] = Array.from({ length: 16 }, () => ({ ...inf }));
+  const r: RLimit[] = [];
+  for (let i = 0; i < 16; i++) r.push({ cur: RLIM_INFINITY, max: RLIM_INFINITY });
   const nofile = config.limits?.openFiles ?? DEFAULT_LIMITS.openFiles;
   r[3] = { cur: 8 * 1024 * 1024, max: RLIM_INFINITY }; // STACK
   r[4] = { cur: 0, max: RLIM_INFINITY }; // CORE
@@ -108,8 +109,8 @@ function kernelHooks(k: Kernel): { clock: Clock; random: RandomSource; account: 
   };
 }
 
-/** Builds the namespace and mounts. */
-async function buildNamespace(
+/** Builds the namespace and mounts (exported for its spec). */
+export async function buildNamespace(
   k: Kernel,
   config: VmConfig,
   provider: KernelProcProvider,
@@ -145,8 +146,14 @@ async function buildNamespace(
   const rootWritable = !(config.rootfs.kind === 'host' && config.rootfs.readOnly);
   const tryMount = async (fs: FileSystem, path: string, flags: number): Promise<void> => {
     try {
-      if (rootWritable) await ensureDir(path);
-      await vfs.mount(fs, path, flags);
+      // The image nearly always has the mount point: find it, and make it only when missing.
+      let at: PathRef | string = path;
+      try {
+        at = await vfs.resolve(ctx, undefined, path);
+      } catch {
+        if (rootWritable) await ensureDir(path);
+      }
+      await vfs.mount(fs, at, flags);
     } catch {
       // a read-only host root without the directory: skip that mount
     }
