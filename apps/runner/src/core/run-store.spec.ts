@@ -199,3 +199,50 @@ describe("creating a run: one script in the caller's transaction (real Redis)", 
     await expect(runs.create(id, 'c', spec)).rejects.toThrow(/WRONGTYPE/);
   });
 });
+
+describe('start: one script (real Redis)', () => {
+  const keys = new Keys(`lichen-test-${randomUUID().slice(0, 8)}`);
+  const redis = new Redis(REDIS_URL);
+  const runs = new RunStore(redis, keys, 60);
+  const policy = { defaultCap: 4, defaultWallMs: 5000, leaseMarginMs: 60_000 };
+  afterAll(async () => {
+    const found = await redis.keys(`${keys.prefix}:*`);
+    if (found.length) await redis.del(...found);
+    redis.disconnect();
+  });
+
+  it('start is one EVALSHA returning the record as it was before the claim, and the spec', async () => {
+    await runs.start(randomUUID(), policy); // loads the script (once per connection)
+    const id = randomUUID();
+    await runs.create(id, 'a', spec, 1000);
+    const before = await runs.meta(id);
+    let s: Awaited<ReturnType<RunStore['start']>> | undefined;
+    const seen = await commandsOf(redis, async () => (s = await runs.start(id, policy, 2000)));
+    expect(sent(seen)).toEqual(['evalsha']);
+    // The record and spec, the tenant's cap, the slot, the new attempt and its event.
+    expect(seen.filter((c) => c.inScript).map((c) => c.name)).toEqual([
+      'hgetall',
+      'get',
+      'get',
+      'zremrangebyscore',
+      'zscore',
+      'zcard',
+      'zadd',
+      'hset',
+      'xadd',
+    ]);
+    expect(s).toEqual({ meta: before, spec, claim: 1 });
+    expect(s?.meta).toMatchObject({ status: 'queued', attempt: 0, startedAt: null });
+    expect(await runs.meta(id)).toMatchObject({ status: 'running', attempt: 1, startedAt: 2000 });
+  });
+
+  it('start without a spec still claims, and gives the spec as null', async () => {
+    const id = randomUUID();
+    await runs.create(id, 'a', spec);
+    await redis.del(keys.runSpec(id));
+    const s = await runs.start(id, policy);
+    expect(s.claim).toBe(1);
+    expect(s.spec).toBeNull();
+    expect(s.meta?.status).toBe('queued');
+  });
+});

@@ -33,15 +33,21 @@ return index_add(KEYS[4], ARGV[4], ARGV[5], ARGV[1], ARGV[6], ARGV[7], ARGV[8], 
  * cap is the tenant record's `overrides.concurrency` (key ARGV[7] .. tenant) or ARGV[6]; the
  * slot set is ARGV[8] .. tenant .. ARGV[9]; the lease ends ARGV[10] ms after the run's wall
  * limit (the record's `wallMs`, else ARGV[4]). A run that is final or gone is not touched and
- * takes no slot.
+ * takes no slot. Replies `{ claim, record, spec }`: the claim's result, the record as it was
+ * BEFORE the claim (HGETALL, flat) and the spec (KEYS[3]; nil when gone).
  */
 const CLAIM =
   TAKE_SLOT_LUA +
   `
-local st = redis.call('HGET', KEYS[1], 'status')
-if not st then return 'missing' end
-if st ~= 'queued' and st ~= 'running' then return 'terminal' end
-local tenant = redis.call('HGET', KEYS[1], 'tenant') or ''
+local flat = redis.call('HGETALL', KEYS[1])
+local spec = redis.call('GET', KEYS[3])
+local function reply(r) return { r, flat, spec } end
+local h = {}
+for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+local st = h['status']
+if not st then return reply('missing') end
+if st ~= 'queued' and st ~= 'running' then return reply('terminal') end
+local tenant = h['tenant'] or ''
 local cap = tonumber(ARGV[6])
 local rec = redis.call('GET', ARGV[7] .. tenant)
 if rec then
@@ -50,15 +56,15 @@ if rec then
     cap = t['overrides']['concurrency']
   end
 end
-local wall = tonumber(redis.call('HGET', KEYS[1], 'wallMs') or '') or tonumber(ARGV[4])
+local wall = tonumber(h['wallMs'] or '') or tonumber(ARGV[4])
 local expiry = tonumber(ARGV[1]) + wall + tonumber(ARGV[10])
-if not take_slot(ARGV[8] .. tenant .. ARGV[9], ARGV[1], expiry, ARGV[5], cap) then return 'busy' end
-if redis.call('HGET', KEYS[1], 'cancel') == '1' then return 'cancel' end
-local att = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
-redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1])
+if not take_slot(ARGV[8] .. tenant .. ARGV[9], ARGV[1], expiry, ARGV[5], cap) then return reply('busy') end
+if h['cancel'] == '1' then return reply('cancel') end
+local att = tonumber(h['attempt'] or '0') + 1
+redis.call('HSET', KEYS[1], 'attempt', att, 'status', 'running', 'startedAt', ARGV[1])
 -- Where the console of earlier attempts ended: a retry continues there.
-local out = tonumber(redis.call('HGET', KEYS[1], 'consoleOut') or '0')
-local err = tonumber(redis.call('HGET', KEYS[1], 'consoleErr') or '0')
+local out = tonumber(h['consoleOut'] or '0')
+local err = tonumber(h['consoleErr'] or '0')
 if att > 1 then
   local a = { type = 'attempt', attempt = att, reason = 'runner_lost', message = ARGV[3], stdoutOffset = out, stderrOffset = err }
   redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(a))
@@ -66,7 +72,7 @@ end
 local ev = cjson.decode(ARGV[2])
 ev['attempt'] = att
 redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(ev))
-return att .. ':' .. out .. ':' .. err
+return reply(att .. ':' .. out .. ':' .. err)
 `;
 
 // Idempotent completion: only the first write for the current attempt wins.
@@ -173,6 +179,9 @@ type FinishArgs = [
   inlineMax: string,
 ];
 
+/** The reply of CLAIM: the claim's result, the record before the claim (flat HGETALL), the spec. */
+type ClaimReply = [claim: string, record: string[], spec: string | null];
+
 type Scripted = Redis & {
   lichenCreate(
     record: string,
@@ -193,6 +202,7 @@ type Scripted = Redis & {
   lichenClaim(
     k1: string,
     k2: string,
+    k3: string,
     now: string,
     ev: string,
     retryMessage: string,
@@ -203,7 +213,7 @@ type Scripted = Redis & {
     runningBefore: string,
     runningAfter: string,
     leaseMarginMs: string,
-  ): Promise<string>;
+  ): Promise<ClaimReply>;
   lichenFinish(...args: FinishArgs): Promise<number>;
   lichenCancel(k1: string): Promise<string>;
 };
@@ -212,7 +222,7 @@ export function defineRunScripts(redis: Redis): Scripted {
   const r = redis as Scripted;
   if (typeof r.lichenClaim !== 'function') {
     redis.defineCommand('lichenCreate', { numberOfKeys: 4, lua: CREATE });
-    redis.defineCommand('lichenClaim', { numberOfKeys: 2, lua: CLAIM });
+    redis.defineCommand('lichenClaim', { numberOfKeys: 3, lua: CLAIM });
     redis.defineCommand('lichenFinish', { numberOfKeys: 2, lua: FINISH });
     redis.defineCommand('lichenCancel', { numberOfKeys: 1, lua: CANCEL });
   }
@@ -372,12 +382,6 @@ export class RunStore {
     return RunStore.metaOf(id, await this.r.hgetall(this.keys.run(id)));
   }
 
-  /** Queues the reads of a run's record and spec; their replies go through metaOf and specOf. */
-  private readRun(p: ChainableCommander, id: string): void {
-    p.hgetall(this.keys.run(id));
-    p.get(this.keys.runSpec(id));
-  }
-
   static specOf(s: string | null): RunSpec | null {
     return s ? (JSON.parse(s) as RunSpec) : null;
   }
@@ -424,19 +428,18 @@ export class RunStore {
   }
 
   /**
-   * Starts a run in one round trip: reads its record and spec and claims it (CLAIM: takes one
-   * of its tenant's slots and starts a new attempt). The claim is the attempt, or why it must
-   * not run: 'busy' (no free slot: try later), 'cancel' (cancelled before start; the slot is
-   * taken), 'terminal' or 'missing'.
+   * Starts a run in one script (CLAIM): reads its record (as it was before the claim) and spec
+   * and claims it (takes one of its tenant's slots and starts a new attempt). The claim is the
+   * attempt, or why it must not run: 'busy' (no free slot: try later), 'cancel' (cancelled
+   * before start; the slot is taken), 'terminal' or 'missing'.
    */
   async start(id: string, policy: ClaimPolicy, now = Date.now()): Promise<StartedRun> {
     const ev: ConsoleEvent = { type: 'status', status: 'running', attempt: 0 };
     const [runningBefore, runningAfter] = this.keys.tenantRunningParts();
-    const p = this.r.pipeline() as ChainableCommander & Pick<Scripted, 'lichenClaim'>;
-    this.readRun(p, id);
-    p.lichenClaim(
+    const [r, flat, specJson] = await this.r.lichenClaim(
       this.keys.run(id),
       this.keys.runEvents(id),
+      this.keys.runSpec(id),
       String(now),
       JSON.stringify(ev),
       RETRY_MESSAGE,
@@ -448,11 +451,8 @@ export class RunStore {
       runningAfter,
       String(policy.leaseMarginMs),
     );
-    const res = (await p.exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
-    const meta = RunStore.metaOf(id, (res[0]?.[1] ?? null) as Record<string, string> | null);
-    const spec = RunStore.specOf((res[1]?.[1] ?? null) as string | null);
-    const r = String(res[2]?.[1]);
+    const meta = RunStore.metaOf(id, RunStore.hashOf(flat));
+    const spec = RunStore.specOf(specJson);
     if (r === 'busy' || r === 'terminal' || r === 'cancel' || r === 'missing') return { meta, spec, claim: r };
     const [attempt, out, err] = r.split(':').map(Number) as [number, number, number];
     // A retry's chunks continue after the earlier attempts' console (see appendEvents).
