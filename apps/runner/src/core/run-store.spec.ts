@@ -6,13 +6,13 @@ import { Keys } from './keys';
 import { commandsOf, sent } from './redis-commands.fixture';
 import { DONE_INLINE_MAX_BYTES, RunStore } from './run-store';
 import { sampleSpec } from './run-spec.fixture';
-import type { RunOutcome } from './types';
+import type { ConsoleEvent, RunOutcome } from './types';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const spec = sampleSpec;
 
-const outcome = (stdout: string): RunOutcome => ({
+const outcome = (stdout: string, attempt = 1): RunOutcome => ({
   status: 'succeeded',
   exitCode: 0,
   signal: null,
@@ -25,7 +25,15 @@ const outcome = (stdout: string): RunOutcome => ({
   stats: emptyStats(1, 2),
   crash: null,
   artifactsKey: null,
-  attempt: 1,
+  attempt,
+});
+
+const chunk = (type: 'stdout' | 'stderr', offset: number, data: string, attempt = 1): ConsoleEvent => ({
+  type,
+  offset,
+  attempt,
+  data,
+  encoding: 'utf8',
 });
 
 describe('run completion notices (real Redis)', () => {
@@ -200,7 +208,7 @@ describe("creating a run: one script in the caller's transaction (real Redis)", 
   });
 });
 
-describe('start: one script (real Redis)', () => {
+describe('start and finish: one script each (real Redis)', () => {
   const keys = new Keys(`lichen-test-${randomUUID().slice(0, 8)}`);
   const redis = new Redis(REDIS_URL);
   const runs = new RunStore(redis, keys, 60);
@@ -210,6 +218,7 @@ describe('start: one script (real Redis)', () => {
     if (found.length) await redis.del(...found);
     redis.disconnect();
   });
+  const stream = async (id: string): Promise<ConsoleEvent[]> => (await runs.readEvents(id, '0')).map((e) => e.event);
 
   it('start is one EVALSHA returning the record as it was before the claim, and the spec', async () => {
     await runs.start(randomUUID(), policy); // loads the script (once per connection)
@@ -244,5 +253,103 @@ describe('start: one script (real Redis)', () => {
     expect(s.claim).toBe(1);
     expect(s.spec).toBeNull();
     expect(s.meta?.status).toBe('queued');
+  });
+
+  it('a retry sees the previous attempt in the record and continues its console offsets', async () => {
+    const id = randomUUID();
+    await runs.create(id, 'r', spec);
+    expect((await runs.start(id, policy)).claim).toBe(1);
+    await runs.appendEvents(id, [chunk('stdout', 0, 'hello'), chunk('stderr', 0, 'e')]);
+    // The runner is lost; the retry starts attempt 2.
+    const s = await runs.start(id, policy, 5000);
+    expect(s.claim).toBe(2);
+    expect(s.meta).toMatchObject({ status: 'running', attempt: 1 });
+    const slot = keys.tenantRunning('r');
+    expect(
+      await runs.finish(id, outcome('abc', 2), 2, {
+        events: [chunk('stdout', 0, 'abc', 2), chunk('stderr', 0, 'ee', 2)],
+        releaseSlot: slot,
+      }),
+    ).toBe(true);
+    const events = await stream(id);
+    expect(events.map((e) => e.type)).toEqual([
+      'status',
+      'status',
+      'stdout',
+      'stderr',
+      'attempt',
+      'status',
+      'stdout',
+      'stderr',
+      'status',
+    ]);
+    expect(events[4]).toMatchObject({ type: 'attempt', attempt: 2, stdoutOffset: 5, stderrOffset: 1 });
+    expect(events[6]).toMatchObject({ type: 'stdout', offset: 5, data: 'abc', attempt: 2 });
+    expect(events[7]).toMatchObject({ type: 'stderr', offset: 1, data: 'ee', attempt: 2 });
+    expect(events[8]).toMatchObject({ type: 'status', status: 'succeeded', attempt: 2 });
+    expect(await redis.hmget(keys.run(id), 'consoleOut', 'consoleErr')).toEqual(['8', '3']);
+  });
+
+  it('finish is one EVALSHA: console events, then the final status, then the slot is free', async () => {
+    const id = randomUUID();
+    await runs.create(id, 'f', spec);
+    expect((await runs.start(id, policy)).claim).toBe(1);
+    const slot = keys.tenantRunning('f');
+    expect(await redis.zscore(slot, id)).not.toBeNull();
+    const events = [chunk('stdout', 0, 'a'), chunk('stderr', 0, 'bb'), chunk('stdout', 1, 'c')];
+    await runs.finish(randomUUID(), outcome(''), 1); // loads the script (once per connection)
+    let won: boolean | undefined;
+    const seen = await commandsOf(redis, async () => {
+      won = await runs.finish(id, outcome('ac'), 1, { events, releaseSlot: slot });
+    });
+    expect(won).toBe(true);
+    expect(sent(seen)).toEqual(['evalsha']);
+    expect(await stream(id)).toEqual([
+      { type: 'status', status: 'queued', attempt: 0 },
+      { type: 'status', status: 'running', attempt: 1 },
+      ...events,
+      { type: 'status', status: 'succeeded', attempt: 1, exitCode: 0, signal: null },
+    ]);
+    expect(await redis.hmget(keys.run(id), 'consoleOut', 'consoleErr')).toEqual(['2', '2']);
+    expect(await redis.zscore(slot, id)).toBeNull();
+    expect(await redis.ttl(keys.runEvents(id))).toBeGreaterThan(0);
+  });
+
+  it('a finish that loses changes no outcome and adds no status event, but frees the slot', async () => {
+    const id = randomUUID();
+    await runs.create(id, 'g', spec);
+    expect((await runs.start(id, policy)).claim).toBe(1);
+    expect(await runs.finish(id, outcome('first'), 1)).toBe(true);
+    const final = await runs.meta(id);
+    const slot = keys.tenantRunning('g');
+    await redis.zadd(slot, Date.now() + 60_000, id);
+    expect(await runs.finish(id, { ...outcome('second'), status: 'failed' }, 1, { releaseSlot: slot })).toBe(false);
+    expect(await runs.meta(id)).toEqual(final);
+    expect((await stream(id)).filter((e) => e.type === 'status')).toHaveLength(3);
+    expect(await redis.zscore(slot, id)).toBeNull();
+    // Another attempt's finish loses too.
+    expect(await runs.finish(id, outcome('x', 2), 2)).toBe(false);
+  });
+
+  it('a finish of a missing run writes nothing but frees the slot', async () => {
+    const id = randomUUID();
+    const slot = keys.tenantRunning('h');
+    await redis.zadd(slot, Date.now() + 60_000, id);
+    expect(await runs.finish(id, outcome('x'), 1, { events: [chunk('stdout', 0, 'x')], releaseSlot: slot })).toBe(
+      false,
+    );
+    expect(await redis.exists(keys.run(id), keys.runEvents(id))).toBe(0);
+    expect(await redis.zscore(slot, id)).toBeNull();
+  });
+
+  it('surfaces script errors', async () => {
+    const id = randomUUID();
+    await runs.create(id, 'i', spec);
+    await redis.del(keys.runSpec(id));
+    await redis.hset(keys.runSpec(id), 'x', '1');
+    await expect(runs.start(id, policy)).rejects.toThrow(/WRONGTYPE/);
+    await redis.del(keys.runEvents(id));
+    await redis.set(keys.runEvents(id), 'not a stream');
+    await expect(runs.finish(id, outcome(''), 0, { events: [chunk('stdout', 0, 'x')] })).rejects.toThrow(/WRONGTYPE/);
   });
 });

@@ -75,19 +75,31 @@ redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(ev))
 return reply(att .. ':' .. out .. ':' .. err)
 `;
 
-// Idempotent completion: only the first write for the current attempt wins.
+/**
+ * Idempotent completion: only the first write for the current attempt wins. Before that, and
+ * whatever the outcome: the run (ARGV[8], its id) leaves the running-slot set ARGV[12] (when
+ * not ''), and, when the record exists, the console events not yet written (ARGV[15] on) are
+ * appended and the console's ends ARGV[13]/ARGV[14] (consoleOut/consoleErr, when not '') are
+ * stored. A final status event follows them only when this call wins.
+ */
 const FINISH = `
-local st = redis.call('HGET', KEYS[1], 'status')
+if ARGV[12] ~= '' then redis.call('ZREM', ARGV[12], ARGV[8]) end
+local f = redis.call('HMGET', KEYS[1], 'status', 'attempt', 'index')
+local st, att, idx = f[1], f[2], f[3]
 if not st then return 0 end
-if st ~= 'queued' and st ~= 'running' then return 0 end
-local att = redis.call('HGET', KEYS[1], 'attempt')
-if ARGV[1] ~= '0' and att ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3], 'finishedAt', ARGV[4], 'exitCode', ARGV[9], 'instructions', ARGV[10])
+for i = 15, #ARGV do redis.call('XADD', KEYS[2], '*', 'e', ARGV[i]) end
+local ends = {}
+if ARGV[13] ~= '' then ends[#ends + 1] = 'consoleOut'; ends[#ends + 1] = ARGV[13] end
+if ARGV[14] ~= '' then ends[#ends + 1] = 'consoleErr'; ends[#ends + 1] = ARGV[14] end
+if (st ~= 'queued' and st ~= 'running') or (ARGV[1] ~= '0' and att ~= ARGV[1]) then
+  if #ends > 0 then redis.call('HSET', KEYS[1], unpack(ends)) end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3], 'finishedAt', ARGV[4], 'exitCode', ARGV[9], 'instructions', ARGV[10], unpack(ends))
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 -- The tenant's run index lives at least as long as its newest record.
-local idx = redis.call('HGET', KEYS[1], 'index')
 if idx and idx ~= '' and redis.call('TTL', idx) < tonumber(ARGV[6]) then redis.call('EXPIRE', idx, ARGV[6]) end
 -- The completion notice carries the record when it is small (the API answers ?wait= from it).
 local msg = ARGV[8]
@@ -154,13 +166,16 @@ export interface StartedRun {
   claim: ClaimResult;
 }
 
-/** Extra writes sent with a run's final outcome, in the same round trip. */
+/** Extra writes done with a run's final outcome, in the same script. */
 export interface FinishOptions {
   now?: number;
   /** Console events not yet written: appended before the final status event. */
   events?: ConsoleEvent[];
-  /** Commands queued after the outcome (e.g. freeing the run's tenant slot). */
-  after?: (p: ChainableCommander) => void;
+  /**
+   * The running-slot set (TenantStore.runningKey) to remove the run from, whether or not this
+   * call makes the run final.
+   */
+  releaseSlot?: string;
 }
 
 type FinishArgs = [
@@ -173,10 +188,14 @@ type FinishArgs = [
   ev: string,
   ttl: string,
   channel: string,
-  message: string,
+  id: string,
   exitCode: string,
   instructions: string,
   inlineMax: string,
+  slotKey: string,
+  consoleOut: string,
+  consoleErr: string,
+  ...events: string[],
 ];
 
 /** The reply of CLAIM: the claim's result, the record before the claim (flat HGETALL), the spec. */
@@ -241,6 +260,12 @@ const SUMMARY_FIELDS = [
   'instructions',
   'batchId',
 ];
+
+/** Console events as stored: stream entries (JSON) and the record's new console ends. */
+interface ConsoleWrites {
+  entries: string[];
+  ends: { consoleOut?: string; consoleErr?: string };
+}
 
 const RETRY_MESSAGE =
   'the previous attempt did not finish (its runner was lost or shut down); the run starts again: ' +
@@ -465,6 +490,7 @@ export class RunStore {
    * Writes the final outcome once. Returns true when this call made the run final; false when
    * it already was (another attempt, a cancel) — the caller then does nothing visible.
    * `attempt` 0 finishes whatever attempt is current (used for cancelling queued runs).
+   * One script (FINISH) also writes `opts.events` and releases `opts.releaseSlot`.
    */
   async finish(id: string, outcome: RunOutcome, attempt: number, opts: FinishOptions = {}): Promise<boolean> {
     if (!isTerminal(outcome.status)) throw new Error(`finish with non-final status ${outcome.status}`);
@@ -475,6 +501,8 @@ export class RunStore {
       exitCode: outcome.exitCode,
       signal: outcome.signal,
     };
+    const { entries, ends } = this.consoleWrites(id, opts.events ?? []);
+    this.consoleBase.delete(id);
     const args: FinishArgs = [
       this.keys.run(id),
       this.keys.runEvents(id),
@@ -489,17 +517,12 @@ export class RunStore {
       outcome.exitCode === null ? '' : String(outcome.exitCode),
       String(outcome.stats.instructions),
       String(DONE_INLINE_MAX_BYTES),
+      opts.releaseSlot ?? '',
+      ends.consoleOut ?? '',
+      ends.consoleErr ?? '',
+      ...entries,
     ];
-    // One round trip: the last console events, the outcome, then the caller's extras.
-    const p = this.r.pipeline() as ChainableCommander & Pick<Scripted, 'lichenFinish'>;
-    const at = opts.events?.length ? this.queueEvents(p, id, opts.events) : 0;
-    this.consoleBase.delete(id);
-    p.lichenFinish(...args);
-    opts.after?.(p);
-    const res = (await p.exec()) ?? [];
-    const [err, n] = res[at] ?? [new Error('no reply to the finish command'), 0];
-    if (err) throw err;
-    return n === 1;
+    return (await this.r.lichenFinish(...args)) === 1;
   }
 
   /** Marks a cancel request. Returns the status it found: 'queued' | 'running' | 'terminal' | 'missing'. */
@@ -519,15 +542,21 @@ export class RunStore {
    */
   async appendEvents(id: string, events: ConsoleEvent[]): Promise<void> {
     if (events.length === 0) return;
+    const { entries, ends } = this.consoleWrites(id, events);
     const p = this.r.pipeline();
-    this.queueEvents(p, id, events);
+    for (const e of entries) p.xadd(this.keys.runEvents(id), '*', 'e', e);
+    if (Object.keys(ends).length > 0) p.hset(this.keys.run(id), ends);
     await p.exec();
   }
 
-  /** Queues the writes of console events on a pipeline; returns how many commands it queued. */
-  private queueEvents(p: ChainableCommander, id: string, events: ConsoleEvent[]): number {
+  /**
+   * What writing console events stores: each event as a stream entry (JSON, offsets moved past
+   * earlier attempts' console on a retry) and where each stream's console now ends.
+   */
+  private consoleWrites(id: string, events: ConsoleEvent[]): ConsoleWrites {
     const base = this.consoleBase.get(id);
-    const ends: Record<string, string> = {};
+    const ends: ConsoleWrites['ends'] = {};
+    const entries: string[] = [];
     for (const ev of events) {
       let out: ConsoleEvent = ev;
       if (ev.type === 'stdout' || ev.type === 'stderr') {
@@ -539,11 +568,9 @@ export class RunStore {
       } else if (ev.type === 'truncated' && base && base.attempt === ev.attempt) {
         out = { ...ev, droppedFrom: ev.droppedFrom + base[ev.stream] };
       }
-      p.xadd(this.keys.runEvents(id), '*', 'e', JSON.stringify(out));
+      entries.push(JSON.stringify(out));
     }
-    if (Object.keys(ends).length === 0) return events.length;
-    p.hset(this.keys.run(id), ends);
-    return events.length + 1;
+    return { entries, ends };
   }
 
   /** Events after `afterId` (exclusive; '0' for all), up to `count`. */

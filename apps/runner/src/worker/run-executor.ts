@@ -264,7 +264,7 @@ export class RunExecutor {
     const won = await this.runs.finish(runId, outcome, attempt, {
       now,
       events,
-      after: (p) => p.zrem(this.tenants.runningKey(held.tenant), runId),
+      releaseSlot: this.tenants.runningKey(held.tenant),
     });
     held.released = true;
     if (won) this.record(outcome);
