@@ -35,7 +35,9 @@ export class DevFs extends TmpFs {
   override readonly type = 'devtmpfs';
 
   constructor(opts: DevFsOptions = {}) {
-    super({ ...opts, rootMode: 0o755, source: 'devtmpfs' });
+    // Not `{ ...opts, rootMode, source }`: a spread followed by new properties costs V8 a
+    // fresh map (a few microseconds) every time.
+    super({ clock: opts.clock, account: opts.account, rootMode: 0o755, source: 'devtmpfs' });
     this.deferRootEntries((root) => this.populate(root));
   }
 

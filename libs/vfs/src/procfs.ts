@@ -37,8 +37,29 @@ type Kind =
   | { k: 'fdinfo'; pid: number; fd: number }
   | { k: 'taskdir'; pid: number };
 
+/** The identity of a node for its inode number: equal kinds (fields undefined or absent alike) give equal keys. */
 function key(kind: Kind): string {
-  return JSON.stringify(kind);
+  switch (kind.k) {
+    case 'root':
+    case 'self':
+    case 'thread-self':
+    case 'mounts-link':
+      return kind.k;
+    case 'global':
+      return `global/${kind.name}`;
+    case 'pid':
+      return `pid/${kind.pid}/${kind.tid ?? ''}`;
+    case 'pidfile':
+    case 'pidlink':
+      return `${kind.k}/${kind.pid}/${kind.tid ?? ''}/${kind.name}`;
+    case 'fddir':
+      return `fddir/${kind.pid}/${kind.info ? 1 : 0}`;
+    case 'fd':
+    case 'fdinfo':
+      return `${kind.k}/${kind.pid}/${kind.fd}`;
+    case 'taskdir':
+      return `taskdir/${kind.pid}`;
+  }
 }
 
 const PRIVATE_FILES = new Set(['environ', 'auxv', 'mem', 'pagemap']);
