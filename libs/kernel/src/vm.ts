@@ -225,12 +225,12 @@ async function resolveProgram(vfs: Vfs, config: VmConfig, env: string[]): Promis
   return prog;
 }
 
-function cliExitCode(r: Omit<RunResult, 'cliExitCode'>): number {
-  switch (r.status) {
+function cliExitCode(status: RunResult['status'], exitCode: number | null, signal: number | null): number {
+  switch (status) {
     case 'exited':
-      return r.exitCode ?? 0;
+      return exitCode ?? 0;
     case 'signaled':
-      return 128 + (r.signal ?? 0);
+      return 128 + (signal ?? 0);
     case 'cpu_steps_exceeded':
       return EXIT_CPU_STEPS;
     case 'memory_exceeded':
@@ -372,7 +372,9 @@ export class Vm {
       tasksCreated: k.tasksCreated,
       outputBytes: k.outputBytes,
     };
-    const base = {
+    // Written out, not `{ ...base, cliExitCode }`: a spread followed by a new property costs
+    // V8 a fresh map (about a microsecond) every time.
+    return {
       status,
       exitCode,
       signal,
@@ -380,8 +382,8 @@ export class Vm {
       stats,
       crash: status === 'signaled' ? k.crash : null,
       artifacts: null,
+      cliExitCode: cliExitCode(status, exitCode, signal),
     };
-    return { ...base, cliExitCode: cliExitCode(base) };
   }
 }
 

@@ -241,10 +241,10 @@ export function nowSec(k: Kernel): number {
   return k.clock.realtime().sec;
 }
 
-/** One `T` per VM (the family's part of the IPC namespace), made on first use. */
-export function perVm<T>(make: () => T): (k: Kernel) => T {
+/** One `T` per VM (the family's part of the IPC namespace), made on first use; `peek` never makes it. */
+export function perVm<T>(make: () => T): ((k: Kernel) => T) & { peek(k: Kernel): T | undefined } {
   const all = new WeakMap<Kernel, T>();
-  return (k) => {
+  const get = (k: Kernel): T => {
     let v = all.get(k);
     if (v === undefined) {
       v = make();
@@ -252,4 +252,5 @@ export function perVm<T>(make: () => T): (k: Kernel) => T {
     }
     return v;
   };
+  return Object.assign(get, { peek: (k: Kernel): T | undefined => all.get(k) });
 }

@@ -415,7 +415,9 @@ function sysSemctl(k: Kernel, t: Task, id: number, num: number, cmd: number, arg
  * 0..SEMVMX as Linux does) when its last thread exits; sleepers are retried.
  */
 export function exitSem(k: Kernel, p: Process): void {
-  const n = ns(k);
+  // A VM that never used semaphores has no undo lists: do not make its namespace now.
+  const n = ns.peek(k);
+  if (n === undefined) return;
   const list = n.undos.get(p);
   if (list === undefined) return;
   n.undos.delete(p);

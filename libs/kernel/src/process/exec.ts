@@ -134,6 +134,8 @@ interface Prepared {
 }
 
 const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+/** AT_PLATFORM's string. */
+const PLATFORM = enc('aarch64');
 
 /** Resolves the file, follows `#!` lines, parses the ELF and its interpreter. No side effects. */
 async function prepare(k: Kernel, t: Task, req: ExecRequest): Promise<Prepared> {
@@ -248,30 +250,32 @@ export function buildStack(
   random: Uint8Array,
   aux: [number, number][],
 ): number {
-  const as = mm.as;
-  let sp = mm.stackTop - 8;
-  const put = (b: Uint8Array): number => {
-    sp -= b.length;
-    pokeKernel(as, sp, b);
-    return sp;
-  };
-  const cstr = (b: Uint8Array): Uint8Array => {
-    const o = new Uint8Array(b.length + 1);
-    o.set(b);
-    return o;
-  };
-  const execfnAddr = put(cstr(enc(execfn)));
-  const envAddrs: number[] = [];
-  for (let i = envp.length - 1; i >= 0; i--) envAddrs.unshift(put(cstr(envp[i])));
+  // Addresses first (strings downwards from the top: execfn, envp and argv last to first,
+  // the platform, then AT_RANDOM's bytes 16-aligned), then one write of all of them.
+  const top = mm.stackTop - 8;
+  const execfnBytes = enc(execfn);
+  let sp = top - (execfnBytes.length + 1);
+  const execfnAddr = sp;
+  const envAddrs: number[] = new Array<number>(envp.length);
+  for (let i = envp.length - 1; i >= 0; i--) envAddrs[i] = sp -= envp[i].length + 1;
   mm.envStart = envAddrs.length ? envAddrs[0] : sp;
   mm.envEnd = execfnAddr;
-  const argAddrs: number[] = [];
-  for (let i = argv.length - 1; i >= 0; i--) argAddrs.unshift(put(cstr(argv[i])));
+  const argAddrs: number[] = new Array<number>(argv.length);
+  for (let i = argv.length - 1; i >= 0; i--) argAddrs[i] = sp -= argv[i].length + 1;
   mm.argStart = argAddrs.length ? argAddrs[0] : sp;
   mm.argEnd = mm.envStart;
-  const platform = put(cstr(enc('aarch64')));
+  const platform = (sp -= PLATFORM.length + 1);
   sp -= sp % 16;
-  const randomAddr = put(random);
+  const randomAddr = (sp -= random.length);
+  // The bytes between are the fresh stack's zeros (string terminators, alignment).
+  const strings = new Uint8Array(top - randomAddr);
+  strings.set(random, 0);
+  strings.set(PLATFORM, platform - randomAddr);
+  for (let i = 0; i < argv.length; i++) strings.set(argv[i], argAddrs[i] - randomAddr);
+  for (let i = 0; i < envp.length; i++) strings.set(envp[i], envAddrs[i] - randomAddr);
+  strings.set(execfnBytes, execfnAddr - randomAddr);
+  pokeKernel(mm.as, randomAddr, strings);
+
   const auxv: [number, number][] = [
     ...aux,
     [AT_PLATFORM, platform],
@@ -284,20 +288,22 @@ export function buildStack(
   const table = new Uint8Array(words * 8);
   const v = new DataView(table.buffer);
   let o = 0;
+  // Every word is a non-negative integer below 2^53: two 32-bit halves, no BigInt.
   const w = (x: number): void => {
-    v.setBigUint64(o, BigInt(x), true);
+    v.setUint32(o, x >>> 0, true);
+    v.setUint32(o + 4, Math.floor(x / 0x1_0000_0000), true);
     o += 8;
   };
   w(argAddrs.length);
-  argAddrs.forEach(w);
+  for (const a of argAddrs) w(a);
   w(0);
-  envAddrs.forEach(w);
+  for (const a of envAddrs) w(a);
   w(0);
   for (const [key, val] of auxv) {
     w(key);
     w(val);
   }
-  pokeKernel(as, sp, table);
+  pokeKernel(mm.as, sp, table);
   return sp;
 }
 
