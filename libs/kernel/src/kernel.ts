@@ -386,6 +386,13 @@ export class Kernel {
         return;
       }
     }
+    if (this.hostOps > 0 && this.config.deterministic === undefined) {
+      // A host operation in flight is most often a VFS call on cached data whose promise
+      // chain is longer than two ticks: one macrotask turn settles it, for far less than
+      // arming a timer and an abort listener to wait for it.
+      await yieldToHost();
+      if (this.pickNext() !== null || this.ended) return;
+    }
     await new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | null = null;
       const wallMs = this.config.limits?.wallMs;

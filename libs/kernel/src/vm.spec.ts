@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { makedev, type Vfs } from '@lichen/vfs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { HostFs, makedev, type Vfs } from '@lichen/vfs';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Errno } from './errno';
 import { KernelProcProvider } from './misc/procfs';
 import { buildNamespace, createVm } from './vm';
@@ -59,5 +59,67 @@ describe('the namespace', () => {
     expect(fs.statSync(path.join(dir, 'proc')).mode & 0o777).toBe(0o500);
     expect(fs.statSync(path.join(dir, 'dev')).isDirectory()).toBe(true);
     expect(fs.readFileSync(path.join(dir, 'tmp'), 'utf8')).toBe('a file');
+    const root = vfs.rootRef().mnt.fs;
+    if (root instanceof HostFs) await root.close();
+  });
+});
+
+/** A static aarch64 ELF: readlinkat(AT_FDCWD, "/proc/self/exe", sp - 128, 64), then exit_group(its result). */
+function readlinkProgram(): Uint8Array {
+  const code = [
+    0x92800c60, // movn x0, #99 (AT_FDCWD)
+    0x100000e1, // adr x1, path (7 instructions ahead)
+    0xd10203e2, // sub x2, sp, #128
+    0xd2800803, // movz x3, #64
+    0xd28009c8, // movz x8, #78 (readlinkat)
+    0xd4000001, // svc #0
+    0xd2800bc8, // movz x8, #94 (exit_group)
+    0xd4000001, // svc #0
+  ];
+  const path = Buffer.from('/proc/self/exe\0', 'latin1');
+  const base = 0x400000;
+  const size = 120 + code.length * 4 + path.length;
+  const elf = Buffer.alloc(size);
+  elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
+  elf.writeUInt16LE(2, 16); // ET_EXEC
+  elf.writeUInt16LE(183, 18); // EM_AARCH64
+  elf.writeUInt32LE(1, 20);
+  elf.writeBigUInt64LE(BigInt(base + 120), 24); // e_entry
+  elf.writeBigUInt64LE(64n, 32); // e_phoff
+  elf.writeUInt16LE(64, 52); // e_ehsize
+  elf.writeUInt16LE(56, 54); // e_phentsize
+  elf.writeUInt16LE(1, 56); // e_phnum
+  elf.writeUInt32LE(1, 64); // PT_LOAD
+  elf.writeUInt32LE(5, 68); // R+X
+  elf.writeBigUInt64LE(BigInt(base), 80); // p_vaddr
+  elf.writeBigUInt64LE(BigInt(base), 88); // p_paddr
+  elf.writeBigUInt64LE(BigInt(size), 96); // p_filesz
+  elf.writeBigUInt64LE(BigInt(size), 104); // p_memsz
+  elf.writeBigUInt64LE(0x1000n, 112); // p_align
+  code.forEach((insn, i) => elf.writeUInt32LE(insn, 120 + 4 * i));
+  elf.set(path, 120 + code.length * 4);
+  return elf;
+}
+
+describe('waiting for host operations', () => {
+  it('lets a VFS call on in-memory data settle without arming a host timer', async () => {
+    const vm = createVm(
+      {
+        argv: ['/prog'],
+        rootfs: { kind: 'tmpfs' },
+        files: [{ path: '/prog', content: readlinkProgram(), mode: 0o755 }],
+      },
+      { stdout: () => undefined, stderr: () => undefined, signal: new AbortController().signal },
+    );
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const r = await vm.run();
+      expect(r.status).toBe('exited');
+      expect(r.exitCode).toBe('/prog'.length); // readlinkat's result
+      expect(r.stats.syscalls).toEqual({ readlinkat: 1, exit_group: 1 });
+      expect(timers).not.toHaveBeenCalled();
+    } finally {
+      timers.mockRestore();
+    }
   });
 });
