@@ -45,6 +45,8 @@ import { exitSem } from './ipc/sem';
 import { writeU32, userAddr } from './uaccess';
 import { WaitQueue } from './wait';
 
+/** Syscall numbers counted per run (RunStats.syscalls); a guest may pass any number. */
+const SYSCALL_COUNT_LIMIT = 512;
 /** Instructions per time slice before another runnable task gets the CPU. */
 export const TIME_SLICE = 200_000;
 /** Host time between yields to the event loop while guest code runs (I/O, cancellation, timeouts). */
@@ -91,7 +93,11 @@ export class Kernel {
   oomKilled = false;
   /** Instructions retired before the current run() call (all tasks). */
   retiredBase = 0;
-  readonly syscallCounts = new Float64Array(512);
+  /**
+   * Calls by syscall number below SYSCALL_COUNT_LIMIT, grown as numbers are first used (holes
+   * read as undefined): a 512-entry typed array cost every VM an off-heap allocation.
+   */
+  readonly syscallCounts: (number | undefined)[] = [];
   readonly unsupportedCounts = new Map<string, number>();
   tasksCreated = 0;
   outputBytes = 0;
@@ -440,7 +446,10 @@ export class Kernel {
     const cpu = this.cpu;
     const nr = cpu.getXNumber(8);
     const entry: SyscallEntry | undefined = nr < SYSCALL_TABLE.length ? SYSCALL_TABLE[nr] : undefined;
-    if (nr < this.syscallCounts.length) this.syscallCounts[nr]++;
+    if (nr < SYSCALL_COUNT_LIMIT) {
+      const counts = this.syscallCounts;
+      counts[nr] = (counts[nr] ?? 0) + 1;
+    }
     if (entry === undefined || entry.handler === null) {
       const name = entry?.name ?? `syscall_${nr}`;
       this.unsupportedCounts.set(name, (this.unsupportedCounts.get(name) ?? 0) + 1);

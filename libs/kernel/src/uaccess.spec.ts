@@ -5,7 +5,9 @@ import {
   copyIn,
   copyOut,
   readCString,
+  readCStringBytes,
   readIovecs,
+  readPath,
   readStringArray,
   readU64,
   userAddr,
@@ -56,6 +58,21 @@ describe('uaccess', () => {
     writeU64(as, userAddr(0x10108), 0);
     expect(readStringArray(as, userAddr(0x10100)).map((b) => Buffer.from(b).toString())).toEqual(['hello']);
     expect(readU64(as, userAddr(0x10100))).toBe(0x10ffe);
+  });
+  it('returns strings of their own: later reads and guest writes do not change them', () => {
+    const as = space();
+    copyOut(as, userAddr(0x10ffc), new TextEncoder().encode('/etc/passwd\0'));
+    copyOut(as, userAddr(0x10100), new TextEncoder().encode('short\0'));
+    const long = readCStringBytes(as, userAddr(0x10ffc));
+    const short = readCStringBytes(as, userAddr(0x10100));
+    copyOut(as, userAddr(0x10ffc), new TextEncoder().encode('XXXXXXXXXXX\0'));
+    expect(Buffer.from(long).toString()).toBe('/etc/passwd');
+    expect(Buffer.from(short).toString()).toBe('short');
+    expect(readPath(as, userAddr(0x10ffc))).toBe('XXXXXXXXXXX');
+    // a string running into an unmapped page without its NUL
+    as.mapAnonymous(guestAddr(0x20000), 0x1000, PROT_READ | PROT_WRITE);
+    copyOut(as, userAddr(0x20000), new Uint8Array(0x1000).fill(0x41));
+    efault(() => readCStringBytes(as, userAddr(0x20ff0)));
   });
   it('validates iovec counts and lengths', () => {
     const as = space();

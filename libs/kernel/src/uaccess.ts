@@ -120,13 +120,18 @@ export function getU64(view: DataView, off: number): number {
  * `tooLong` (ENAMETOOLONG for paths, E2BIG for argv/envp).
  */
 export function readCString(as: AddressSpace, addr: UserAddr, max = 4095, tooLong = Errno.ENAMETOOLONG): string {
-  return new TextDecoder().decode(readCStringBytes(as, addr, max, tooLong));
+  return utf8.decode(readCStringBytes(as, addr, max, tooLong));
 }
+const utf8 = new TextDecoder();
 
 /** A path argument as the VFS wants it: one char per byte (latin1), at most PATH_MAX-1 bytes. */
 export function readPath(as: AddressSpace, addr: UserAddr): string {
-  return Buffer.from(readCStringBytes(as, addr, 4095)).toString('latin1');
+  const b = readCStringBytes(as, addr, 4095);
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
 }
+
+/** readCStringBytes reads through this (a page read per path was an allocation per path). */
+const stringScratch = new Uint8Array(PAGE_SIZE);
 
 export function readCStringBytes(
   as: AddressSpace,
@@ -141,14 +146,16 @@ export function readCStringBytes(
   while (true) {
     const chunk = Math.min(PAGE_SIZE - (a % PAGE_SIZE), max + 1 - total);
     if (chunk <= 0) throw new KernelError(tooLong);
-    const buf = copyIn(as, userAddr(a), chunk);
+    // Read up to the page's end into the scratch page; keep copies of the string bytes only.
+    const buf = stringScratch.subarray(0, chunk);
+    copyInto(as, userAddr(a), buf);
     const nul = buf.indexOf(0);
     if (nul >= 0) {
-      parts.push(buf.subarray(0, nul));
+      parts.push(buf.slice(0, nul));
       total += nul;
       break;
     }
-    parts.push(buf);
+    parts.push(buf.slice());
     total += chunk;
     a += chunk;
     if (total > max) throw new KernelError(tooLong);

@@ -359,7 +359,7 @@ export class Vm {
     const counts = k.syscallCounts;
     for (let nr = 0; nr < counts.length; nr++) {
       const n = counts[nr];
-      if (n > 0) syscalls[SYSCALL_TABLE[nr]?.name ?? `syscall_${nr}`] = n;
+      if (n !== undefined && n > 0) syscalls[SYSCALL_TABLE[nr]?.name ?? `syscall_${nr}`] = n;
     }
     const unsupported: Record<string, number> = {};
     for (const [name, n] of k.unsupportedCounts) unsupported[name] = n;

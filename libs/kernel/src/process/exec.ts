@@ -238,6 +238,21 @@ function buildImage(k: Kernel, t: Task, p: Prepared, envp: Uint8Array[]): { mm: 
   }
 }
 
+let stackScratch = new Uint8Array(4096);
+
+/**
+ * `n` zero bytes to stage what buildStack writes to guest memory (pokeKernel copies them), in
+ * one buffer kept for the thread: a fresh buffer of that size was an off-heap allocation.
+ * Huge argument lists get a buffer of their own, so the thread does not keep it.
+ */
+function scratch(n: number): Uint8Array {
+  if (n > 64 * 1024) return new Uint8Array(n);
+  if (n > stackScratch.length) stackScratch = new Uint8Array(64 * 1024);
+  const b = stackScratch.subarray(0, n);
+  b.fill(0);
+  return b;
+}
+
 /**
  * Lays out the initial stack like Linux's create_elf_tables: strings at the top (argv, envp,
  * the execfn), "aarch64", 16 random bytes, then argc, argv[], NULL, envp[], NULL, auxv.
@@ -267,8 +282,8 @@ export function buildStack(
   const platform = (sp -= PLATFORM.length + 1);
   sp -= sp % 16;
   const randomAddr = (sp -= random.length);
-  // The bytes between are the fresh stack's zeros (string terminators, alignment).
-  const strings = new Uint8Array(top - randomAddr);
+  // The bytes between are zeros (string terminators, alignment), as the fresh stack has.
+  const strings = scratch(top - randomAddr);
   strings.set(random, 0);
   strings.set(PLATFORM, platform - randomAddr);
   for (let i = 0; i < argv.length; i++) strings.set(argv[i], argAddrs[i] - randomAddr);
@@ -285,10 +300,11 @@ export function buildStack(
   ];
   const words = 1 + argAddrs.length + 1 + envAddrs.length + 1 + auxv.length * 2;
   sp = Math.floor((sp - words * 8) / 16) * 16;
-  const table = new Uint8Array(words * 8);
-  const v = new DataView(table.buffer);
+  const table = scratch(words * 8);
+  const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
   let o = 0;
-  // Every word is a non-negative integer below 2^53: two 32-bit halves, no BigInt.
+  // Every word is an integer below 2^53 in magnitude: two 32-bit halves (two's complement,
+  // as setBigUint64 wrote them), no BigInt.
   const w = (x: number): void => {
     v.setUint32(o, x >>> 0, true);
     v.setUint32(o + 4, Math.floor(x / 0x1_0000_0000), true);
