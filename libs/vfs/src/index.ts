@@ -1,3 +1,7 @@
+// Only \`export *\` here: a named re-export makes TypeScript define the name as a data
+// property first and redefine it as a getter, which turns the exports object into a slow
+// (dictionary-mode) object, and every \`vfs_1.X\` read by the kernel into a hash lookup and
+// a getter call V8 cannot inline.
 export * from './block-device';
 export * from './errno';
 export * from './types';
@@ -9,7 +13,7 @@ export * from './tmpfs';
 export * from './block-cache';
 export * from './file-block-device';
 export * from './ext4/ext4fs';
-export { featureNames } from './ext4/superblock';
+export * from './ext4/public';
 export * from './overlay';
 export * from './devfs';
 export * from './sysfs';

@@ -564,5 +564,3 @@ export class OvlNode implements VNode {
     }
   }
 }
-
-export { TmpFs };

@@ -4,7 +4,7 @@
  * Every public method rejects only with VfsError (anything else a filesystem throws is
  * turned into EIO at this boundary).
  */
-import { Errno, VfsError, err, toVfsError } from './errno';
+import { Errno, err, toVfsError } from './errno';
 import type { CharDevice, DirContext, FifoHandler, FileOps, FileSystem, NewNode, VNode } from './fs';
 import {
   AT_EMPTY_PATH,
@@ -1758,5 +1758,3 @@ export class OpenFile {
     }
   }
 }
-
-export { VfsError };
