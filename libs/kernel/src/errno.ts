@@ -1,7 +1,11 @@
-import { Errno } from '@lichen/vfs';
+import { Errno as VfsErrno } from '@lichen/vfs';
 
-/** Lichen's one errno enum lives in @lichen/vfs; the kernel re-exports it. */
-export { Errno };
+/**
+ * Lichen's one errno enum lives in @lichen/vfs; the kernel re-exports it as an alias, which
+ * compiles to a plain property (a re-export `export { Errno }` compiles to a getter that
+ * makes this module's exports object a dictionary-mode one, read on every errno returned).
+ */
+export import Errno = VfsErrno;
 
 /** An error a syscall handler throws; `dispatch` turns it into `-errno` in one place. */
 export class KernelError extends Error {

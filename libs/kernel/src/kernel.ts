@@ -9,7 +9,8 @@ import { putFile, type FdTable, type KFile } from './fs/file';
 import type { Mm } from './mm/mm';
 import { pageCacheOf } from './mm/shared';
 import { SyscallArgs } from './syscalls/args';
-import { RETURN_NONE, SYSCALL_TABLE, type SyscallEntry } from './syscalls/table';
+import { SYSCALL_TABLE, type SyscallEntry } from './syscalls/table';
+import { RETURN_NONE } from './syscalls/types';
 import { deliverSignals, sendSignalToProcess, forceSignal } from './signal/deliver';
 import {
   BUS_ADRALN,

@@ -27,8 +27,6 @@ import { semSyscalls } from '../ipc/sem';
 import { shmSyscalls } from '../ipc/shm';
 import type { Handler, SyscallDefs, SyscallStatus } from './types';
 
-export { RETURN_NONE } from './types';
-
 export interface SyscallEntry {
   nr: number;
   name: string;
