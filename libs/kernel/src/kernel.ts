@@ -7,7 +7,7 @@ import type { Vfs } from '@lichen/vfs';
 import { Errno, errnoOf, KernelError } from './errno';
 import { putFile, type FdTable, type KFile } from './fs/file';
 import type { Mm } from './mm/mm';
-import { pageCacheOf } from './mm/shared';
+import { syncPageCache } from './mm/shared';
 import { SyscallArgs } from './syscalls/args';
 import { SYSCALL_TABLE, type SyscallEntry } from './syscalls/table';
 import { RETURN_NONE } from './syscalls/types';
@@ -324,7 +324,7 @@ export class Kernel {
       }
     }
     // MAP_SHARED file pages still mapped (or being written back) reach their files before the run ends
-    await pageCacheOf(this.memory).syncAll();
+    await syncPageCache(this.memory);
     return this.ended as RunEnd;
   }
 

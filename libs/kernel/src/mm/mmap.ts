@@ -7,7 +7,7 @@ import type { Task } from '../task';
 import { copyOut } from '../uaccess';
 import { makedev } from '@lichen/vfs';
 import { putFile, type KFile } from '../fs/file';
-import { SharedPages, pageCacheOf } from './shared';
+import { SharedPages, cachedPagesOf, pageCacheOf } from './shared';
 import { ImagePages } from './image-pages';
 import { immutableBytes } from '../process/exec';
 import {
@@ -100,7 +100,7 @@ async function sysMmap(
   }
   if (type !== MAP_PRIVATE) return mapSharedFile(k, t, f, start, len, prot, flags, offset);
   // MAP_PRIVATE: a snapshot of the file (through the page cache when the file is mapped shared)
-  const cached = vf.ops ? undefined : pageCacheOf(k.memory).lookup(vf.node);
+  const cached = vf.ops ? undefined : cachedPagesOf(k.memory, vf.node);
   const bytes = vf.ops || cached !== undefined ? null : await immutableBytes(k, vf);
   if (bytes !== null) {
     // a file that never changes (of the image): each page is copied from it on first touch

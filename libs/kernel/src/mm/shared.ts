@@ -260,6 +260,11 @@ export function pageCacheOf(memory: PhysicalMemory): PageCache {
   return c;
 }
 
+/** Writes back the files `memory`'s VM mapped shared, if it ever did (makes no page cache). */
+export async function syncPageCache(memory: PhysicalMemory): Promise<void> {
+  await caches.get(memory)?.syncAll();
+}
+
 /** The page cache's object for `node`, if the file is mapped shared somewhere. */
 export function cachedPagesOf(memory: PhysicalMemory, node: VNode): SharedPages | undefined {
   return caches.get(memory)?.lookup(node);

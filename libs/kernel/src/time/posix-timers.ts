@@ -253,6 +253,7 @@ function deleteTimer(k: Kernel, tm: PosixTimer): void {
 
 /** exit (the last thread) and execve: every POSIX timer of the process is deleted. */
 export function exitPosixTimers(k: Kernel, p: Process): void {
+  if (p.timers.posix.size === 0) return;
   for (const tm of [...p.timers.posix.values()]) deleteTimer(k, tm);
 }
 
