@@ -292,14 +292,8 @@ export function buildStack(
   strings.set(execfnBytes, execfnAddr - randomAddr);
   pokeKernel(mm.as, randomAddr, strings);
 
-  const auxv: [number, number][] = [
-    ...aux,
-    [AT_PLATFORM, platform],
-    [AT_RANDOM, randomAddr],
-    [AT_EXECFN, execfnAddr],
-    [AT_NULL, 0],
-  ];
-  const words = 1 + argAddrs.length + 1 + envAddrs.length + 1 + auxv.length * 2;
+  // auxv: `aux`, then AT_PLATFORM, AT_RANDOM, AT_EXECFN and AT_NULL
+  const words = 1 + argAddrs.length + 1 + envAddrs.length + 1 + (aux.length + 4) * 2;
   sp = Math.floor((sp - words * 8) / 16) * 16;
   const table = scratch(words * 8);
   const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
@@ -316,10 +310,18 @@ export function buildStack(
   w(0);
   for (const a of envAddrs) w(a);
   w(0);
-  for (const [key, val] of auxv) {
-    w(key);
-    w(val);
+  for (let i = 0; i < aux.length; i++) {
+    w(aux[i][0]);
+    w(aux[i][1]);
   }
+  w(AT_PLATFORM);
+  w(platform);
+  w(AT_RANDOM);
+  w(randomAddr);
+  w(AT_EXECFN);
+  w(execfnAddr);
+  w(AT_NULL);
+  w(0);
   pokeKernel(mm.as, sp, table);
   return sp;
 }
@@ -377,7 +379,7 @@ export async function doExec(k: Kernel, t: Task, req: ExecRequest): Promise<numb
   t.altstack = { sp: 0, size: 0, flags: 2 };
   t.clearChildTid = 0;
   t.robustList = 0;
-  const base = prepared.exePath.split('/').pop() ?? '';
+  const base = prepared.exePath.slice(prepared.exePath.lastIndexOf('/') + 1);
   p.comm = t.comm = base.slice(0, 15);
   p.exePath = prepared.exePath;
   p.argv = prepared.argv;
