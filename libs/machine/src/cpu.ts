@@ -25,11 +25,19 @@ const R_UNDEFINED = 3;
 const R_BREAKPOINT = 4;
 const TWO64 = 18446744073709551616n;
 
+/**
+ * A saved context is one buffer (one backing store): the integer registers (CTX_X words), the
+ * vector registers (CTX_V words from word CTX_X) and the scalars (pc, nzcv, fpcr, fpsr, tpidr
+ * lo/hi, tpidrro lo/hi) as doubles from double CTX_SCALARS.
+ */
 interface SavedContext extends CpuContext {
-  readonly x: Int32Array;
-  readonly v: Uint8Array;
-  readonly scalars: Float64Array; // pc, nzcv, fpcr, fpsr, tpidr lo/hi, tpidrro lo/hi
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
 }
+const CTX_X = 34 * 2;
+const CTX_V = 32 * 4;
+const CTX_SCALARS = (CTX_X + CTX_V) / 2;
+const CTX_BYTES = (CTX_SCALARS + 8) * 8;
 
 export class AArch64Cpu implements Cpu {
   readonly state: CpuState;
@@ -312,31 +320,44 @@ export class AArch64Cpu implements Cpu {
 
   saveContext(): CpuContext {
     const s = this.state;
-    const ctx: SavedContext = {
-      kind: 'aarch64-context',
-      x: s.x.slice(),
-      v: s.vb.slice(),
-      scalars: Float64Array.of(s.pc, s.getNZCV(), s.fpcr, s.fpsr, s.tpidrLo, s.tpidrHi, s.tpidrroLo, s.tpidrroHi),
-    };
+    const buf = new ArrayBuffer(CTX_BYTES);
+    const i32 = new Int32Array(buf);
+    const f64 = new Float64Array(buf);
+    i32.set(s.x);
+    i32.set(s.vi, CTX_X);
+    const k = CTX_SCALARS;
+    f64[k] = s.pc;
+    f64[k + 1] = s.getNZCV();
+    f64[k + 2] = s.fpcr;
+    f64[k + 3] = s.fpsr;
+    f64[k + 4] = s.tpidrLo;
+    f64[k + 5] = s.tpidrHi;
+    f64[k + 6] = s.tpidrroLo;
+    f64[k + 7] = s.tpidrroHi;
+    const ctx: SavedContext = { kind: 'aarch64-context', i32, f64 };
     return ctx;
   }
   restoreContext(ctx: CpuContext): void {
     const c = ctx as SavedContext;
-    if (c.kind !== 'aarch64-context' || !(c.x instanceof Int32Array)) throw new TypeError('not an aarch64 context');
+    if (c.kind !== 'aarch64-context' || !(c.i32 instanceof Int32Array)) throw new TypeError('not an aarch64 context');
     const s = this.state;
-    s.x.set(c.x);
-    s.x[62] = 0;
-    s.x[63] = 0;
-    s.vb.set(c.v);
-    const k = c.scalars;
-    s.pc = k[0];
-    s.setNZCV(k[1]);
-    s.fpcr = k[2];
-    s.fpsr = k[3];
-    s.tpidrLo = k[4];
-    s.tpidrHi = k[5];
-    s.tpidrroLo = k[6];
-    s.tpidrroHi = k[7];
+    const i32 = c.i32;
+    const x = s.x;
+    const vi = s.vi;
+    for (let i = 0; i < CTX_X; i++) x[i] = i32[i];
+    x[62] = 0;
+    x[63] = 0;
+    for (let i = 0; i < CTX_V; i++) vi[i] = i32[CTX_X + i];
+    const f64 = c.f64;
+    const k = CTX_SCALARS;
+    s.pc = f64[k];
+    s.setNZCV(f64[k + 1]);
+    s.fpcr = f64[k + 2];
+    s.fpsr = f64[k + 3];
+    s.tpidrLo = f64[k + 4];
+    s.tpidrHi = f64[k + 5];
+    s.tpidrroLo = f64[k + 6];
+    s.tpidrroHi = f64[k + 7];
     this.clearExclusive();
   }
   clearExclusive(): void {

@@ -6,7 +6,7 @@
  *   Slot 0..30 = X0..X30, slot 31 = XZR (always zero: write helpers skip it), slot 32 = SP.
  *   Register field value 31 means XZR or SP depending on the instruction: use `rz(n)`-style
  *   reads (slot n) for XZR semantics and `sp(n)` (31 -> 32) for SP semantics.
- * Vector registers: `v` is one 512-byte ArrayBuffer; V[n] occupies bytes [16n, 16n+16)
+ * Vector registers: V[n] occupies bytes [16n, 16n+16) of the ArrayBuffer `v` (the integer registers follow them),
  * little-endian, with views vb (u8), vh (u16), vw (u32), vi (i32), vf32 (f32), vf64 (f64).
  * Flags are kept unpacked in `nf`, `zf`, `cf`, `vf` (each 0 or 1).
  */
@@ -23,18 +23,25 @@ export const BREAKPOINT_SIGNAL = new StopSignal('breakpoint');
 export const SLOT_ZR = 31;
 export const SLOT_SP = 32;
 
+/** Bytes of V0..V31 at the start of CpuState.v; the integer registers follow them. */
+const V_BYTES = 32 * 16;
+const X_WORDS = 34 * 2;
+
 export class CpuState {
+  /**
+   * One buffer for all registers (one backing store per CPU instead of two): V0..V31, 16 bytes
+   * each, in bytes [0, 512), then the integer registers.
+   */
+  readonly v = new ArrayBuffer(V_BYTES + X_WORDS * 4);
   /** 64-bit integer registers as 32-bit halves (see file comment). */
-  readonly x = new Int32Array(34 * 2);
-  readonly xu = new Uint32Array(this.x.buffer);
-  /** V0..V31, 16 bytes each. */
-  readonly v = new ArrayBuffer(32 * 16);
-  readonly vb = new Uint8Array(this.v);
-  readonly vh = new Uint16Array(this.v);
-  readonly vw = new Uint32Array(this.v);
-  readonly vi = new Int32Array(this.v);
-  readonly vf32 = new Float32Array(this.v);
-  readonly vf64 = new Float64Array(this.v);
+  readonly x = new Int32Array(this.v, V_BYTES, X_WORDS);
+  readonly xu = new Uint32Array(this.v, V_BYTES, X_WORDS);
+  readonly vb = new Uint8Array(this.v, 0, V_BYTES);
+  readonly vh = new Uint16Array(this.v, 0, V_BYTES / 2);
+  readonly vw = new Uint32Array(this.v, 0, V_BYTES / 4);
+  readonly vi = new Int32Array(this.v, 0, V_BYTES / 4);
+  readonly vf32 = new Float32Array(this.v, 0, V_BYTES / 4);
+  readonly vf64 = new Float64Array(this.v, 0, V_BYTES / 8);
   /** NZCV flags, each 0 or 1. */
   nf = 0;
   zf = 0;
