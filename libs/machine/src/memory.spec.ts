@@ -280,6 +280,21 @@ describe('address space', () => {
     expect(thrown(() => as.ld8(0x10000))).toBe(FAULT_SIGNAL);
     expect(as.residentPages).toBe(0);
   });
+
+  it('flush TLB entries filled after a flush that had nothing to do', () => {
+    const as = new AddressSpaceImpl(new PhysicalMemoryImpl(1 << 20));
+    as.mapAnonymous(A, 4096, RW);
+    as.protect(A, 4096, RW); // nothing cached yet
+    as.protect(A, 4096, RW); // nor now
+    as.st8(0x10000, 1);
+    expect(as.ld8(0x10000)).toBe(1);
+    as.protect(A, 4096, PROT_READ);
+    as.protect(A, 4096, PROT_READ); // the TLB is empty already
+    expect(thrown(() => as.st8(0x10000, 2))).toBe(FAULT_SIGNAL);
+    expect(as.ld8(0x10000)).toBe(1);
+    as.unmap(A, 4096);
+    expect(thrown(() => as.ld8(0x10000))).toBe(FAULT_SIGNAL);
+  });
 });
 
 describe('lazy shared pages (pager)', () => {

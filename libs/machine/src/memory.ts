@@ -389,6 +389,8 @@ export class AddressSpaceImpl implements AddressSpace {
   private rFrame: Int32Array;
   private wTag: Float64Array;
   private wFrame: Int32Array;
+  /** Whether a TLB entry may be filled since the last flush (flushTlb has nothing to do otherwise). */
+  private tlbUsed = false;
   private resident = 0;
   private destroyed = false;
   /** Details of the last fault thrown by an access (valid after FAULT_SIGNAL). */
@@ -473,6 +475,8 @@ export class AddressSpaceImpl implements AddressSpace {
     }
   }
   flushTlb(): void {
+    if (!this.tlbUsed) return;
+    this.tlbUsed = false;
     this.rTag.fill(NaN);
     this.wTag.fill(NaN);
   }
@@ -636,6 +640,7 @@ export class AddressSpaceImpl implements AddressSpace {
     const t = vpn & (TLB_SIZE - 1);
     this.rTag[t] = vpn;
     this.rFrame[t] = f;
+    this.tlbUsed = true;
     return f;
   }
   private wMiss(va: number): number {
@@ -645,6 +650,7 @@ export class AddressSpaceImpl implements AddressSpace {
     const t = vpn & (TLB_SIZE - 1);
     this.wTag[t] = vpn;
     this.wFrame[t] = f;
+    this.tlbUsed = true;
     // A writable page is also readable through the same frame only if PROT_READ; leave rTLB alone.
     return f;
   }
