@@ -129,8 +129,12 @@ export interface AddressSpace {
    * It may return the `PageCode` of that page (immutable code at this address: the same
    * object for the same bytes at the same address, in this thread only), so the CPU starts
    * from the instructions other VMs decoded there.
+   * `held` (usually undefined): the frame is not zero but still holds the bytes of the page that
+   * PageCode describes (an earlier VM of this thread left them). A filler that would return
+   * `held` may return it without writing; if it returns anything else, the space zeroes the
+   * frame and calls it again without `held`.
    */
-  filler: ((page: number, dst: Uint8Array, at: number) => PageCode | undefined) | null;
+  filler: ((page: number, dst: Uint8Array, at: number, held: PageCode | undefined) => PageCode | undefined) | null;
   /**
    * Map one page to an existing frame (retains it). Used for file pages and shared memory.
    * Private (default): copy-on-write — the first write copies the frame while another

@@ -107,6 +107,90 @@ describe('retiring physical memory', () => {
   });
 });
 
+describe('frames holding a code page across memories', () => {
+  const PAGE = 4096;
+  const CODE = guestAddr(0x400000);
+  const bytesOf = (tag: number): Uint8Array => new Uint8Array(PAGE).fill(tag, 0, 100);
+
+  /** A memory whose space fills CODE with `page` (bytes `tag`), counting the fills that copied. */
+  function run(page: PageCode, tag: number, log: { copies: number; held: (PageCode | undefined)[] }) {
+    const pm = new PhysicalMemoryImpl(1 << 20);
+    const as = new AddressSpaceImpl(pm);
+    as.filler = (_va, dst, at, held) => {
+      log.held.push(held);
+      if (held !== undefined) return held === page ? page : undefined;
+      log.copies++;
+      dst.set(bytesOf(tag), at);
+      return page;
+    };
+    as.mapFilled(CODE, PAGE, PROT_READ);
+    return { pm, as };
+  }
+
+  it('keep the page unchanged for the next memory, which fills it again without a copy', () => {
+    const page = new PageCode();
+    const log = { copies: 0, held: [] as (PageCode | undefined)[] };
+    const first = run(page, 0x11, log);
+    expect(first.as.ld8(CODE)).toBe(0x11);
+    first.pm.retire();
+    const second = run(page, 0x11, log);
+    expect(second.pm.buffer).toBe(first.pm.buffer);
+    expect(second.as.ld8(CODE)).toBe(0x11);
+    expect(second.as.ld8(CODE + 99)).toBe(0x11);
+    expect(second.as.ld8(CODE + 100)).toBe(0);
+    expect(log).toEqual({ copies: 1, held: [undefined, page] });
+    second.pm.retire();
+    // a frame that is not filled with that page again is zero when handed out
+    const third = new PhysicalMemoryImpl(1 << 20);
+    const f = third.allocFrame();
+    expect(third.bytes.subarray(f * PAGE, f * PAGE + PAGE).every((b) => b === 0)).toBe(true);
+    third.retire();
+    expect(new PhysicalMemoryImpl(1 << 20).bytes.every((b) => b === 0)).toBe(true);
+  });
+
+  it('zero the frame before another page fills it', () => {
+    const page = new PageCode();
+    const log = { copies: 0, held: [] as (PageCode | undefined)[] };
+    const first = run(page, 0x22, log);
+    first.as.ld8(CODE);
+    first.pm.retire();
+    const other = new PageCode();
+    const second = run(other, 0x33, { copies: 0, held: log.held });
+    const pm = second.pm;
+    // the filler declines the held page, and then fills a zeroed frame
+    second.as.filler = (_va, dst, at, held) => {
+      log.held.push(held);
+      if (held !== undefined) return undefined;
+      dst.set(new Uint8Array([0x33]), at + 200);
+      return other;
+    };
+    expect(second.as.ld8(CODE + 200)).toBe(0x33);
+    expect(second.as.ld8(CODE)).toBe(0);
+    expect(log.held).toEqual([undefined, page, undefined]);
+    second.as.mapAnonymous(CODE, PAGE, RW); // the frame goes back to the free list
+    pm.retire();
+    new PhysicalMemoryImpl(1 << 20).retire();
+  });
+
+  it('never keep a page that changed, nor give one to anonymous memory', () => {
+    const page = new PageCode();
+    const log = { copies: 0, held: [] as (PageCode | undefined)[] };
+    const first = run(page, 0x44, log);
+    first.as.mapFilled(CODE, PAGE, RW);
+    first.as.st8(CODE + 1000, 0x55); // filled, then changed: unlinked
+    first.as.mapFilled(guestAddr(CODE + PAGE), PAGE, PROT_READ);
+    first.as.ld8(CODE + PAGE); // filled and unchanged: kept
+    first.pm.retire();
+    const next = new PhysicalMemoryImpl(1 << 20);
+    expect(next.bytes.some((b) => b === 0x55)).toBe(false);
+    const as = new AddressSpaceImpl(next);
+    as.mapAnonymous(A, 2 * PAGE, RW);
+    for (let i = 0; i < 2; i++) for (let o = 0; o < PAGE; o += 64) expect(as.ld8(A + i * PAGE + o)).toBe(0);
+    next.retire();
+    expect(new PhysicalMemoryImpl(1 << 20).bytes.every((b) => b === 0)).toBe(true);
+  });
+});
+
 describe('reused page tables and TLBs', () => {
   it('a destroyed space keeps no translation, and the space that takes its arrays starts empty', () => {
     const pm = new PhysicalMemoryImpl(1 << 20);

@@ -22,7 +22,8 @@ const { FAULT_SIGNAL } = M_state;
 /**
  * What a retired memory hands on to the next memory of this thread: its backing buffer and
  * per-frame metadata, all zero again (and the decode caches empty) where the old VM used
- * them. Allocating a fresh multi-hundred-MiB ArrayBuffer per VM makes V8 run scavenges and
+ * them, except for frames that still hold an unchanged immutable code page (`held`).
+ * Allocating a fresh multi-hundred-MiB ArrayBuffer per VM makes V8 run scavenges and
  * mark-compacts for "external memory pressure" (about half of a short VM's time), and the
  * frame-sized metadata arrays and per-code-frame caches were most of the rest of creating a
  * memory. Only `retire()` adds a spare, after it cut every address space off it, so no guest
@@ -57,6 +58,7 @@ interface Spare {
   codeSeen: Uint8Array;
   adoptPending: Uint8Array;
   pageCode: (PageCode | undefined)[];
+  held: (PageCode | undefined)[];
   code: (Int32Array | undefined)[];
   blocks: ((CompiledBlock | undefined)[] | undefined)[];
   heat: (Uint8Array | undefined)[];
@@ -104,6 +106,13 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   private readonly codeSeen: Uint8Array;
   /** The shared tables of a frame filled with immutable code, and whether it still has to copy them. */
   private readonly pageCode: (PageCode | undefined)[];
+  /**
+   * Frames a retired memory left as they were because they still held the unchanged bytes of an
+   * immutable code page (`retire`): `held[f]` is that page, and frame f is not zero. Every other
+   * frame at or above `fresh` is zero. A filled page that gets such a frame back with the same
+   * page skips the copy (`resolve`); any other use zeroes it first (`allocFrame`).
+   */
+  private readonly held: (PageCode | undefined)[];
   private readonly adoptPending: Uint8Array;
   /** Compiled blocks per code frame, by starting word, and block-start execution counts. */
   readonly blocks: ((CompiledBlock | undefined)[] | undefined)[];
@@ -125,6 +134,7 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     this.codeSeen = spare?.codeSeen ?? new Uint8Array(this.frameCount);
     this.adoptPending = spare?.adoptPending ?? new Uint8Array(this.frameCount);
     this.pageCode = spare?.pageCode ?? [];
+    this.held = spare?.held ?? [];
     this.code = spare?.code ?? [];
     this.blocks = spare?.blocks ?? [];
     this.heat = spare?.heat ?? [];
@@ -143,17 +153,27 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
   }
 
   allocFrame(): number {
+    const f = this.allocMaybeHeld();
+    if (f >= 0 && this.held[f] !== undefined) this.takeHeld(f, true);
+    return f;
+  }
+  /**
+   * allocFrame, except that the frame may still hold the bytes of the page `held[f]` (a frame a
+   * retired memory kept): the caller takes it with `takeHeld`.
+   */
+  allocMaybeHeld(): number {
     let f: number;
     if (this.freeTop !== 0) {
       f = this.freeList[--this.freeTop];
       this.bytes.fill(0, f * PAGE_SIZE, f * PAGE_SIZE + PAGE_SIZE);
       if (this.codeMark[f] !== 0) this.dropCode(f);
     } else if (this.fresh < this.frameCount) {
-      // Never used: the buffer is still zero, its decode tables (if a spare brought any) empty.
-      // Extend the lists in step (packed, in bounds).
+      // Never used by this memory: zero (or held, see `held`), its decode tables (if a spare
+      // brought any) empty. Extend the lists in step (packed, in bounds).
       f = this.fresh++;
       if (f === this.code.length) {
         this.pageCode.push(undefined);
+        this.held.push(undefined);
         this.code.push(undefined);
         this.blocks.push(undefined);
         this.heat.push(undefined);
@@ -162,6 +182,17 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     this.refs[f] = 1;
     if (++this.used > this.peak) this.peak = this.used;
     return f;
+  }
+  /**
+   * The page whose bytes a frame just handed out by allocMaybeHeld still holds (undefined: the
+   * frame is zero). From now on the frame counts as holding nothing; `zero` zeroes it.
+   */
+  takeHeld(frame: number, zero: boolean): PageCode | undefined {
+    const page = this.held[frame];
+    if (page === undefined) return undefined;
+    this.held[frame] = undefined;
+    if (zero) this.bytes.fill(0, frame * PAGE_SIZE, frame * PAGE_SIZE + PAGE_SIZE);
+    return page;
   }
   /** Registers an address space over this memory (called by its constructor). */
   attach(space: AddressSpaceImpl): void {
@@ -174,8 +205,9 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
 
   /**
    * Ends this memory's life: destroys every address space over it (so no CPU or kernel copy
-   * can reach a frame again), refuses new frames and spaces, and hands the zeroed buffer to
-   * the next memory created in this thread. Call when the VM is finished; idempotent.
+   * can reach a frame again), refuses new frames and spaces, and hands the zeroed buffer (but
+   * for frames `held` describes) to the next memory created in this thread. Call when the VM is
+   * finished; idempotent.
    */
   retire(): void {
     if (this.retired) return;
@@ -186,9 +218,20 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
     this.freeTop = 0;
     this.fresh = this.frameCount;
     if (n * PAGE_SIZE > MAX_REUSE_DIRTY_BYTES || spares.length >= MAX_SPARE_BUFFERS) return;
-    this.bytes.fill(0, 0, n * PAGE_SIZE);
     this.refs.fill(0, 0, n);
     this.freeList.fill(0, 0, n);
+    // Zero every frame but those still holding an immutable code page unchanged (linked): they
+    // keep its bytes for the next memory (see `held`). Runs of frames to zero are one fill each.
+    let zeroFrom = 0;
+    for (let f = 0; f < n; f++) {
+      const shared = this.pageCode[f];
+      if (shared !== undefined) {
+        if (zeroFrom < f) this.bytes.fill(0, zeroFrom * PAGE_SIZE, f * PAGE_SIZE);
+        zeroFrom = f + 1;
+      }
+      this.held[f] = shared;
+    }
+    if (zeroFrom < n) this.bytes.fill(0, zeroFrom * PAGE_SIZE, n * PAGE_SIZE);
     for (let f = 0; f < n; f++) {
       const shared = this.pageCode[f];
       if (this.codeSeen[f] === 0) {
@@ -205,8 +248,8 @@ export class PhysicalMemoryImpl implements PhysicalMemory {
       } else this.clearAdopted(f, shared);
     }
     this.codeMark.fill(0, 0, n);
-    const { buffer, refs, freeList, codeMark, codeSeen, adoptPending, pageCode, code, blocks, heat } = this;
-    spares.push({ buffer, refs, freeList, codeMark, codeSeen, adoptPending, pageCode, code, blocks, heat });
+    const { buffer, refs, freeList, codeMark, codeSeen, adoptPending, pageCode, held, code, blocks, heat } = this;
+    spares.push({ buffer, refs, freeList, codeMark, codeSeen, adoptPending, pageCode, held, code, blocks, heat });
   }
 
   retain(frame: number): void {
@@ -402,7 +445,8 @@ export class AddressSpaceImpl implements AddressSpace {
   /** Supplies frames of lazy shared pages (see AddressSpace.pager); null: they zero-fill. */
   pager: ((va: number) => number) | null = null;
   /** Writes the contents of lazy filled pages (see AddressSpace.filler); null: they zero-fill. */
-  filler: ((page: number, dst: Uint8Array, at: number) => PageCode | undefined) | null = null;
+  filler: ((page: number, dst: Uint8Array, at: number, held: PageCode | undefined) => PageCode | undefined) | null =
+    null;
 
   constructor(memory: PhysicalMemoryImpl) {
     this.memory = memory;
@@ -599,10 +643,17 @@ export class AddressSpaceImpl implements AddressSpace {
         if (f < 0) return this.setFault(va, access, f === -2 ? 'bus' : 'no-memory');
         this.memory.retain(f);
       } else {
-        f = this.memory.allocFrame();
+        const filler = (e & PTE_FILL) !== 0 ? this.filler : null;
+        f = filler !== null ? this.memory.allocMaybeHeld() : this.memory.allocFrame();
         if (f < 0) return this.setFault(va, access, 'no-memory');
-        if ((e & PTE_FILL) !== 0 && this.filler !== null) {
-          const shared = this.filler(vpn * PAGE_SIZE, this.bytes, f * PAGE_SIZE);
+        if (filler !== null) {
+          // A frame still holding the same code page's bytes from an earlier VM needs no copy.
+          const held = this.memory.takeHeld(f, false);
+          let shared = filler(vpn * PAGE_SIZE, this.bytes, f * PAGE_SIZE, held);
+          if (held !== undefined && shared !== held) {
+            this.bytes.fill(0, f * PAGE_SIZE, f * PAGE_SIZE + PAGE_SIZE);
+            shared = filler(vpn * PAGE_SIZE, this.bytes, f * PAGE_SIZE, undefined);
+          }
           if (shared !== undefined) this.memory.link(f, shared);
         }
       }

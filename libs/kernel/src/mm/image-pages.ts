@@ -40,15 +40,20 @@ export class ImagePages implements PageSource {
     return pages;
   }
 
-  fill(page: number, dst: Uint8Array, at: number, exec: boolean): PageCode | undefined {
+  fill(page: number, dst: Uint8Array, at: number, exec: boolean, held: PageCode | undefined): PageCode | undefined {
+    let code: PageCode | undefined;
+    if (exec) {
+      code = this.codes.get(page);
+      if (code === undefined) this.codes.set(page, (code = new PageCode()));
+    }
+    // The frame still holds this very page (same bytes): nothing to copy. Any other page:
+    // the space zeroes the frame and asks again.
+    if (held !== undefined) return code === held ? code : undefined;
     for (const s of this.ranges) {
       const lo = Math.max(s.start, page);
       const hi = Math.min(s.end, page + PAGE_SIZE);
       if (lo < hi) dst.set(this.bytes.subarray(s.offset + (lo - s.start), s.offset + (hi - s.start)), at + (lo - page));
     }
-    if (!exec) return undefined;
-    let code = this.codes.get(page);
-    if (code === undefined) this.codes.set(page, (code = new PageCode()));
     return code;
   }
 }

@@ -62,9 +62,10 @@ export interface Vma {
 export interface PageSource {
   /**
    * Writes the page at `page` into `dst[at, at + PAGE_SIZE)` (zero on entry). For an
-   * executable page (`exec`) it may return the page's shared decoded code (AddressSpace.filler).
+   * executable page (`exec`) it may return the page's shared decoded code (AddressSpace.filler,
+   * which also says what `held` means).
    */
-  fill(page: number, dst: Uint8Array, at: number, exec: boolean): PageCode | undefined;
+  fill(page: number, dst: Uint8Array, at: number, exec: boolean, held: PageCode | undefined): PageCode | undefined;
 }
 
 export const pageDown = (a: number): number => a - (a % PAGE_SIZE);
@@ -93,9 +94,9 @@ export class Mm implements SharedUser {
 
   constructor(readonly as: AddressSpace) {
     as.pager = (va) => this.pageIn(va);
-    as.filler = (page, dst, at) => {
+    as.filler = (page, dst, at, held) => {
       const v = this.find(page);
-      return v?.image?.fill(page, dst, at, (v.prot & PROT_EXEC) !== 0);
+      return v?.image?.fill(page, dst, at, (v.prot & PROT_EXEC) !== 0, held);
     };
   }
 
