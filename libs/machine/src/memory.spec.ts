@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROT_READ, PROT_WRITE, guestAddr } from './api';
+import { PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr } from './api';
 import { CompiledBlock } from './decode/blocks';
 import { AddressSpaceImpl, PageCode, PhysicalMemoryImpl } from './memory';
 import { FAULT_SIGNAL } from './state';
@@ -363,6 +363,30 @@ describe('address space', () => {
     as.unmap(A, 4096);
     expect(thrown(() => as.ld8(0x10000))).toBe(FAULT_SIGNAL);
     expect(as.residentPages).toBe(0);
+  });
+
+  it('instruction fetches see copy-on-write breaks, protect and unmap at once', () => {
+    const as = new AddressSpaceImpl(new PhysicalMemoryImpl(1 << 20));
+    as.mapAnonymous(A, 4096, RW | PROT_EXEC);
+    as.st8(0x10000, 1);
+    const child = as.fork() as AddressSpaceImpl;
+    const shared = as.fetchFrame(0x10004);
+    expect(child.fetchFrame(0x10000)).toBe(shared);
+    as.st8(0x10000, 2); // the parent gets its own copy
+    const own = as.fetchFrame(0x10000);
+    expect(own).not.toBe(shared);
+    expect(as.memory.bytes[own * 4096]).toBe(2);
+    expect(child.fetchFrame(0x10000)).toBe(shared);
+    as.write(A, new Uint8Array([3])); // no break now: same frame
+    expect(as.fetchFrame(0x10000)).toBe(own);
+    child.write(A, new Uint8Array([4])); // the child's copy breaks too (last reference: in place)
+    expect(child.fetchFrame(0x10000)).toBe(shared);
+    as.protect(A, 4096, RW);
+    expect(thrown(() => as.fetchFrame(0x10000))).toBe(FAULT_SIGNAL);
+    expect(as.fault.cause).toBe('permission');
+    child.unmap(A, 4096);
+    expect(thrown(() => child.fetchFrame(0x10000))).toBe(FAULT_SIGNAL);
+    expect(child.fault.cause).toBe('not-mapped');
   });
 
   it('flush TLB entries filled after a flush that had nothing to do', () => {

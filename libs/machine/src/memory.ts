@@ -391,6 +391,8 @@ interface Tlb {
   rFrame: Int32Array;
   wTag: Float64Array;
   wFrame: Int32Array;
+  xTag: Float64Array;
+  xFrame: Int32Array;
 }
 function newTlb(): Tlb {
   return {
@@ -398,6 +400,8 @@ function newTlb(): Tlb {
     rFrame: new Int32Array(TLB_SIZE),
     wTag: new Float64Array(TLB_SIZE).fill(NaN),
     wFrame: new Int32Array(TLB_SIZE),
+    xTag: new Float64Array(TLB_SIZE).fill(NaN),
+    xFrame: new Int32Array(TLB_SIZE),
   };
 }
 const DEAD_TLB = newTlb();
@@ -425,13 +429,17 @@ export class AddressSpaceImpl implements AddressSpace {
   private readonly codeMark: Uint8Array;
   private readonly table = new Map<number, Int32Array>();
   /**
-   * TLBs: tag = virtual page number (NaN when empty: never equal, even to vpn -1), frame =
-   * physical frame. Taken from the pool (freeTlbs) and handed back by destroy().
+   * TLBs (reads, writes, instruction fetches): tag = virtual page number (NaN when empty: never
+   * equal, even to vpn -1), frame = physical frame. Taken from the pool (freeTlbs) and handed
+   * back by destroy().
    */
   private rTag: Float64Array;
   private rFrame: Int32Array;
   private wTag: Float64Array;
   private wFrame: Int32Array;
+  /** Instruction fetches (fetchFrame): the CPU asks again each time it enters another page. */
+  private xTag: Float64Array;
+  private xFrame: Int32Array;
   /** Whether a TLB entry may be filled since the last flush (flushTlb has nothing to do otherwise). */
   private tlbUsed = false;
   private resident = 0;
@@ -460,6 +468,8 @@ export class AddressSpaceImpl implements AddressSpace {
     this.rFrame = tlb.rFrame;
     this.wTag = tlb.wTag;
     this.wFrame = tlb.wFrame;
+    this.xTag = tlb.xTag;
+    this.xFrame = tlb.xFrame;
     memory.attach(this);
   }
 
@@ -523,6 +533,7 @@ export class AddressSpaceImpl implements AddressSpace {
     this.tlbUsed = false;
     this.rTag.fill(NaN);
     this.wTag.fill(NaN);
+    this.xTag.fill(NaN);
   }
   private range(addr: number, length: number): [number, number] {
     if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0)
@@ -611,11 +622,20 @@ export class AddressSpaceImpl implements AddressSpace {
     this.table.clear();
     this.flushTlb();
     if (freeTlbs.length < MAX_FREE_TLBS)
-      freeTlbs.push({ rTag: this.rTag, rFrame: this.rFrame, wTag: this.wTag, wFrame: this.wFrame });
+      freeTlbs.push({
+        rTag: this.rTag,
+        rFrame: this.rFrame,
+        wTag: this.wTag,
+        wFrame: this.wFrame,
+        xTag: this.xTag,
+        xFrame: this.xFrame,
+      });
     this.rTag = DEAD_TLB.rTag;
     this.rFrame = DEAD_TLB.rFrame;
     this.wTag = DEAD_TLB.wTag;
     this.wFrame = DEAD_TLB.wFrame;
+    this.xTag = DEAD_TLB.xTag;
+    this.xFrame = DEAD_TLB.xFrame;
     this.destroyed = true;
     this.memory.detach(this);
   }
@@ -674,6 +694,7 @@ export class AddressSpaceImpl implements AddressSpace {
       this.setPte(vpn, e);
       const t = vpn & (TLB_SIZE - 1);
       this.rTag[t] = NaN;
+      this.xTag[t] = NaN;
     }
     return frame;
   }
@@ -707,8 +728,14 @@ export class AddressSpaceImpl implements AddressSpace {
   }
   /** Frame for an instruction fetch from the page holding `va`; throws FAULT_SIGNAL. */
   fetchFrame(va: number): number {
+    const vpn = Math.floor(va * INV_PAGE);
+    const t = vpn & TLB_MASK;
+    if (this.xTag[t] === vpn) return this.xFrame[t];
     const f = this.resolve(va, 'exec', true);
     if (f < 0) throw FAULT_SIGNAL;
+    this.xTag[t] = vpn;
+    this.xFrame[t] = f;
+    this.tlbUsed = true;
     return f;
   }
   /** Byte offset in physical memory for reading `va` (page-local). */
@@ -891,6 +918,7 @@ export class AddressSpaceImpl implements AddressSpace {
       const vpn = Math.floor(va / PAGE_SIZE);
       this.rTag[vpn & (TLB_SIZE - 1)] = NaN;
       this.wTag[vpn & (TLB_SIZE - 1)] = NaN;
+      this.xTag[vpn & (TLB_SIZE - 1)] = NaN;
       if (this.memory.codeMark[f] !== 0) this.memory.dropCode(f);
       const off = va % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, src.length - done);
