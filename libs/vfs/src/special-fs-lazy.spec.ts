@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { DevFs, STANDARD_DEVICES } from './devfs';
 import type { FileSystem } from './fs';
-import { defaultSysTree, SysFs, type SysTree } from './sysfs';
-import { TmpFs, type TmpNode } from './tmpfs';
+import { SysFs } from './sysfs';
+import { TmpFs } from './tmpfs';
 import {
   AT_SYMLINK_NOFOLLOW,
   isDir,
@@ -18,8 +18,6 @@ import {
   O_RDONLY,
   O_WRONLY,
   S_IFCHR,
-  S_IFDIR,
-  S_IFLNK,
   S_IFREG,
   type Timespec,
 } from './types';
@@ -41,51 +39,10 @@ function testClock(): { clock: () => Timespec; set(sec: number): void; calls: ()
   };
 }
 
-/** The sysfs of before: every node made in the constructor. */
-class EagerSysFs extends TmpFs {
-  constructor(clock: () => Timespec, tree: SysTree) {
-    super({ rootMode: 0o555, source: 'sysfs', readOnly: true, clock });
-    this.fill(this.rootSync(), tree);
-  }
-  private fill(dir: TmpNode, tree: SysTree): void {
-    for (const [name, v] of Object.entries(tree)) {
-      if (typeof v === 'string') {
-        const n = this.newNode({ mode: S_IFREG | 0o444, uid: 0, gid: 0, rdev: 0 });
-        n.writeSync(0, Buffer.from(v, 'latin1'));
-        dir.addEntry(name, n);
-      } else {
-        const n = this.newNode({ mode: S_IFDIR | 0o555, uid: 0, gid: 0, rdev: 0 });
-        dir.addEntry(name, n);
-        this.fill(n, v);
-      }
-    }
-  }
-}
-
-/** The devfs of before: every node made in the constructor. */
-class EagerDevFs extends TmpFs {
-  constructor(clock: () => Timespec) {
-    super({ clock, rootMode: 0o755, source: 'devtmpfs' });
-    const root = this.rootSync();
-    for (const d of STANDARD_DEVICES) {
-      root.addEntry(d.name, this.newNode({ mode: S_IFCHR | d.mode, uid: 0, gid: 0, rdev: makedev(d.major, d.minor) }));
-    }
-    for (const name of ['pts', 'shm', 'mqueue']) {
-      const n = this.newNode({ mode: S_IFDIR | (name === 'pts' ? 0o755 : 0o1777), uid: 0, gid: 0, rdev: 0 });
-      root.addEntry(name, n);
-    }
-    for (const [name, target] of [
-      ['fd', '/proc/self/fd'],
-      ['stdin', '/proc/self/fd/0'],
-      ['stdout', '/proc/self/fd/1'],
-      ['stderr', '/proc/self/fd/2'],
-    ]) {
-      const n = this.newNode({ mode: S_IFLNK | 0o777, uid: 0, gid: 0, rdev: 0 });
-      n.target = target;
-      n.a.size = target.length;
-      root.addEntry(name, n);
-    }
-  }
+/** `fs` made at mount time: its deferred entries made now, in the constructor's place. */
+function madeAtMount<T extends TmpFs>(fs: T): T {
+  fs.rootSync().materialize();
+  return fs;
 }
 
 /** Everything the VFS shows of a filesystem mounted as the root of a namespace of its own. */
@@ -119,7 +76,7 @@ async function dump(fs: FileSystem): Promise<unknown[]> {
 describe('sysfs made on first use', () => {
   it('lists, stats and reads exactly what a sysfs made at mount time does', async () => {
     const c = testClock();
-    const eager = await dump(new EagerSysFs(c.clock, defaultSysTree()));
+    const eager = await dump(madeAtMount(new SysFs({ clock: c.clock })));
     const lazy = new SysFs({ clock: c.clock });
     c.set(2000);
     expect(await dump(lazy)).toEqual(eager);
@@ -136,7 +93,7 @@ describe('sysfs made on first use', () => {
 
   it('statfs before any lookup counts the nodes still to be made', async () => {
     const c = testClock();
-    const eager = await new EagerSysFs(c.clock, defaultSysTree()).statfs();
+    const eager = await madeAtMount(new SysFs({ clock: c.clock })).statfs();
     expect(await new SysFs({ clock: c.clock }).statfs()).toEqual(eager);
   });
 });
@@ -144,7 +101,7 @@ describe('sysfs made on first use', () => {
 describe('devfs made on first use', () => {
   it('lists, stats and reads exactly what a devfs made at mount time does', async () => {
     const c = testClock();
-    const eager = await dump(new EagerDevFs(c.clock));
+    const eager = await dump(madeAtMount(new DevFs({ clock: c.clock })));
     const lazy = new DevFs({ clock: c.clock });
     c.set(2000);
     expect(await dump(lazy)).toEqual(eager);
