@@ -7,13 +7,11 @@ import { AddressSpaceImpl, PageCode, PhysicalMemoryImpl } from './memory';
 import { CpuState } from './state';
 
 describe('the package index', () => {
-  it('re-exports only with `export *` (a named re-export makes the CommonJS exports object dictionary-mode)', () => {
-    for (const file of ['index.ts', 'public.ts']) {
-      const statements = readFileSync(join(__dirname, file), 'utf8')
-        .split('\n')
-        .filter((l) => /^export\b/.test(l));
-      expect(statements.filter((l) => /^export (type )?\{/.test(l) && !l.startsWith('export type {'))).toEqual([]);
-    }
+  it('public.ts names its values as consts, not re-exports (the index itself: test/packages/index-exports.spec.ts)', () => {
+    const statements = readFileSync(join(__dirname, 'public.ts'), 'utf8')
+      .split('\n')
+      .filter((l) => /^export\b/.test(l));
+    expect(statements.filter((l) => /^export (type )?\{/.test(l) && !l.startsWith('export type {'))).toEqual([]);
   });
 
   it('exports the same names as before, bound to the defining modules’ values', () => {
