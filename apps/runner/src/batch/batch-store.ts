@@ -51,12 +51,7 @@ export class BatchStore {
     this.r = redis as Scripted;
     if (typeof this.r.lichenSetCell !== 'function')
       redis.defineCommand('lichenSetCell', { numberOfKeys: 2, lua: SET_CELL });
-    this.index = new TenantIndex(
-      redis,
-      (t) => keys.tenantBatches(t),
-      (id) => keys.batch(id),
-      ttlSeconds,
-    );
+    this.index = new TenantIndex(redis, (t) => keys.tenantBatches(t), keys.batchParts(), ttlSeconds);
   }
 
   newId(): string {
@@ -114,7 +109,7 @@ export class BatchStore {
     m.expire(this.keys.batch(id), this.ttlSeconds);
     m.expire(this.keys.batchCells(id), this.ttlSeconds);
     this.index.add(m, tenant, id, createdAt);
-    await this.index.trim(tenant, await m.exec());
+    await m.exec();
   }
 
   /** A page of the tenant's batches, newest first (progress counts, no cells). */

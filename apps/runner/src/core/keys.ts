@@ -17,6 +17,10 @@ export class Keys {
   batch(id: string): string {
     return `${this.prefix}:batch:${id}`;
   }
+  /** batch(id) as the text before and after the id (see runParts). */
+  batchParts(): [before: string, after: string] {
+    return [`${this.prefix}:batch:`, ''];
+  }
   batchCells(id: string): string {
     return `${this.prefix}:batch:${id}:cells`;
   }

@@ -9,21 +9,20 @@ import type { ConsoleEvent, RunOutcome, RunSpec, RunStatus, RunSummary, RunView 
 import { isTerminal } from './types';
 
 /**
- * Creates a run: its record (KEYS[1], the field/value pairs from ARGV[10] on), its spec (KEYS[2],
+ * Creates a run: its record (KEYS[1], the field/value pairs from ARGV[11] on), its spec (KEYS[2],
  * ARGV[2]) and its console stream (KEYS[3]) with the `queued` event ARGV[3], all expiring after
- * ARGV[1] s, and indexes it in its tenant's run index KEYS[4] at its creation time ARGV[4] (id
- * ARGV[5]; the index's trim checks entries at or before ARGV[6], ARGV[7] at most, whose records
- * are ARGV[8] .. id .. ARGV[9]). Queued in the transaction that adds the run's job.
+ * ARGV[1] s, and indexes it in its tenant's run index KEYS[4] (index_add with ARGV[4..10]:
+ * TenantIndex.addArgs). Queued in the transaction that adds the run's job.
  */
 const CREATE =
   INDEX_ADD_LUA +
   `
-redis.call('HSET', KEYS[1], unpack(ARGV, 10))
+redis.call('HSET', KEYS[1], unpack(ARGV, 11))
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
 redis.call('XADD', KEYS[3], '*', 'e', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[1])
-return index_add(KEYS[4], ARGV[4], ARGV[5], ARGV[1], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+return index_add(KEYS[4], unpack(ARGV, 4, 10))
 `;
 
 /**
@@ -210,13 +209,8 @@ type Scripted = Redis & {
     ttl: string,
     specJson: string,
     queuedEvent: string,
-    createdAt: string,
-    id: string,
-    trimCutoff: string,
-    trimBatch: string,
-    recordBefore: string,
-    recordAfter: string,
-    ...fields: string[]
+    // TenantIndex.addArgs (7), then the record's field/value pairs.
+    ...indexArgsAndFields: string[]
   ): Promise<number>;
   lichenClaim(
     k1: string,
@@ -284,12 +278,7 @@ export class RunStore {
     private readonly ttlSeconds: number,
   ) {
     this.r = defineRunScripts(redis);
-    this.index = new TenantIndex(
-      redis,
-      (t) => keys.tenantRuns(t),
-      (id) => keys.run(id),
-      ttlSeconds,
-    );
+    this.index = new TenantIndex(redis, (t) => keys.tenantRuns(t), keys.runParts(), ttlSeconds);
   }
 
   newId(): string {
@@ -317,8 +306,6 @@ export class RunStore {
     }
     const ev: ConsoleEvent = { type: 'status', status: 'queued', attempt: 0 };
     const index = this.index.key(tenant);
-    const { cutoff, batch } = this.index.trimBounds(now);
-    const [recordBefore, recordAfter] = this.keys.runParts();
     c.lichenCreate(
       this.keys.run(id),
       this.keys.runSpec(id),
@@ -327,12 +314,7 @@ export class RunStore {
       String(this.ttlSeconds),
       JSON.stringify(spec),
       JSON.stringify(ev),
-      String(now),
-      id,
-      String(cutoff),
-      String(batch),
-      recordBefore,
-      recordAfter,
+      ...this.index.addArgs(id, now),
       // The record's fields.
       'tenant',
       tenant,

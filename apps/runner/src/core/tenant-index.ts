@@ -41,10 +41,11 @@ const MAX_EXAMINED = 2000;
 const TRIM_BATCH = 50;
 
 /**
- * Lua: `index_add(key, at, id, ttl, cutoff, batch, rec_before, rec_after)` is add() and trim()
- * inside a script: adds `id` scored `at`, renews the index's TTL (`ttl` s), then drops up to
- * `batch` entries scored at or before `cutoff` whose record (`rec_before .. id .. rec_after`)
- * no longer exists. Returns how many it dropped. Used by RunStore's creation script.
+ * Lua: `index_add(key, at, id, ttl, cutoff, batch, rec_before, rec_after)` adds `id` scored `at`,
+ * renews the index's TTL (`ttl` s), then drops up to `batch` entries scored at or before `cutoff`
+ * whose record (`rec_before .. id .. rec_after`) no longer exists. Returns how many it dropped.
+ * TenantIndex.add queues it as a script of its own; RunStore's creation script calls it too.
+ * Its arguments after the key are TenantIndex.addArgs().
  */
 export const INDEX_ADD_LUA = `
 local function index_add(key, at, id, ttl, cutoff, batch, rec_before, rec_after)
@@ -65,51 +66,58 @@ end
  * creation time. Bounded: it expires with its newest record and every insert drops entries
  * older than the result TTL whose record no longer exists; pages drop the gone ids they meet.
  */
+type Indexed = ChainableCommander & { lichenIndexAdd?(key: string, ...args: string[]): ChainableCommander };
+
 export class TenantIndex {
+  /**
+   * `recordParts`: a record's key as the text before and after its id (the index's trim checks
+   * whether the records of old entries still exist).
+   */
   constructor(
     private readonly redis: Redis,
     private readonly keyOf: (tenant: string) => string,
-    private readonly recordKey: (id: string) => string,
+    private readonly recordParts: readonly [before: string, after: string],
     private readonly ttlSeconds: number,
-  ) {}
+  ) {
+    if (typeof (redis as unknown as Indexed).lichenIndexAdd !== 'function') {
+      redis.defineCommand('lichenIndexAdd', {
+        numberOfKeys: 1,
+        lua: `${INDEX_ADD_LUA}\nreturn index_add(KEYS[1], unpack(ARGV))`,
+      });
+    }
+  }
 
   key(tenant: string): string {
     return this.keyOf(tenant);
   }
 
   /**
-   * Adds the id inside the caller's transaction (with the record it indexes) and reads the
-   * oldest entries past the TTL in the same round trip. Queue it last, then give the
-   * transaction's results to trim().
+   * Adds the id inside the caller's transaction (with the record it indexes; from this index's
+   * connection) and, in the same script, drops a bounded batch of entries past the TTL whose
+   * record has expired (an old entry whose record still exists — a run that finished late —
+   * stays).
    */
   add(m: ChainableCommander, tenant: string, id: string, createdAt: number): void {
-    const key = this.keyOf(tenant);
-    const { cutoff, batch } = this.trimBounds(createdAt);
-    m.zadd(key, createdAt, id);
-    m.expire(key, this.ttlSeconds);
-    m.zrangebyscore(key, '-inf', cutoff, 'LIMIT', 0, batch);
-  }
-
-  /** Which old entries an insert at `createdAt` checks: scored at or before `cutoff`, `batch` at most. */
-  trimBounds(createdAt: number): { cutoff: number; batch: number } {
-    return { cutoff: createdAt - this.ttlSeconds * 1000, batch: TRIM_BATCH };
+    const c = m as Indexed;
+    if (typeof c.lichenIndexAdd !== 'function') throw new Error("the transaction's connection has no index script");
+    c.lichenIndexAdd(this.keyOf(tenant), ...this.addArgs(id, createdAt));
   }
 
   /**
-   * Drops the entries add() found past the TTL whose record has expired (a bounded batch per
-   * insert; an old entry whose record still exists — a run that finished late — stays).
+   * index_add's arguments after the key for inserting `id` at `createdAt`: at, id, ttl, and which
+   * old entries it checks (scored at or before createdAt − TTL, TRIM_BATCH at most) and how.
    */
-  async trim(tenant: string, results: [Error | null, unknown][] | null): Promise<number> {
-    const key = this.keyOf(tenant);
-    const last = results?.[results.length - 1]?.[1];
-    const old = Array.isArray(last) ? (last as string[]) : [];
-    if (old.length === 0) return 0;
-    const p = this.redis.pipeline();
-    for (const id of old) p.exists(this.recordKey(id));
-    const res = (await p.exec()) ?? [];
-    const gone = old.filter((_, i) => res[i]?.[1] === 0);
-    if (gone.length > 0) await this.redis.zrem(key, ...gone);
-    return gone.length;
+  addArgs(id: string, createdAt: number): string[] {
+    const [before, after] = this.recordParts;
+    return [
+      String(createdAt),
+      id,
+      String(this.ttlSeconds),
+      String(createdAt - this.ttlSeconds * 1000),
+      String(TRIM_BATCH),
+      before,
+      after,
+    ];
   }
 
   /** One page, newest first. `nextCursor` is null once the index has nothing older. */
