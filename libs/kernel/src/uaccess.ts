@@ -3,8 +3,7 @@
  * every copy goes through here and a fault (unmapped page, wrong permission, address beyond
  * the 48-bit user range) becomes EFAULT — never a host exception.
  */
-import type { AddressSpace } from '@lichen/machine';
-import { PAGE_SIZE, PROT_READ, PROT_WRITE, guestAddr } from './machine';
+import { PAGE_SIZE, PROT_READ, PROT_WRITE, guestAddr, type AddressSpace } from '@lichen/machine';
 import { Errno, KernelError } from './errno';
 
 /** A guest virtual address supplied by user space (untrusted). */

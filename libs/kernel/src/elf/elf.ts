@@ -3,7 +3,7 @@
  * Every header field is validated; a malformed file is ENOEXEC (or EINVAL/ENOMEM for
  * impossible layouts), never a host exception.
  */
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../machine';
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
 import { ImagePages } from '../mm/image-pages';
 import { MAP_PRIVATE, TASK_SIZE, pageDown, pageUp, type Mm } from '../mm/mm';

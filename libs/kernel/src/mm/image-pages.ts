@@ -3,8 +3,7 @@
  * and MAP_PRIVATE mappings of files that can never change. Mappings over them are "filled"
  * (AddressSpace.mapFilled): a page is copied from the bytes on first touch, not at map time.
  */
-import { PageCode } from '@lichen/machine';
-import { PAGE_SIZE } from '../machine';
+import { PAGE_SIZE, PageCode } from '@lichen/machine';
 import type { PageSource } from './mm';
 
 /** A range [start, end) of guest addresses holding file bytes from `offset` on. */

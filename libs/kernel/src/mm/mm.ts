@@ -2,8 +2,15 @@
  * A process's memory map: the list of VMAs (what /proc/[pid]/maps shows and what mmap,
  * munmap, mprotect and brk reason about) on top of the machine's page-granular AddressSpace.
  */
-import type { AddressSpace, PageCode } from '@lichen/machine';
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr } from '../machine';
+import {
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  guestAddr,
+  type AddressSpace,
+  type PageCode,
+} from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
 import { PAGE_BEYOND_EOF, type SharedPages, type SharedUser } from './shared';
 

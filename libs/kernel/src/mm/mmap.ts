@@ -1,5 +1,5 @@
 /** brk, mmap, munmap, mprotect, mremap, madvise, msync, mlock family. */
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr } from '../machine';
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr } from '@lichen/machine';
 import { Errno, KernelError } from '../errno';
 import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';

@@ -3,8 +3,7 @@
  * initial stack (argv, envp, auxv with HWCAP, AT_RANDOM, AT_EXECFN, …) and the point of no
  * return (new address space, CLOEXEC, signal dispositions).
  */
-import { HWCAP, type Cpu } from '@lichen/machine';
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr } from '../machine';
+import { HWCAP, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, guestAddr, type Cpu } from '@lichen/machine';
 import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, type OpenFile, type PathRef } from '@lichen/vfs';
 import { Errno, KernelError } from '../errno';
 import { imageSpan, isElf, loadElf, parseElf, ET_DYN, type ElfImage } from '../elf/elf';
