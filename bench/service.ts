@@ -8,12 +8,12 @@
  * busybox echo directly under qemu-aarch64-static measured in the same run.
  *
  * Before measuring, it waits for the runners' VM-thread JIT warm-up and primes the service with
- * runs of the same kind, checked but not timed, in windows of BENCH_PRIME_WINDOW (500): at least
- * BENCH_PRIME_RUNS (1000), until two windows in a row no longer beat the best earlier one's rate
- * by more than 5% (at most BENCH_PRIME_MAX_RUNS, 10000). Each window's rate and p50 are printed:
+ * runs of the same kind, checked but not timed, in windows of BENCH_PRIME_WINDOW (1000): at least
+ * BENCH_PRIME_RUNS (3000), until two windows in a row no longer beat the best earlier one's rate
+ * by more than 5% (at most BENCH_PRIME_MAX_RUNS, 12000). Each window's rate and p50 are printed:
  * the service from just after a start to warm.
  *
- * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_PRIME_RUNS (1000), BENCH_PRIME_WINDOW,
+ * Options (env): BENCH_RUNS (500), BENCH_CLIENTS (50), BENCH_PRIME_RUNS (3000), BENCH_PRIME_WINDOW,
  * BENCH_PRIME_MAX_RUNS,
  * BENCH_RUNNER_CONCURRENCY (jobs a runner holds; default: cores), LICHEN_RUNNER_VM_THREADS (VMs a
  * runner runs at once; default: half the cores), BENCH_PIN_RUNNERS (1: each runner pinned to its half
@@ -97,6 +97,9 @@ type Result = Done & { text: string; latency: number };
 
 /** A run ended as it should: succeeded, and printed exactly its own text. */
 const rightRun = (r: Result): boolean => r.status === 'succeeded' && r.stdout === `${r.text}\n`;
+/** How a run that is not `rightRun` ended, for the report. */
+const howWrong = (r: Result): string =>
+  `${r.id}: ${r.status}${r.message ? ` (${r.message})` : ''} stdout=${JSON.stringify(r.stdout)}`;
 const pct = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const ms = (n: number): string => `${n.toFixed(1)} ms`;
@@ -254,11 +257,11 @@ async function main(): Promise<void> {
     // to reach their steady rate (V8 still compiling their hot code on helper threads: see
     // docs/decisions.md, "the service's JIT warm-up"); every prime window's figures are printed.
     process.stderr.write(`priming (at least ${PRIME} runs, until the rate is steady)…\n`);
-    const windows: { runs: number; secs: number; p50: number; p95: number }[] = [];
-    const primeAll: Result[] = [];
+    const windows: { runs: number; secs: number; p50: number }[] = [];
+    let primed = 0;
     let best = 0;
     let flat = 0;
-    while (primeAll.length < PRIME_MAX) {
+    while (primed < PRIME_MAX) {
       const w0 = performance.now();
       const win = await closedLoop(Math.max(PRIME_WINDOW, perRunner * 4), 'prime');
       const secs = (performance.now() - w0) / 1000;
@@ -267,16 +270,16 @@ async function main(): Promise<void> {
         const wrongOnes = win.results
           .filter((r) => !rightRun(r))
           .slice(0, 3)
-          .map((r) => `${r.id}: ${r.status}${r.message ? ` (${r.message})` : ''} stdout=${JSON.stringify(r.stdout)}`);
+          .map(howWrong);
         throw new Error(`${bad} of the prime runs failed: ${[...win.errors.slice(0, 3), ...wrongOnes].join(' | ')}`);
       }
-      primeAll.push(...win.results);
+      primed += win.results.length;
       const wl = win.results.map((r) => r.latency).sort((a, b) => a - b);
       const rate = win.results.length / secs;
-      windows.push({ runs: win.results.length, secs, p50: pct(wl, 50), p95: pct(wl, 95) });
+      windows.push({ runs: win.results.length, secs, p50: pct(wl, 50) });
       flat = windows.length > 1 && rate <= best * 1.05 ? flat + 1 : 0;
       best = Math.max(best, rate);
-      if (primeAll.length >= PRIME && flat >= 2) break;
+      if (primed >= PRIME && flat >= 2) break;
     }
     const primeSteady = flat >= 2;
     process.stderr.write(`submitting ${RUNS} runs from ${CLIENTS} clients…\n`);
@@ -297,8 +300,7 @@ async function main(): Promise<void> {
     for (const r of results) {
       if (!rightRun(r)) {
         wrong++;
-        const m = r.message;
-        wrongWhy.push(`${r.id}: ${r.status}${m ? ` (${m})` : ''} stdout=${JSON.stringify(r.stdout)}`);
+        wrongWhy.push(howWrong(r));
       }
       const events = await redis.xrange(`${PREFIX}:run:${r.id}:events`, '-', '+');
       const finals = events.filter(([, f]) => /"type":"status","status":"(?!queued|running)/.test(f[1] ?? '')).length;
@@ -340,7 +342,7 @@ async function main(): Promise<void> {
       `  completed        ${results.length}/${RUNS}   errors ${errors.length}   wrong output/status ${wrong}   not exactly-once ${dup}   distinct ids ${ids.size}`,
     );
     console.log(
-      `  warm-up          VM threads' JIT warm-up waited for ${warmupWait.toFixed(1)} s; then ${primeAll.length} prime runs in windows of ${windows[0]?.runs ?? 0}, ${primeSteady ? 'until the rate was steady' : `NOT steady at the ${PRIME_MAX}-run cap`}:`,
+      `  warm-up          VM threads' JIT warm-up waited for ${warmupWait.toFixed(1)} s; then ${primed} prime runs in windows of ${windows[0]?.runs ?? 0}, ${primeSteady ? 'until the rate was steady' : `NOT steady at the ${PRIME_MAX}-run cap`}:`,
     );
     console.log(
       `                   ${windows.map((w) => `${(w.runs / w.secs).toFixed(0)}/s p50 ${w.p50.toFixed(0)}`).join(' → ')} (runs/s, ms)`,
