@@ -191,7 +191,7 @@ const schema = z.object({
   LICHEN_RUNNER_CONCURRENCY: int(Math.max(1, cpus().length), 1, 1024),
   LICHEN_RUNNER_VM_THREADS: int(0, 0, 1024),
   LICHEN_VM_HEAP_MB: int(512, 32, 65536),
-  LICHEN_VM_RUNS_PER_THREAD: int(5000, 1, 1_000_000),
+  LICHEN_VM_RUNS_PER_THREAD: int(100_000, 1, 10_000_000),
   LICHEN_VM_WARMUP_RUNS: int(1500, 0, 100_000),
   LICHEN_VM_WARMUP_BLOCKING_RUNS: int(100, 0, 100_000),
   LICHEN_VM_WARMUP_IMAGE: z.string().min(1).optional().default('busybox'),

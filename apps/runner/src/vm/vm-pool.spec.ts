@@ -111,6 +111,34 @@ describe('VmPool', () => {
     await vi.waitFor(() => expect(pool?.warmingThreads).toBe(0), { timeout: 10_000 });
   });
 
+  it('a thread near its last run gets a successor that warms up while idle and takes over warm', async () => {
+    const reports: { runs: number; error: string | null }[] = [];
+    const spec: WarmupSpec = { job: warmJob(['echo', 'warm']), runs: 30, blockingRuns: 5 };
+    pool = new VmPool({
+      engine: SCRIPTED_ENGINE,
+      heapMb: 128,
+      warm: 1,
+      runsPerThread: 10,
+      warmup: async () => spec,
+      onWarmup: (r) => reports.push({ runs: r.runs, error: r.error }),
+    });
+    const first = await stdoutOf(pool, ['thread-id']);
+    await vi.waitFor(() => expect(reports).toHaveLength(1), { timeout: 10_000 });
+    // Runs 2–7 of 10: no successor yet (it starts with a fifth of the runs left).
+    for (let i = 2; i <= 7; i++) expect(await stdoutOf(pool, ['thread-id'])).toBe(first);
+    expect(pool.hasStandby).toBe(false);
+    expect(await stdoutOf(pool, ['thread-id'])).toBe(first);
+    expect(pool.hasStandby).toBe(true);
+    // The successor's whole warm-up runs while the old thread still takes jobs.
+    await vi.waitFor(() => expect(reports).toHaveLength(2), { timeout: 10_000 });
+    expect(reports[1]).toEqual({ runs: 30, error: null });
+    for (let i = 9; i <= 10; i++) expect(await stdoutOf(pool, ['thread-id'])).toBe(first);
+    // Run 11 is the successor's first job, after its 30 warm-up VMs.
+    expect(await stdoutOf(pool, ['count'])).toBe('31\n');
+    expect(pool.hasStandby).toBe(false);
+    expect(await stdoutOf(pool, ['thread-id'])).not.toBe(first);
+  });
+
   it('a thread whose JS heap grew past half its limit is replaced; a lean one is reused', async () => {
     pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 64, warm: 1, runsPerThread: 100 });
     const first = await stdoutOf(pool, ['thread-id']);

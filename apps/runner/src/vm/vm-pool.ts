@@ -51,6 +51,14 @@ export interface VmPoolOptions {
 
 /** A thread whose JS heap is above this share of its limit after a run is replaced. */
 const RETIRE_HEAP_SHARE = 0.5;
+/**
+ * When a reused thread has this share of its `runsPerThread` left (at most STANDBY_MAX_LEAD
+ * runs), its successor is started (a standby): it loads the engine and runs its whole JIT
+ * warm-up while idle, and takes over when the old thread retires. Without it the successor was
+ * started only then, and that runner's jobs waited for its engine load and blocking warm-up.
+ */
+const STANDBY_SHARE = 0.2;
+const STANDBY_MAX_LEAD = 5000;
 
 function workerEntry(): { file: string; eval: boolean } {
   const js = join(__dirname, 'vm-worker.js');
@@ -75,6 +83,8 @@ interface Warm {
  */
 export class VmPool {
   private readonly idle: Warm[] = [];
+  /** The successor of a thread close to its `runsPerThread`, warming while idle (see STANDBY_SHARE). */
+  private standby: Warm | null = null;
   private readonly live = new Set<Worker>();
   private closed = false;
   private readonly entry = workerEntry();
@@ -169,7 +179,24 @@ export class VmPool {
   }
 
   private refill(): void {
+    if (!this.closed && this.standby && this.idle.length < this.opts.warm) {
+      this.idle.push(this.standby);
+      this.standby = null;
+    }
     while (!this.closed && this.idle.length < this.opts.warm) this.idle.push(this.spawn());
+  }
+
+  /** Starts the successor of a reused thread that has run `runs` VMs, once it nears its end. */
+  private prepareSuccessor(runs: number): void {
+    const limit = this.opts.runsPerThread ?? 1;
+    const lead = Math.min(Math.ceil(limit * STANDBY_SHARE), STANDBY_MAX_LEAD);
+    if (this.closed || this.standby || limit <= 1 || runs < limit - lead) return;
+    this.standby = this.spawn();
+  }
+
+  /** Whether a standby successor is warming up or ready (tests, metrics). */
+  get hasStandby(): boolean {
+    return this.standby !== null;
   }
 
   private take(): Warm {
@@ -272,6 +299,7 @@ export class VmPool {
           worker.unref();
           w.ready = Promise.resolve({ t: 'ready' });
           this.idle.unshift(w);
+          this.prepareSuccessor(w.runs);
         } else {
           void worker.terminate();
           this.refill();
@@ -335,6 +363,8 @@ export class VmPool {
     this.closed = true;
     for (const turn of this.turns.splice(0)) turn(false);
     const all = [...this.idle.map((w) => w.worker), ...this.live];
+    if (this.standby) all.push(this.standby.worker);
+    this.standby = null;
     this.idle.length = 0;
     await Promise.all(all.map((w) => w.terminate()));
   }
