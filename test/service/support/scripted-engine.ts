@@ -100,6 +100,10 @@ export async function runVm(config: Config, io: Io) {
       return result('exited', 0, null);
     case 'exit':
       return result('exited', Number(args[0] ?? 0), null);
+    case 'end-thread-later':
+      // Succeeds, then ends this worker thread (not the process) MS ms later, while it is idle.
+      setTimeout(() => process.exit(0), Number(args[0] ?? 50));
+      return result('exited', 0, null);
     case 'chunks': {
       const n = Number(args[0] ?? 10);
       for (let i = 0; i < n; i++) {

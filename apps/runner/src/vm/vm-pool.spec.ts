@@ -139,6 +139,22 @@ describe('VmPool', () => {
     expect(await stdoutOf(pool, ['thread-id'])).not.toBe(first);
   });
 
+  it('an idle thread that ended is never handed a job: the job gets a fresh thread', async () => {
+    pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 128, warm: 1, runsPerThread: 100 });
+    const first = await stdoutOf(pool, ['thread-id']);
+    expect(await stdoutOf(pool, ['end-thread-later', '50'])).toBe('');
+    await new Promise((r) => setTimeout(r, 500));
+    // Without the check the job went to the dead thread and waited for the wall-time backstop.
+    const r = await pool.run({
+      job: job(['thread-id']),
+      wallBackstopMs: 3_000,
+      onStdout: () => undefined,
+      onStderr: () => undefined,
+    });
+    expect(r).toMatchObject({ kind: 'result' });
+    expect(await stdoutOf(pool, ['thread-id'])).not.toBe(first);
+  });
+
   it('a thread whose JS heap grew past half its limit is replaced; a lean one is reused', async () => {
     pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 64, warm: 1, runsPerThread: 100 });
     const first = await stdoutOf(pool, ['thread-id']);

@@ -72,6 +72,8 @@ interface Warm {
   worker: Worker;
   runs: number;
   ready: Promise<FromWorker>;
+  /** The thread has ended (an idle or standby thread is then never handed a job). */
+  exited: boolean;
 }
 
 /**
@@ -137,7 +139,8 @@ export class VmPool {
       stdout: false,
       stderr: false,
     });
-    const w: Warm = { worker, runs: 0, ready: Promise.resolve({ t: 'ready' }) };
+    const w: Warm = { worker, runs: 0, ready: Promise.resolve({ t: 'ready' }), exited: false };
+    worker.once('exit', () => (w.exited = true));
     // Resolves with the first of the listed messages, or `failed` when the thread errs or exits.
     const next = (wanted: FromWorker['t'][]): Promise<FromWorker> =>
       new Promise<FromWorker>((resolve) => {
@@ -179,6 +182,7 @@ export class VmPool {
   }
 
   private refill(): void {
+    if (this.standby?.exited) this.standby = null;
     if (!this.closed && this.standby && this.idle.length < this.opts.warm) {
       this.idle.push(this.standby);
       this.standby = null;
@@ -190,6 +194,7 @@ export class VmPool {
   private prepareSuccessor(runs: number): void {
     const limit = this.opts.runsPerThread ?? 1;
     const lead = Math.min(Math.ceil(limit * STANDBY_SHARE), STANDBY_MAX_LEAD);
+    if (this.standby?.exited) this.standby = null;
     if (this.closed || this.standby || limit <= 1 || runs < limit - lead) return;
     this.standby = this.spawn();
   }
@@ -200,7 +205,9 @@ export class VmPool {
   }
 
   private take(): Warm {
-    const w = this.idle.shift() ?? this.spawn();
+    let w = this.idle.shift();
+    while (w?.exited) w = this.idle.shift();
+    w ??= this.spawn();
     // Fresh thread per VM: start the next one while this one runs.
     if ((this.opts.runsPerThread ?? 1) <= 1) this.refill();
     return w;
