@@ -199,7 +199,7 @@ export class VmPool {
     this.standby = this.spawn();
   }
 
-  /** Whether a standby successor is warming up or ready (tests, metrics). */
+  /** Whether a standby successor is warming up or waiting (for tests). */
   get hasStandby(): boolean {
     return this.standby !== null;
   }
