@@ -103,6 +103,7 @@ export class RunnerCore {
           ? log.warn({ ...r, image: warmup.image }, 'VM thread warm-up stopped early')
           : log.info({ ...r, image: warmup.image }, 'VM thread warmed up'),
       onCrash: (reason) => ctx.metrics.workerCrashes.inc({ reason }),
+      onRetire: (reason) => ctx.metrics.vmThreadRetirements.inc({ reason }),
     });
     this.executor = new RunExecutor(cfg, ctx.runs, ctx.tenants, this.pool, images, ctx.artifacts, ctx.metrics, log);
     this.submitter = new RunSubmitter(cfg, ctx.keys, ctx.runs, ctx.redis);

@@ -14,6 +14,7 @@ export class ServiceMetrics {
   readonly imageCacheBytes: Counter<'result'>;
   readonly vmMemory: Histogram;
   readonly workerCrashes: Counter<'reason'>;
+  readonly vmThreadRetirements: Counter<'reason'>;
   readonly activeVms: Gauge;
   readonly vmThreadsWarming: Gauge;
   readonly httpRequests: Counter<'method' | 'route' | 'code'>;
@@ -89,6 +90,12 @@ export class ServiceMetrics {
     this.workerCrashes = new Counter({
       name: 'lichen_vm_worker_crashes_total',
       help: 'VM worker threads that died (exception, heap limit, forced termination)',
+      labelNames: ['reason'],
+      registers: r,
+    });
+    this.vmThreadRetirements = new Counter({
+      name: 'lichen_vm_thread_retirements_total',
+      help: 'Healthy VM threads replaced: reason runs (LICHEN_VM_RUNS_PER_THREAD reached) or heap (grew past half its limit)',
       labelNames: ['reason'],
       registers: r,
     });

@@ -114,6 +114,7 @@ describe('VmPool', () => {
   it('a thread near its last run gets a successor that warms up while idle and takes over warm', async () => {
     const reports: { runs: number; error: string | null }[] = [];
     const spec: WarmupSpec = { job: warmJob(['echo', 'warm']), runs: 30, blockingRuns: 5 };
+    const retired: string[] = [];
     pool = new VmPool({
       engine: SCRIPTED_ENGINE,
       heapMb: 128,
@@ -121,6 +122,7 @@ describe('VmPool', () => {
       runsPerThread: 10,
       warmup: async () => spec,
       onWarmup: (r) => reports.push({ runs: r.runs, error: r.error }),
+      onRetire: (why) => retired.push(why),
     });
     const first = await stdoutOf(pool, ['thread-id']);
     await vi.waitFor(() => expect(reports).toHaveLength(1), { timeout: 10_000 });
@@ -133,6 +135,7 @@ describe('VmPool', () => {
     await vi.waitFor(() => expect(reports).toHaveLength(2), { timeout: 10_000 });
     expect(reports[1]).toEqual({ runs: 30, error: null });
     for (let i = 9; i <= 10; i++) expect(await stdoutOf(pool, ['thread-id'])).toBe(first);
+    expect(retired).toEqual(['runs']);
     // Run 11 is the successor's first job, after its 30 warm-up VMs.
     expect(await stdoutOf(pool, ['count'])).toBe('31\n');
     expect(pool.hasStandby).toBe(false);
@@ -156,10 +159,19 @@ describe('VmPool', () => {
   });
 
   it('a thread whose JS heap grew past half its limit is replaced; a lean one is reused', async () => {
-    pool = new VmPool({ engine: SCRIPTED_ENGINE, heapMb: 64, warm: 1, runsPerThread: 100 });
+    const retired: string[] = [];
+    pool = new VmPool({
+      engine: SCRIPTED_ENGINE,
+      heapMb: 64,
+      warm: 1,
+      runsPerThread: 100,
+      onRetire: (why) => retired.push(why),
+    });
     const first = await stdoutOf(pool, ['thread-id']);
     expect(await stdoutOf(pool, ['thread-id'])).toBe(first);
+    expect(retired).toEqual([]);
     await stdoutOf(pool, ['retain', '40']);
+    expect(retired).toEqual(['heap']);
     expect(await stdoutOf(pool, ['thread-id'])).not.toBe(first);
   });
 

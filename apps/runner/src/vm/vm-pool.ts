@@ -47,6 +47,8 @@ export interface VmPoolOptions {
   maxRunning?: number;
   onWarmup?(report: { runs: number; ms: number; error: string | null }): void;
   onCrash?(reason: string): void;
+  /** A healthy thread was retired: it ran `runsPerThread` VMs, or its JS heap grew past half its limit. */
+  onRetire?(reason: 'runs' | 'heap'): void;
 }
 
 /** A thread whose JS heap is above this share of its limit after a run is replaced. */
@@ -295,13 +297,13 @@ export class VmPool {
         this.live.delete(worker);
         if (out.kind !== 'result' && out.kind !== 'terminated') this.opts.onCrash?.(out.reason);
         if (out.kind === 'terminated') this.opts.onCrash?.(`terminated_${out.reason}`);
-        const reusable =
-          out.kind === 'result' &&
-          !cancelled &&
-          !this.closed &&
-          w.runs < (this.opts.runsPerThread ?? 1) &&
-          heapBytes < this.opts.heapMb * 1024 * 1024 * RETIRE_HEAP_SHARE &&
-          this.idle.length < this.opts.warm;
+        const healthy = out.kind === 'result' && !cancelled && !this.closed;
+        const spent = w.runs >= (this.opts.runsPerThread ?? 1);
+        const grown = heapBytes >= this.opts.heapMb * 1024 * 1024 * RETIRE_HEAP_SHARE;
+        // A thread per VM (runsPerThread 1) is not a retirement worth counting.
+        if (healthy && (this.opts.runsPerThread ?? 1) > 1 && (spent || grown))
+          this.opts.onRetire?.(grown ? 'heap' : 'runs');
+        const reusable = healthy && !spent && !grown && this.idle.length < this.opts.warm;
         if (reusable) {
           worker.unref();
           w.ready = Promise.resolve({ t: 'ready' });
