@@ -265,12 +265,10 @@ async function main(): Promise<void> {
       const w0 = performance.now();
       const win = await closedLoop(Math.max(PRIME_WINDOW, perRunner * 4), 'prime');
       const secs = (performance.now() - w0) / 1000;
-      const bad = win.errors.length + win.results.filter((r) => !rightRun(r)).length;
+      const wrongRuns = win.results.filter((r) => !rightRun(r));
+      const bad = win.errors.length + wrongRuns.length;
       if (bad) {
-        const wrongOnes = win.results
-          .filter((r) => !rightRun(r))
-          .slice(0, 3)
-          .map(howWrong);
+        const wrongOnes = wrongRuns.slice(0, 3).map(howWrong);
         throw new Error(`${bad} of the prime runs failed: ${[...win.errors.slice(0, 3), ...wrongOnes].join(' | ')}`);
       }
       primed += win.results.length;

@@ -183,10 +183,16 @@ export class VmPool {
     return w;
   }
 
-  private refill(): void {
+  /** The standby successor, unless it has ended meanwhile (then it is dropped). */
+  private liveStandby(): Warm | null {
     if (this.standby?.exited) this.standby = null;
-    if (!this.closed && this.standby && this.idle.length < this.opts.warm) {
-      this.idle.push(this.standby);
+    return this.standby;
+  }
+
+  private refill(): void {
+    const standby = this.liveStandby();
+    if (!this.closed && standby && this.idle.length < this.opts.warm) {
+      this.idle.push(standby);
       this.standby = null;
     }
     while (!this.closed && this.idle.length < this.opts.warm) this.idle.push(this.spawn());
@@ -196,8 +202,7 @@ export class VmPool {
   private prepareSuccessor(runs: number): void {
     const limit = this.opts.runsPerThread ?? 1;
     const lead = Math.min(Math.ceil(limit * STANDBY_SHARE), STANDBY_MAX_LEAD);
-    if (this.standby?.exited) this.standby = null;
-    if (this.closed || this.standby || limit <= 1 || runs < limit - lead) return;
+    if (this.closed || this.liveStandby() || limit <= 1 || runs < limit - lead) return;
     this.standby = this.spawn();
   }
 
@@ -297,12 +302,12 @@ export class VmPool {
         this.live.delete(worker);
         if (out.kind !== 'result' && out.kind !== 'terminated') this.opts.onCrash?.(out.reason);
         if (out.kind === 'terminated') this.opts.onCrash?.(`terminated_${out.reason}`);
+        const limit = this.opts.runsPerThread ?? 1;
         const healthy = out.kind === 'result' && !cancelled && !this.closed;
-        const spent = w.runs >= (this.opts.runsPerThread ?? 1);
+        const spent = w.runs >= limit;
         const grown = heapBytes >= this.opts.heapMb * 1024 * 1024 * RETIRE_HEAP_SHARE;
         // A thread per VM (runsPerThread 1) is not a retirement worth counting.
-        if (healthy && (this.opts.runsPerThread ?? 1) > 1 && (spent || grown))
-          this.opts.onRetire?.(grown ? 'heap' : 'runs');
+        if (healthy && limit > 1 && (spent || grown)) this.opts.onRetire?.(grown ? 'heap' : 'runs');
         const reusable = healthy && !spent && !grown && this.idle.length < this.opts.warm;
         if (reusable) {
           worker.unref();
