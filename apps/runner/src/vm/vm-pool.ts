@@ -198,9 +198,14 @@ export class VmPool {
     while (!this.closed && this.idle.length < this.opts.warm) this.idle.push(this.spawn());
   }
 
+  /** VMs a thread runs before it is replaced (`runsPerThread`; 1, a fresh thread per VM, when unset). */
+  private get runsPerThread(): number {
+    return this.opts.runsPerThread ?? 1;
+  }
+
   /** Starts the successor of a reused thread that has run `runs` VMs, once it nears its end. */
   private prepareSuccessor(runs: number): void {
-    const limit = this.opts.runsPerThread ?? 1;
+    const limit = this.runsPerThread;
     const lead = Math.min(Math.ceil(limit * STANDBY_SHARE), STANDBY_MAX_LEAD);
     if (this.closed || this.liveStandby() || limit <= 1 || runs < limit - lead) return;
     this.standby = this.spawn();
@@ -216,7 +221,7 @@ export class VmPool {
     while (w?.exited) w = this.idle.shift();
     w ??= this.spawn();
     // Fresh thread per VM: start the next one while this one runs.
-    if ((this.opts.runsPerThread ?? 1) <= 1) this.refill();
+    if (this.runsPerThread <= 1) this.refill();
     return w;
   }
 
@@ -302,7 +307,7 @@ export class VmPool {
         this.live.delete(worker);
         if (out.kind !== 'result' && out.kind !== 'terminated') this.opts.onCrash?.(out.reason);
         if (out.kind === 'terminated') this.opts.onCrash?.(`terminated_${out.reason}`);
-        const limit = this.opts.runsPerThread ?? 1;
+        const limit = this.runsPerThread;
         const healthy = out.kind === 'result' && !cancelled && !this.closed;
         const spent = w.runs >= limit;
         const grown = heapBytes >= this.opts.heapMb * 1024 * 1024 * RETIRE_HEAP_SHARE;
