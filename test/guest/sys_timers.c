@@ -209,7 +209,10 @@ static void itimers(void) {
   hits = 0;
   printf("setitimer virtual: %d\n", setitimer(ITIMER_VIRTUAL, &it, NULL));
   getitimer(ITIMER_VIRTUAL, &cur);
-  printf("virtual pending (value + one tick): %d\n", cur.it_value.tv_sec == 0 && cur.it_value.tv_usec > 10000 && cur.it_value.tv_usec <= 14000);
+  // Linux arms a CPU timer one tick late; under qemu the emulator's own CPU time
+  // (translating the code between the two calls) also counts, so only "pending, and
+  // at most value + one tick" is stable across hosts.
+  printf("virtual pending (at most value + one tick): %d\n", cur.it_value.tv_sec == 0 && cur.it_value.tv_usec > 0 && cur.it_value.tv_usec <= 14000);
   struct timespec req = ms(30);
   nanosleep(&req, NULL);
   printf("virtual after sleeping: hits %d\n", (int)hits);
