@@ -5,6 +5,8 @@
 //   (none)        everything that qemu-user reproduces
 //   cpu-limit     RLIMIT_CPU: SIGXCPU at the soft limit (soft raised by one), SIGKILL at hard
 //   exec          a POSIX timer dies with execve, ITIMER_REAL survives (Lichen-only check)
+//   itimer-tick   a fresh ITIMER_VIRTUAL reads back above its value, within one tick
+//                 (Lichen-only: qemu-user charges its own translation time to the guest)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -301,6 +303,14 @@ int main(int argc, char **argv) {
     struct itimerval cur;
     getitimer(ITIMER_REAL, &cur);
     printf("after exec: ITIMER_REAL still armed %d\n", cur.it_value.tv_sec > 0);
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "itimer-tick") == 0) {
+    struct itimerval it = {{0, 0}, {0, 10000}}, cur;
+    setitimer(ITIMER_VIRTUAL, &it, NULL);
+    getitimer(ITIMER_VIRTUAL, &cur);
+    printf("virtual pending (value + one tick): %d\n",
+           cur.it_value.tv_sec == 0 && cur.it_value.tv_usec > 10000 && cur.it_value.tv_usec <= 14000);
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "exec") == 0) {
