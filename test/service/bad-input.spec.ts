@@ -25,12 +25,44 @@ async function postRaw(body: string, headers: Record<string, string> = auth(KEY_
   return { status: r.status, body: (await r.json()) as { error: { code: string; message: string; details: unknown } } };
 }
 const post = (body: unknown, headers?: Record<string, string>) => postRaw(JSON.stringify(body), headers);
+
+/** The body in 8 KiB chunks with no Content-Length (Transfer-Encoding: chunked). */
+async function postChunked(body: string) {
+  const bytes = Buffer.from(body);
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let i = 0; i < bytes.length; i += 8192) c.enqueue(bytes.subarray(i, i + 8192));
+      c.close();
+    },
+  });
+  const init = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...auth(KEY_A) },
+    body: stream,
+    duplex: 'half',
+  } as RequestInit;
+  const r = await fetch(`${svc.url}/v1/runs`, init);
+  return { status: r.status, body: (await r.json()) as { error: { code: string; message: string; details: unknown } } };
+}
 const ok = { image: 'scratch', argv: ['echo', 'x'] };
 
 describe('bad input is refused with a clear 4xx and nothing is queued', () => {
   const cases: [string, () => ReturnType<typeof postRaw>, number, string][] = [
     ['malformed JSON', () => postRaw('{"image": "scratch", argv: [}'), 400, 'malformed_json'],
     ['oversized body', () => post({ ...ok, stdin: 'x'.repeat(70_000) }), 413, 'payload_too_large'],
+    [
+      'oversized body without a Content-Length',
+      () => postChunked(JSON.stringify({ ...ok, stdin: 'x'.repeat(70_000) })),
+      413,
+      'payload_too_large',
+    ],
+    ['empty JSON body', () => postRaw(''), 400, 'malformed_json'],
+    [
+      'a __proto__ key',
+      () => postRaw('{"image":"scratch","argv":["echo"],"__proto__":{"x":1}}'),
+      400,
+      'malformed_json',
+    ],
     ['missing argv', () => post({ image: 'scratch' }), 400, 'validation_failed'],
     ['unknown field', () => post({ ...ok, sudo: true }), 400, 'validation_failed'],
     ['argv not strings', () => post({ image: 'scratch', argv: ['echo', 3] }), 400, 'validation_failed'],

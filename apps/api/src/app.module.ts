@@ -51,7 +51,7 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         // nestjs-pino gives Nest and the services their logger; its per-request middleware
-        // (pino-http) is applied to no route: requests are logged by requestObserver
+        // (pino-http) is applied to no route: requests are logged by observeRequests
         // (common/request-log.ts), at a fraction of the cost.
         LoggerModule.forRoot({
           pinoHttp: { level: cfg.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },

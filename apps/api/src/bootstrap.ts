@@ -2,16 +2,16 @@ import 'reflect-metadata';
 import { ValidationPipe } from '@nestjs/common';
 import type { INestApplication, ValidationError } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance } from 'fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import type { LichenConfig } from '../../runner/src/core/config';
 import type { ServiceContext } from '../../runner/src/core/context';
 import { ApiError } from './common/api-error';
-import { toErrorBody } from './common/error-filter';
-import { requestObserver } from './common/request-log';
+import { acceptBodies } from './common/json-body';
+import { observeRequests } from './common/request-log';
 import { CTX } from './common/tokens';
 import { ApiModule } from './app.module';
 import type { ApiModuleOptions } from './app.module';
@@ -35,22 +35,20 @@ export async function createApiApp(
   cfg: LichenConfig,
   opts: ApiModuleOptions & { shutdownHooks?: boolean } = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(cfg, opts), {
+  // Fastify rather than Express: the same routes cost about half the framework CPU per request
+  // (docs/decisions.md, session 15).
+  const adapter = new FastifyAdapter({ trustProxy: true, bodyLimit: cfg.api.bodyLimitBytes });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(cfg, opts), adapter, {
+    // Bodies are ours (common/json-body.ts), not Nest's default parsers.
     bodyParser: false,
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  app.set('trust proxy', true);
-  app.use(express.json({ limit: cfg.api.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
-  // body-parser errors (malformed JSON, too large) in the same error body as everything else.
-  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (!err) return next();
-    const { status, body } = toErrorBody(err);
-    res.status(status).json(body);
-  });
+  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  acceptBodies(fastify, cfg.api.bodyLimitBytes);
   const ctx = app.get<ServiceContext>(CTX);
   // Counts and logs every request; PinoLogger.root is nestjs-pino's logger (set once the app initialises).
-  app.use(requestObserver(ctx.metrics, () => PinoLogger.root as PinoLogger['logger'] | undefined));
+  observeRequests(fastify, ctx.metrics, () => PinoLogger.root as PinoLogger['logger'] | undefined);
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

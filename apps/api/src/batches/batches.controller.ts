@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { batchToCsv, batchToJunit } from '../../../runner/src/batch/export';
 import type { BatchView } from '../../../runner/src/batch/types';
 import type { Principal } from '../../../runner/src/core/tenants';
@@ -40,19 +40,19 @@ export class BatchesController {
     @CurrentPrincipal() p: Principal,
     @Param('id') id: string,
     @Query('format') format: string | undefined,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<BatchView | string> {
     const v = await this.batches.view(p, id);
     switch (format ?? 'json') {
       case 'json':
         return v;
       case 'csv':
-        res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-        res.setHeader('Content-Disposition', `attachment; filename="batch-${id}.csv"`);
+        void res.header('Content-Type', 'text/csv; charset=utf-8');
+        void res.header('Content-Disposition', `attachment; filename="batch-${id}.csv"`);
         return batchToCsv(v);
       case 'junit':
-        res.setHeader('Content-Type', 'application/xml; charset=utf-8');
-        res.setHeader('Content-Disposition', `attachment; filename="batch-${id}.xml"`);
+        void res.header('Content-Type', 'application/xml; charset=utf-8');
+        void res.header('Content-Disposition', `attachment; filename="batch-${id}.xml"`);
         return batchToJunit(v);
       default:
         throw badRequest('invalid_format', 'format must be json, csv or junit');

@@ -1,7 +1,7 @@
 import { createParamDecorator, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../../runner/src/core/context';
 import type { Principal } from '../../../runner/src/core/tenants';
 import { ApiError } from './api-error';
@@ -18,7 +18,7 @@ export const AdminOnly = (): MethodDecorator & ClassDecorator => SetMetadata(ADM
 /** Only tenant keys (the admin key has no tenant to run things as). */
 export const TenantOnly = (): MethodDecorator & ClassDecorator => SetMetadata(TENANT, true);
 
-export type AuthedRequest = Request & { principal?: Principal };
+export type AuthedRequest = FastifyRequest & { principal?: Principal };
 
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
   const p = ctx.switchToHttp().getRequest<AuthedRequest>().principal;
@@ -26,7 +26,7 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
   return p;
 });
 
-export function apiKeyOf(req: Request): string | undefined {
+export function apiKeyOf(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (typeof h === 'string' && /^bearer /i.test(h)) return h.slice(7).trim();
   const x = req.headers['x-api-key'];
@@ -62,7 +62,7 @@ export class AuthGuard implements CanActivate {
       throw new ApiError(403, 'forbidden', 'this endpoint needs a tenant API key');
     }
     if (principal.kind === 'tenant' && wait > 0) {
-      context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(wait));
+      void context.switchToHttp().getResponse<FastifyReply>().header('Retry-After', String(wait));
       throw new ApiError(
         429,
         'rate_limited',

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus } from '@nestjs/common';
 import type { ExceptionFilter } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
 import { ApiError } from './api-error';
 import type { ErrorBody } from './api-error';
@@ -39,35 +39,17 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody; he
       headers: {},
     };
   }
-  // body-parser errors reach us through the Express error middleware.
-  const e = err as { type?: string; status?: number; message?: string; limit?: number };
-  if (e && e.type === 'entity.parse.failed') {
+  const e = err as { statusCode?: number; status?: number; message?: string };
+  const clientStatus = e ? (e.statusCode ?? e.status) : undefined;
+  if (typeof clientStatus === 'number' && clientStatus >= 400 && clientStatus < 500) {
     return {
-      status: 400,
-      body: {
-        error: { code: 'malformed_json', message: `request body is not valid JSON: ${e.message}`, details: null },
-      },
-      headers: {},
-    };
-  }
-  if (e && e.type === 'entity.too.large') {
-    return {
-      status: 413,
+      status: clientStatus,
       body: {
         error: {
-          code: 'payload_too_large',
-          message: `request body larger than ${e.limit} bytes`,
-          details: { limit: e.limit ?? null },
+          code: CODES[clientStatus] ?? `http_${clientStatus}`,
+          message: e.message ?? 'bad request',
+          details: null,
         },
-      },
-      headers: {},
-    };
-  }
-  if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return {
-      status: e.status,
-      body: {
-        error: { code: CODES[e.status] ?? `http_${e.status}`, message: e.message ?? 'bad request', details: null },
       },
       headers: {},
     };
@@ -83,15 +65,14 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody; he
 export class GlobalErrorFilter implements ExceptionFilter {
   constructor(private readonly log: PinoLogger) {}
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<FastifyReply>();
+    const req = host.switchToHttp().getRequest<FastifyRequest>();
     const { status, body, headers } = toErrorBody(exception);
     if (status >= 500) this.log.error({ err: exception, path: req.url }, 'request failed');
-    if (res.headersSent) {
-      res.end();
+    if (res.sent || res.raw.headersSent) {
+      res.raw.end();
       return;
     }
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-    res.status(status).json(body);
+    void res.status(status).headers(headers).send(body);
   }
 }

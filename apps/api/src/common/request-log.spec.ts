@@ -1,13 +1,12 @@
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import express from 'express';
+import Fastify from 'fastify';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServiceMetrics } from '../../../runner/src/core/metrics';
-import { requestObserver } from './request-log';
+import { observeRequests } from './request-log';
 import type { RequestLine } from './request-log';
 
-/** An express app with the observer in front of three routes, and the log lines it wrote. */
+/** A Fastify app with the observer on three routes, and the log lines it wrote. */
 async function serve(level: pino.Level): Promise<{
   url: string;
   lines: (RequestLine & { level: number; msg: string })[];
@@ -23,21 +22,13 @@ async function serve(level: pino.Level): Promise<{
   });
   const log = pino({ level }, sink);
   const metrics = new ServiceMetrics('api', { defaultMetrics: false });
-  const app = express();
-  app.use(requestObserver(metrics, () => log));
-  app.get('/v1/things/:id', (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get('/boom', (_req, res) => {
-    res.status(503).json({ error: 'down' });
-  });
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, lines, metrics, close: () => new Promise((r) => server.close(() => r())) };
+  const app = Fastify();
+  observeRequests(app, metrics, () => log);
+  app.get('/v1/things/:id', () => ({ ok: true }));
+  app.get('/boom', (_req, reply) => reply.status(503).send({ error: 'down' }));
+  app.get('/healthz', () => ({ status: 'ok' }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url, lines, metrics, close: () => app.close() };
 }
 
 let close: (() => Promise<void>) | null = null;
@@ -48,7 +39,7 @@ afterEach(async () => {
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
-describe('requestObserver', () => {
+describe('observeRequests', () => {
   it('logs each request at info with method, URL, status and time, without headers', async () => {
     const s = await serve('info');
     close = s.close;

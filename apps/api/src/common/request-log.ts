@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServiceMetrics } from '../../../runner/src/core/metrics';
 
@@ -17,7 +17,7 @@ export interface RequestLine {
 }
 
 /**
- * One middleware per request for what happens when its response is sent: the
+ * One hook per request for what happens when its response is sent: the
  * `lichen_http_requests_total` counter, and one log line (info; error for 5xx) when that level
  * is enabled. It replaces pino-http's middleware, which built a child logger with the
  * serialized, redacted request and an AsyncLocalStorage context for every request whether or
@@ -25,31 +25,31 @@ export interface RequestLine {
  * logs headers, so there is nothing to redact. The fields are flat (not `req`/`res`), so the
  * logger's request serializers, which expect live request objects, do not apply.
  */
-export function requestObserver(
-  metrics: ServiceMetrics,
-  logger: () => Logger | undefined,
-): (req: Request, res: Response, next: NextFunction) => void {
+export function observeRequests(app: FastifyInstance, metrics: ServiceMetrics, logger: () => Logger | undefined): void {
   let seq = 0;
-  return (req, res, next) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const reqId = ++seq;
-    const start = performance.now();
-    res.once('finish', () => {
-      const route = (req as Request & { route?: { path?: string } }).route?.path ?? 'unmatched';
-      const code = res.statusCode;
-      metrics.httpRequests.inc({ method: req.method, route, code: String(code) });
-      const log = logger();
-      const level = code >= 500 ? 'error' : 'info';
-      if (!log || !log.isLevelEnabled(level) || QUIET.has(req.path)) return;
-      const line: RequestLine = {
-        reqId,
-        method: req.method,
-        url: req.originalUrl,
-        statusCode: code,
-        responseTime: Math.round(performance.now() - start),
-        remoteAddress: req.socket.remoteAddress,
-      };
-      log[level](line, code >= 500 ? 'request failed' : 'request completed');
-    });
-    next();
-  };
+    const code = reply.statusCode;
+    // The route's pattern (`/v1/runs/:id`), so the counter's labels stay bounded.
+    const route = req.is404 ? 'unmatched' : (req.routeOptions.url ?? 'unmatched');
+    metrics.httpRequests.inc({ method: req.method, route, code: String(code) });
+    const log = logger();
+    const level = code >= 500 ? 'error' : 'info';
+    if (log && log.isLevelEnabled(level)) {
+      const url = req.url;
+      const q = url.indexOf('?');
+      if (!QUIET.has(q < 0 ? url : url.slice(0, q))) {
+        const line: RequestLine = {
+          reqId,
+          method: req.method,
+          url,
+          statusCode: code,
+          responseTime: Math.round(reply.elapsedTime),
+          remoteAddress: req.socket.remoteAddress,
+        };
+        log[level](line, code >= 500 ? 'request failed' : 'request completed');
+      }
+    }
+    done();
+  });
 }

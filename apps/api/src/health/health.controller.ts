@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { ServiceContext } from '../../../runner/src/core/context';
 import { Public } from '../common/auth';
 import { CTX } from '../common/tokens';
@@ -30,20 +30,22 @@ export class HealthController {
 
   /** Ready when Redis answers and the image store (S3 bucket or local directory) is reachable. */
   @Get('readyz')
-  async readyz(@Res({ passthrough: true }) res: Response): Promise<{ status: string; checks: Record<string, string> }> {
+  async readyz(
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<{ status: string; checks: Record<string, string> }> {
     const [redis, images] = await Promise.all([
       check(() => this.ctx.redis.ping(), 2000),
       check(() => this.ctx.catalog.ping(), 3000),
     ]);
     const checks = { redis, [this.ctx.catalog.kind === 's3' ? 's3' : 'imageStore']: images };
     const ok = Object.values(checks).every((v) => v === 'ok');
-    res.status(ok ? 200 : 503);
+    void res.status(ok ? 200 : 503);
     return { status: ok ? 'ok' : 'unavailable', checks };
   }
 
   @Get('metrics')
-  async metrics(@Res() res: Response): Promise<void> {
-    res.setHeader('Content-Type', this.ctx.metrics.registry.contentType);
-    res.status(200).end(await this.ctx.metrics.text());
+  async metrics(@Res() res: FastifyReply): Promise<void> {
+    const text = await this.ctx.metrics.text();
+    void res.status(200).header('Content-Type', this.ctx.metrics.registry.contentType).send(text);
   }
 }

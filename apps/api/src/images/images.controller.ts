@@ -6,7 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ImageValidationError, validateExt4Image } from '@lichen/images';
 import type { ServiceContext } from '../../../runner/src/core/context';
 import type { ImageInfo } from '../../../runner/src/core/images';
@@ -34,7 +34,7 @@ export class ImagesController {
   @ApiConsumes('application/octet-stream')
   @ApiQuery({ name: 'ref', description: 'NAME[:TAG] to store the image under' })
   @ApiOperation({ summary: 'Upload an ext4 image (raw body); validated before it is accepted' })
-  async upload(@Query('ref') ref: string | undefined, @Req() req: Request): Promise<ImageInfo> {
+  async upload(@Query('ref') ref: string | undefined, @Req() req: FastifyRequest): Promise<ImageInfo> {
     if (!ref) throw badRequest('invalid_image', 'query parameter ref=NAME[:TAG] is required');
     if (ref === SCRATCH_IMAGE || ref.startsWith(`${SCRATCH_IMAGE}:`))
       throw badRequest('invalid_image', '"scratch" is reserved');
@@ -51,7 +51,7 @@ export class ImagesController {
           else cb(null, chunk);
         },
       });
-      await pipeline(req, cap, createWriteStream(file));
+      await pipeline(req.raw, cap, createWriteStream(file));
       if (n === 0) throw badRequest('invalid_image_file', 'empty upload: send the ext4 image as the request body');
       try {
         await validateExt4Image(file, { maxBytes: max });

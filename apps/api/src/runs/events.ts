@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Redis from 'ioredis';
 import { quietErrors } from '../../../runner/src/core/redis';
 import type { RunStore } from '../../../runner/src/core/run-store';
@@ -8,9 +8,9 @@ import { isTerminal } from '../../../runner/src/core/types';
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 /** A valid resume position (Redis stream id) from Last-Event-ID or ?after=, else '0'. */
-export function resumeFrom(req: Request): string {
+export function resumeFrom(req: FastifyRequest): string {
   const h = req.headers['last-event-id'];
-  const q = req.query.after;
+  const q = (req.query as Record<string, unknown> | undefined)?.after;
   const v = typeof h === 'string' && h ? h : typeof q === 'string' ? q : '';
   return STREAM_ID.test(v.trim()) ? v.trim() : '0';
 }
@@ -25,19 +25,22 @@ function eventName(e: ConsoleEvent): string {
  * Ends after the final status event (immediately for finished runs, after replay).
  */
 export async function streamEvents(
-  req: Request,
-  res: Response,
+  req: FastifyRequest,
+  reply: FastifyReply,
   runs: RunStore,
   redis: Redis,
   runId: string,
   opts: { heartbeatMs?: number; blockMs?: number } = {},
 ): Promise<void> {
-  res.status(200);
-  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-cache, no-transform');
-  res.setHeader('Connection', 'keep-alive');
-  res.setHeader('X-Accel-Buffering', 'no');
-  res.flushHeaders();
+  // The stream is written to the socket directly; Fastify sends nothing for this request.
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
   res.write('retry: 2000\n\n');
 
   let last = resumeFrom(req);
@@ -47,7 +50,7 @@ export async function streamEvents(
     closed = true;
     reader.disconnect();
   };
-  req.on('close', onClose);
+  req.raw.on('close', onClose);
   const heartbeat = setInterval(() => {
     if (!closed) res.write(': keep-alive\n\n');
   }, opts.heartbeatMs ?? 15_000);
@@ -78,7 +81,7 @@ export async function streamEvents(
     if (!closed) res.write(`event: end\ndata: {}\n\n`);
   } finally {
     clearInterval(heartbeat);
-    req.off('close', onClose);
+    req.raw.off('close', onClose);
     reader.disconnect();
     res.end();
   }

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../../runner/src/core/context';
 import type { Principal } from '../../../runner/src/core/tenants';
 import type { RunView } from '../../../runner/src/core/types';
@@ -35,21 +35,21 @@ export class RunsController {
     @CurrentPrincipal() p: Principal,
     @Body() dto: CreateRunDto,
     @Query('wait') wait: string | undefined,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<{ id: string; status: string } | RunView> {
     const seconds = this.waitSeconds(wait);
     const { id, wait: done } = await this.runs.submit(p, dto, seconds * 1000);
-    res.setHeader('Location', `/v1/runs/${id}`);
+    void res.header('Location', `/v1/runs/${id}`);
     if (seconds > 0) {
       const v = await this.runs.finishedView(p, id, done);
       if (done.finished || isTerminal(v.status)) {
-        res.status(200);
+        void res.status(200);
         return v;
       }
-      res.status(202);
+      void res.status(202);
       return { id, status: v.status };
     }
-    res.status(202);
+    void res.status(202);
     return { id, status: 'queued' };
   }
 
@@ -86,8 +86,8 @@ export class RunsController {
   async events(
     @CurrentPrincipal() p: Principal,
     @Param('id') id: string,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
   ): Promise<void> {
     await this.runs.meta(p, id);
     await streamEvents(req, res, this.ctx.runs, this.ctx.redis, id);
@@ -105,10 +105,12 @@ export class RunsController {
     summary:
       "OCI-style layer tar of the run's changes: created or changed files, deleted image paths as .wh.<name> whiteouts (runs submitted with artifacts: true)",
   })
-  async artifacts(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Res() res: Response): Promise<void> {
+  async artifacts(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Res() res: FastifyReply): Promise<void> {
     const data = await this.runs.artifacts(p, id);
-    res.setHeader('Content-Type', 'application/x-tar');
-    res.setHeader('Content-Disposition', `attachment; filename="${id}.tar"`);
-    res.status(200).end(Buffer.from(data));
+    void res
+      .status(200)
+      .header('Content-Type', 'application/x-tar')
+      .header('Content-Disposition', `attachment; filename="${id}.tar"`)
+      .send(Buffer.from(data));
   }
 }

@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import sjson from 'secure-json-parse';
+import { ApiError } from './api-error';
+
+type Done = (err: Error | null, body?: unknown) => void;
+
+export function payloadTooLarge(limit: number): ApiError {
+  return new ApiError(413, 'payload_too_large', `request body larger than ${limit} bytes`, { limit });
+}
+
+function malformed(err: Error): ApiError {
+  return new ApiError(400, 'malformed_json', `request body is not valid JSON: ${err.message}`);
+}
+
+/**
+ * Request bodies: JSON (`application/json`, `application/*+json`) is read up to `limit` bytes and
+ * parsed with secure-json-parse, which refuses `__proto__` and `constructor.prototype` keys (as
+ * Fastify's own parser does); any other body (an image upload) is left unread for its route to
+ * stream from `req.raw`.
+ *
+ * The JSON parser reads the body itself so that its failures are the API's errors
+ * (`malformed_json`, `payload_too_large` with the limit) when they reach the global error
+ * filter: Nest turns Fastify's own body errors into plain HTTP exceptions, losing which it was.
+ */
+export function acceptBodies(fastify: FastifyInstance, limit: number): void {
+  const json = (req: FastifyRequest, payload: NodeJS.ReadableStream, done: Done): void => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) return done(payloadTooLarge(limit));
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let ended = false;
+    const finish = (err: Error | null, body?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', onError);
+      done(err, body);
+    };
+    const onData = (c: Buffer): void => {
+      bytes += c.length;
+      if (bytes > limit) finish(payloadTooLarge(limit));
+      else chunks.push(c);
+    };
+    const onEnd = (): void => {
+      const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return finish(malformed(new Error('the body is empty')));
+      let body: unknown;
+      try {
+        body = sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
+      } catch (e) {
+        return finish(malformed(e as Error));
+      }
+      finish(null, body);
+    };
+    const onError = (err: Error): void => finish(err);
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onError);
+  };
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', json);
+  fastify.addContentTypeParser(/^application\/[^;\s]+\+json(;.*)?$/, json);
+  fastify.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+}
