@@ -1,5 +1,10 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
-import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type {
+  BeforeApplicationShutdown,
+  DynamicModule,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { BatchCoordinator } from '../../runner/src/batch/coordinator';
@@ -11,7 +16,8 @@ import { BatchesController } from './batches/batches.controller';
 import { BatchesService } from './batches/batches.service';
 import { AuthGuard } from './common/auth';
 import { GlobalErrorFilter } from './common/error-filter';
-import { COORDINATOR, CTX, DONE_WAITER, SUBMITTER } from './common/tokens';
+import { Draining } from './common/draining';
+import { COORDINATOR, CTX, DONE_WAITER, DRAINING, SUBMITTER } from './common/tokens';
 import { HealthController } from './health/health.controller';
 import { ImagesController } from './images/images.controller';
 import { DoneWaiter } from './runs/done-waiter';
@@ -20,17 +26,23 @@ import { RunsService } from './runs/runs.service';
 import { TenantsController } from './tenants/tenants.controller';
 
 @Injectable()
-class ApiLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+class ApiLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     @Inject(CTX) private readonly ctx: ServiceContext,
     @Inject(SUBMITTER) private readonly submitter: RunSubmitter,
     @Inject(DONE_WAITER) private readonly waiter: DoneWaiter,
+    @Inject(DRAINING) private readonly draining: Draining,
     @Inject('OWNS_CONTEXT') private readonly owns: boolean,
   ) {}
   async onApplicationBootstrap(): Promise<void> {
     await checkImageStore(this.ctx);
     await this.ctx.tenants.bootstrap(this.ctx.cfg.bootstrapKeys);
     await this.waiter.start();
+  }
+  /** Before the HTTP server closes (it waits for open requests): end the long-lived ones. */
+  beforeApplicationShutdown(): void {
+    this.draining.begin();
+    this.waiter.release();
   }
   async onApplicationShutdown(): Promise<void> {
     await this.waiter.close();
@@ -82,6 +94,7 @@ export class ApiModule {
           inject: [CTX],
           useFactory: (ctx: ServiceContext) => new DoneWaiter(cfg.redisUrl, ctx.keys.doneChannel()),
         },
+        { provide: DRAINING, useFactory: () => new Draining() },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: GlobalErrorFilter },
         RunsService,

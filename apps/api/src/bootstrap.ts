@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { ValidationPipe } from '@nestjs/common';
 import type { INestApplication, ValidationError } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,7 +13,8 @@ import type { ServiceContext } from '../../runner/src/core/context';
 import { ApiError } from './common/api-error';
 import { acceptBodies } from './common/json-body';
 import { observeRequests } from './common/request-log';
-import { CTX } from './common/tokens';
+import type { Draining } from './common/draining';
+import { CTX, DRAINING } from './common/tokens';
 import { ApiModule } from './app.module';
 import type { ApiModuleOptions } from './app.module';
 
@@ -47,6 +49,16 @@ export async function createApiApp(
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   acceptBodies(fastify, cfg.api.bodyLimitBytes);
   const ctx = app.get<ServiceContext>(CTX);
+  // Once the API is stopping, connections whose response has ended are closed every 50 ms: the
+  // HTTP server's close waits for every connection but closes idle ones only when it starts, and
+  // one whose request was still being answered would otherwise idle for the keep-alive timeout.
+  const server = app.getHttpServer() as Server;
+  const sweepIdle = (): void => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    sweep.unref();
+    server.once('close', () => clearInterval(sweep));
+  };
+  app.get<Draining>(DRAINING).signal.addEventListener('abort', sweepIdle, { once: true });
   // Counts and logs every request; PinoLogger.root is nestjs-pino's logger (set once the app initialises).
   observeRequests(fastify, ctx.metrics, () => PinoLogger.root as PinoLogger['logger'] | undefined);
   app.useGlobalPipes(

@@ -22,7 +22,8 @@ function eventName(e: ConsoleEvent): string {
 /**
  * Server-Sent Events of a run's console stream. Each event's `id` is its Redis stream id, so
  * a client resuming with Last-Event-ID gets exactly the events after it — no loss, no repeats.
- * Ends after the final status event (immediately for finished runs, after replay).
+ * Ends after the final status event (immediately for finished runs, after replay), or, without
+ * the `end` event, when `stop` fires (the API is stopping: the client reconnects and resumes).
  */
 export async function streamEvents(
   req: FastifyRequest,
@@ -30,7 +31,7 @@ export async function streamEvents(
   runs: RunStore,
   redis: Redis,
   runId: string,
-  opts: { heartbeatMs?: number; blockMs?: number } = {},
+  opts: { heartbeatMs?: number; blockMs?: number; stop?: AbortSignal } = {},
 ): Promise<void> {
   // The stream is written to the socket directly; Fastify sends nothing for this request.
   reply.hijack();
@@ -51,6 +52,12 @@ export async function streamEvents(
     reader.disconnect();
   };
   req.raw.on('close', onClose);
+  const onStop = (): void => {
+    if (!closed) res.write(': the server is stopping; reconnect with Last-Event-ID\n\n');
+    onClose();
+  };
+  if (opts.stop?.aborted) onStop();
+  else opts.stop?.addEventListener('abort', onStop, { once: true });
   const heartbeat = setInterval(() => {
     if (!closed) res.write(': keep-alive\n\n');
   }, opts.heartbeatMs ?? 15_000);
@@ -82,6 +89,7 @@ export async function streamEvents(
   } finally {
     clearInterval(heartbeat);
     req.raw.off('close', onClose);
+    opts.stop?.removeEventListener('abort', onStop);
     reader.disconnect();
     res.end();
   }

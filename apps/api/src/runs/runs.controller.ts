@@ -7,7 +7,8 @@ import type { RunView } from '../../../runner/src/core/types';
 import { isTerminal } from '../../../runner/src/core/types';
 import { badRequest } from '../common/api-error';
 import { CurrentPrincipal, TenantOnly } from '../common/auth';
-import { CTX } from '../common/tokens';
+import type { Draining } from '../common/draining';
+import { CTX, DRAINING } from '../common/tokens';
 import { streamEvents } from './events';
 import { ListRunsQueryDto, RunPageDto } from './list.dto';
 import { CreateRunDto } from './run.dto';
@@ -20,6 +21,7 @@ export class RunsController {
   constructor(
     private readonly runs: RunsService,
     @Inject(CTX) private readonly ctx: ServiceContext,
+    @Inject(DRAINING) private readonly draining: Draining,
   ) {}
 
   @Post()
@@ -90,7 +92,7 @@ export class RunsController {
     @Res() res: FastifyReply,
   ): Promise<void> {
     await this.runs.meta(p, id);
-    await streamEvents(req, res, this.ctx.runs, this.ctx.redis, id);
+    await streamEvents(req, res, this.ctx.runs, this.ctx.redis, id, { stop: this.draining.signal });
   }
 
   @Post(':id/cancel')
