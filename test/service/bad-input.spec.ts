@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, auth, KEY_A, queuedAnything, startService } from './support/harness';
 import type { Service } from './support/harness';
@@ -16,7 +17,7 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-async function postRaw(body: string, headers: Record<string, string> = auth(KEY_A)) {
+async function postRaw(body: string | Buffer, headers: Record<string, string> = auth(KEY_A)) {
   const r = await fetch(`${svc.url}/v1/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -57,6 +58,24 @@ describe('bad input is refused with a clear 4xx and nothing is queued', () => {
       'payload_too_large',
     ],
     ['empty JSON body', () => postRaw(''), 400, 'malformed_json'],
+    [
+      'a body that is not the gzip it claims',
+      () => postRaw(JSON.stringify(ok), { ...auth(KEY_A), 'content-encoding': 'gzip' }),
+      400,
+      'malformed_body',
+    ],
+    [
+      'a gzip body that inflates past the limit (1 MB of spaces)',
+      () => postRaw(gzipSync(Buffer.alloc(1 << 20, 0x20)), { ...auth(KEY_A), 'content-encoding': 'gzip' }),
+      413,
+      'payload_too_large',
+    ],
+    [
+      'an unknown Content-Encoding',
+      () => postRaw(JSON.stringify(ok), { ...auth(KEY_A), 'content-encoding': 'zstd-ish' }),
+      415,
+      'unsupported_media_type',
+    ],
     [
       'a __proto__ key',
       () => postRaw('{"image":"scratch","argv":["echo"],"__proto__":{"x":1}}'),
@@ -151,6 +170,18 @@ describe('bad input is refused with a clear 4xx and nothing is queued', () => {
     ]);
   });
 
+  it('a trailing slash reaches the same route', async () => {
+    const r = await fetch(`${svc.url}/v1/runs/00000000-0000-0000-0000-000000000000/`, { headers: auth(KEY_A) });
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('run_not_found');
+  });
+
+  it('an overlong image reference in the path gets the validation error, not a bare 404', async () => {
+    const r = await fetch(`${svc.url}/v1/images/${'a'.repeat(300)}`, { method: 'DELETE', headers: auth(ADMIN_KEY) });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('invalid_image');
+  });
+
   it('unknown run ids and routes are 404 with the error body', async () => {
     const r = await fetch(`${svc.url}/v1/runs/00000000-0000-0000-0000-000000000000`, { headers: auth(KEY_A) });
     expect(r.status).toBe(404);
@@ -159,4 +190,22 @@ describe('bad input is refused with a clear 4xx and nothing is queued', () => {
     expect(r2.status).toBe(404);
     expect(((await r2.json()) as { error: { code: string } }).error.code).toBe('not_found');
   });
+});
+
+describe('compressed request bodies', () => {
+  for (const [enc, pack] of [
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const) {
+    it(`a ${enc} body is decompressed and accepted`, async () => {
+      const r = await fetch(`${svc.url}/v1/runs`, {
+        method: 'POST',
+        headers: { ...auth(KEY_A), 'content-type': 'application/json', 'content-encoding': enc },
+        body: pack(Buffer.from(JSON.stringify(ok))),
+      });
+      expect(r.status).toBe(202);
+      expect(((await r.json()) as { id: string }).id).toMatch(/^[0-9a-f-]{36}$/);
+    });
+  }
 });

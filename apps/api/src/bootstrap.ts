@@ -39,7 +39,13 @@ export async function createApiApp(
 ): Promise<INestApplication> {
   // Fastify rather than Express: the same routes cost about half the framework CPU per request
   // (docs/decisions.md, session 15).
-  const adapter = new FastifyAdapter({ trustProxy: true, bodyLimit: cfg.api.bodyLimitBytes });
+  const adapter = new FastifyAdapter({
+    trustProxy: true,
+    bodyLimit: cfg.api.bodyLimitBytes,
+    // As with Express: `/v1/runs/` is `/v1/runs`, and an overlong path parameter (an image
+    // reference) reaches its route's validation instead of a bare 404 at 100 characters.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(cfg, opts), adapter, {
     // Bodies are ours (common/json-body.ts), not Nest's default parsers.
     bodyParser: false,

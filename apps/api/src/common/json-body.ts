@@ -1,3 +1,4 @@
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { ApiError } from './api-error';
@@ -13,8 +14,33 @@ function malformed(err: Error): ApiError {
 }
 
 /**
- * Request bodies: JSON (`application/json`, `application/*+json`) is read up to `limit` bytes and
- * parsed with secure-json-parse, which refuses `__proto__` and `constructor.prototype` keys (as
+ * The body as sent, decompressed when `Content-Encoding` says gzip, deflate or br (as Express's
+ * parser did); `null` for an encoding we do not take. The decoder is destroyed when the body is
+ * refused, so a compressed bomb is not inflated past the limit.
+ */
+function decoded(req: FastifyRequest, payload: NodeJS.ReadableStream): NodeJS.ReadableStream | null {
+  const enc = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  const decoder =
+    enc === 'identity' || enc === ''
+      ? null
+      : enc === 'gzip' || enc === 'x-gzip'
+        ? createGunzip()
+        : enc === 'deflate'
+          ? createInflate()
+          : enc === 'br'
+            ? createBrotliDecompress()
+            : undefined;
+  if (decoder === undefined) return null;
+  if (decoder === null) return payload;
+  payload.on('error', (e: Error) => decoder.destroy(e));
+  return payload.pipe(decoder);
+}
+
+/**
+ * Request bodies: JSON (`application/json`, `application/*+json`) is read up to `limit` bytes
+ * (after decompression, see `decoded`) and parsed with secure-json-parse, which refuses `__proto__` and `constructor.prototype` keys (as
  * Fastify's own parser does); any other body (an image upload) is left unread for its route to
  * stream from `req.raw`.
  *
@@ -23,9 +49,20 @@ function malformed(err: Error): ApiError {
  * filter: Nest turns Fastify's own body errors into plain HTTP exceptions, losing which it was.
  */
 export function acceptBodies(fastify: FastifyInstance, limit: number): void {
-  const json = (req: FastifyRequest, payload: NodeJS.ReadableStream, done: Done): void => {
-    const declared = Number(req.headers['content-length']);
-    if (declared > limit) return done(payloadTooLarge(limit));
+  const json = (req: FastifyRequest, raw: NodeJS.ReadableStream, done: Done): void => {
+    const payload = decoded(req, raw);
+    if (!payload) {
+      const enc = String(req.headers['content-encoding']);
+      return done(
+        new ApiError(
+          415,
+          'unsupported_media_type',
+          `Content-Encoding ${enc} is not supported: send the body plain, gzip, deflate or br`,
+        ),
+      );
+    }
+    // Checked as sent; the limit applies to the body once decompressed as well.
+    if (Number(req.headers['content-length']) > limit) return done(payloadTooLarge(limit));
     const chunks: Buffer[] = [];
     let bytes = 0;
     let ended = false;
@@ -35,6 +72,8 @@ export function acceptBodies(fastify: FastifyInstance, limit: number): void {
       payload.removeListener('data', onData);
       payload.removeListener('end', onEnd);
       payload.removeListener('error', onError);
+      // A decoder still inflating is stopped; the request itself is left for Node to drain.
+      if (payload !== raw && err) (payload as NodeJS.ReadableStream & { destroy(): void }).destroy();
       done(err, body);
     };
     const onData = (c: Buffer): void => {
@@ -53,7 +92,16 @@ export function acceptBodies(fastify: FastifyInstance, limit: number): void {
       }
       finish(null, body);
     };
-    const onError = (err: Error): void => finish(err);
+    const onError = (err: Error): void =>
+      finish(
+        payload === raw
+          ? err
+          : new ApiError(
+              400,
+              'malformed_body',
+              `request body is not valid ${String(req.headers['content-encoding'])}: ${err.message}`,
+            ),
+      );
     payload.on('data', onData);
     payload.on('end', onEnd);
     payload.on('error', onError);
