@@ -5,7 +5,7 @@ import { ApiError } from './api-error';
 
 type Done = (err: Error | null, body?: unknown) => void;
 
-export function payloadTooLarge(limit: number): ApiError {
+function payloadTooLarge(limit: number): ApiError {
   return new ApiError(413, 'payload_too_large', `request body larger than ${limit} bytes`, { limit });
 }
 
@@ -39,10 +39,10 @@ function decoded(req: FastifyRequest, payload: NodeJS.ReadableStream): NodeJS.Re
 }
 
 /**
- * Request bodies: JSON (`application/json`, `application/*+json`) is read up to `limit` bytes
- * (after decompression, see `decoded`) and parsed with secure-json-parse, which refuses `__proto__` and `constructor.prototype` keys (as
- * Fastify's own parser does); any other body (an image upload) is left unread for its route to
- * stream from `req.raw`.
+ * Request bodies: JSON (`application/json`, `application/*+json`) is read up to `limit` bytes,
+ * as sent and once decompressed (see `decoded`), and parsed with secure-json-parse, which refuses
+ * `__proto__` and `constructor.prototype` keys (as Fastify's own parser does); any other body (an
+ * image upload) is left unread for its route to stream from `req.raw`.
  *
  * The JSON parser reads the body itself so that its failures are the API's errors
  * (`malformed_json`, `payload_too_large` with the limit) when they reach the global error
@@ -50,6 +50,7 @@ function decoded(req: FastifyRequest, payload: NodeJS.ReadableStream): NodeJS.Re
  */
 export function acceptBodies(fastify: FastifyInstance, limit: number): void {
   const json = (req: FastifyRequest, raw: NodeJS.ReadableStream, done: Done): void => {
+    if (Number(req.headers['content-length']) > limit) return done(payloadTooLarge(limit));
     const payload = decoded(req, raw);
     if (!payload) {
       const enc = String(req.headers['content-encoding']);
@@ -61,8 +62,6 @@ export function acceptBodies(fastify: FastifyInstance, limit: number): void {
         ),
       );
     }
-    // Checked as sent; the limit applies to the body once decompressed as well.
-    if (Number(req.headers['content-length']) > limit) return done(payloadTooLarge(limit));
     const chunks: Buffer[] = [];
     let bytes = 0;
     let ended = false;
