@@ -20,10 +20,10 @@ function ext4Image(): Buffer {
   return readFileSync(join(dir, 'img.ext4'));
 }
 
-const upload = (url: string, ref: string, body: Buffer, key = ADMIN_KEY) =>
+const upload = (url: string, ref: string, body: Buffer, key = ADMIN_KEY, type = 'application/octet-stream') =>
   fetch(`${url}/v1/images?ref=${encodeURIComponent(ref)}`, {
     method: 'POST',
-    headers: { ...auth(key), 'content-type': 'application/octet-stream' },
+    headers: { ...auth(key), 'content-type': type },
     body,
   });
 
@@ -65,6 +65,17 @@ describe('images: local store (no S3)', () => {
       headers: auth(ADMIN_KEY),
     });
     expect(again.status).toBe(404);
+  });
+
+  it('streams the upload whatever its Content-Type says (text/plain here)', async () => {
+    const r = await upload(svc.url, 'plain:1', ext4Image(), ADMIN_KEY, 'text/plain');
+    expect(r.status).toBe(201);
+    expect(((await r.json()) as { ref: string }).ref).toBe('plain:1');
+    const del = await fetch(`${svc.url}/v1/images/${encodeURIComponent('plain:1')}`, {
+      method: 'DELETE',
+      headers: auth(ADMIN_KEY),
+    });
+    expect(del.status).toBe(200);
   });
 
   it('refuses a file that is not ext4, an empty upload and a bad name', async () => {

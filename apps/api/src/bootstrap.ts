@@ -41,7 +41,6 @@ export async function createApiApp(
   // (docs/decisions.md, session 15).
   const adapter = new FastifyAdapter({
     trustProxy: true,
-    bodyLimit: cfg.api.bodyLimitBytes,
     // As with Express: `/v1/runs/` is `/v1/runs`, and an overlong path parameter (an image
     // reference) reaches its route's validation instead of a bare 404 at 100 characters.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },

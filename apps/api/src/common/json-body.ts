@@ -1,3 +1,4 @@
+import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
@@ -13,27 +14,29 @@ function malformed(err: Error): ApiError {
   return new ApiError(400, 'malformed_json', `request body is not valid JSON: ${err.message}`);
 }
 
+/** The Content-Encodings a JSON body may come in (as with Express's parser), by name. */
+const DECODERS: Record<string, (() => Transform) | null> = {
+  '': null,
+  identity: null,
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
 /**
- * The body as sent, decompressed when `Content-Encoding` says gzip, deflate or br (as Express's
- * parser did); `null` for an encoding we do not take. The decoder is destroyed when the body is
- * refused, so a compressed bomb is not inflated past the limit.
+ * The body as sent, decompressed when `Content-Encoding` says so; `null` for an encoding we do
+ * not take. The decoder is destroyed when the body is refused, so a compressed bomb is not
+ * inflated past the limit.
  */
 function decoded(req: FastifyRequest, payload: NodeJS.ReadableStream): NodeJS.ReadableStream | null {
-  const enc = String(req.headers['content-encoding'] ?? 'identity')
+  const enc = String(req.headers['content-encoding'] ?? '')
     .trim()
     .toLowerCase();
-  const decoder =
-    enc === 'identity' || enc === ''
-      ? null
-      : enc === 'gzip' || enc === 'x-gzip'
-        ? createGunzip()
-        : enc === 'deflate'
-          ? createInflate()
-          : enc === 'br'
-            ? createBrotliDecompress()
-            : undefined;
-  if (decoder === undefined) return null;
-  if (decoder === null) return payload;
+  if (!Object.hasOwn(DECODERS, enc)) return null;
+  const make = DECODERS[enc];
+  if (make === null) return payload;
+  const decoder = make();
   payload.on('error', (e: Error) => decoder.destroy(e));
   return payload.pipe(decoder);
 }
@@ -42,7 +45,9 @@ function decoded(req: FastifyRequest, payload: NodeJS.ReadableStream): NodeJS.Re
  * Request bodies: JSON (`application/json`, `application/*+json`) is read up to `limit` bytes,
  * as sent and once decompressed (see `decoded`), and parsed with secure-json-parse, which refuses
  * `__proto__` and `constructor.prototype` keys (as Fastify's own parser does); any other body (an
- * image upload) is left unread for its route to stream from `req.raw`.
+ * image upload, whatever its Content-Type) is left unread for its route to stream from `req.raw`.
+ * These are the only parsers: Fastify's own (JSON, text/plain) are removed, so the limit lives
+ * here alone.
  *
  * The JSON parser reads the body itself so that its failures are the API's errors
  * (`malformed_json`, `payload_too_large` with the limit) when they reach the global error
@@ -105,7 +110,7 @@ export function acceptBodies(fastify: FastifyInstance, limit: number): void {
     payload.on('end', onEnd);
     payload.on('error', onError);
   };
-  fastify.removeContentTypeParser('application/json');
+  fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', json);
   fastify.addContentTypeParser(/^application\/[^;\s]+\+json(;.*)?$/, json);
   fastify.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
