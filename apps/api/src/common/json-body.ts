@@ -29,10 +29,8 @@ const DECODERS: Record<string, (() => Transform) | null> = {
  * not take. The decoder is destroyed when the body is refused, so a compressed bomb is not
  * inflated past the limit.
  */
-function decoded(req: FastifyRequest, payload: NodeJS.ReadableStream): NodeJS.ReadableStream | null {
-  const enc = String(req.headers['content-encoding'] ?? '')
-    .trim()
-    .toLowerCase();
+function decoded(encoding: string, payload: NodeJS.ReadableStream): NodeJS.ReadableStream | null {
+  const enc = encoding.trim().toLowerCase();
   if (!Object.hasOwn(DECODERS, enc)) return null;
   const make = DECODERS[enc];
   if (make === null) return payload;
@@ -56,14 +54,14 @@ function decoded(req: FastifyRequest, payload: NodeJS.ReadableStream): NodeJS.Re
 export function acceptBodies(fastify: FastifyInstance, limit: number): void {
   const json = (req: FastifyRequest, raw: NodeJS.ReadableStream, done: Done): void => {
     if (Number(req.headers['content-length']) > limit) return done(payloadTooLarge(limit));
-    const payload = decoded(req, raw);
+    const encoding = String(req.headers['content-encoding'] ?? '');
+    const payload = decoded(encoding, raw);
     if (!payload) {
-      const enc = String(req.headers['content-encoding']);
       return done(
         new ApiError(
           415,
           'unsupported_media_type',
-          `Content-Encoding ${enc} is not supported: send the body plain, gzip, deflate or br`,
+          `Content-Encoding ${encoding} is not supported: send the body plain, gzip, deflate or br`,
         ),
       );
     }
@@ -100,11 +98,7 @@ export function acceptBodies(fastify: FastifyInstance, limit: number): void {
       finish(
         payload === raw
           ? err
-          : new ApiError(
-              400,
-              'malformed_body',
-              `request body is not valid ${String(req.headers['content-encoding'])}: ${err.message}`,
-            ),
+          : new ApiError(400, 'malformed_body', `request body is not valid ${encoding}: ${err.message}`),
       );
     payload.on('data', onData);
     payload.on('end', onEnd);
