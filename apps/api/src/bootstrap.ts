@@ -11,6 +11,7 @@ import { Logger, PinoLogger } from 'nestjs-pino';
 import type { LichenConfig } from '../../runner/src/core/config';
 import type { ServiceContext } from '../../runner/src/core/context';
 import { ApiError } from './common/api-error';
+import { addEtags } from './common/etag';
 import { acceptBodies } from './common/json-body';
 import { observeRequests } from './common/request-log';
 import type { Draining } from './common/draining';
@@ -41,9 +42,10 @@ export async function createApiApp(
   // (docs/decisions.md, session 15).
   const adapter = new FastifyAdapter({
     trustProxy: true,
-    // As with Express: `/v1/runs/` is `/v1/runs`, and an overlong path parameter (an image
-    // reference) reaches its route's validation instead of a bare 404 at 100 characters.
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    // As with Express: `/v1/runs/` is `/v1/runs`, `/V1/Runs` too (path parameters keep their
+    // case), and an overlong path parameter (an image reference) reaches its route's
+    // validation instead of a bare 404 at 100 characters.
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 1024 },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(cfg, opts), adapter, {
     // Bodies are ours (common/json-body.ts), not Nest's default parsers.
@@ -53,6 +55,7 @@ export async function createApiApp(
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   acceptBodies(fastify, cfg.api.bodyLimitBytes);
+  addEtags(fastify);
   const ctx = app.get<ServiceContext>(CTX);
   // Once the API is stopping, connections whose response has ended are closed every 50 ms: the
   // HTTP server's close waits for every connection but closes idle ones only when it starts, and
