@@ -1,4 +1,4 @@
-// Extended attributes and inotify (test/guest/sys_xattr.c, sys_inotify.c) under Lichen and
+// Extended attributes, inotify and fallocate (test/guest/sys_xattr.c, sys_inotify.c, sys_fallocate.c) under Lichen and
 // under qemu-aarch64-static (the reference, forwarding to the host kernel): stdout, stderr
 // and exit status must be equal. The programs work in a fresh directory on tmpfs.
 import { describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ async function compare(name: string, args: string[] = []): Promise<void> {
 describe('filesystem extras: Lichen vs qemu', () => {
   it('sys_xattr: extended attributes', () => compare('sys_xattr'));
   it('sys_inotify: inotify events, queue and fd semantics', () => compare('sys_inotify'));
+  it('sys_fallocate: allocate, keep size, punch hole, refused modes and file types', () => compare('sys_fallocate'));
 });
 
 describe('inotify queue accounting', () => {

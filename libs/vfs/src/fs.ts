@@ -83,6 +83,11 @@ export interface VNode {
    */
   contentKey?(): object | null;
   write?(pos: number, data: Uint8Array): Promise<number>;
+  /**
+   * fallocate(2) on a regular file, after the VFS's checks (access mode, file type, range). A
+   * filesystem supports the modes it can and gives EOPNOTSUPP for the others; absent: none.
+   */
+  allocate?(mode: number, pos: number, len: number): Promise<void>;
   /** SEEK_DATA / SEEK_HOLE: next data (or hole) offset at or after pos; ENXIO past the end. */
   seekData?(pos: number, whence: number): Promise<number>;
   setattr?(changes: SetAttr): Promise<void>;

@@ -18,6 +18,7 @@ import {
   DT_DIR,
   DT_LNK,
   DT_REG,
+  FALLOC_FL_KEEP_SIZE,
   type InodeAttr,
   isDir,
   RENAME_EXCHANGE,
@@ -381,6 +382,24 @@ export class HostNode implements VNode {
       const a = ch.atime ?? ts(this.st.atimeNs);
       const m = ch.mtime ?? ts(this.st.mtimeNs);
       await hostCall(() => fsp.lutimes(p, a.sec + a.nsec / 1e9, m.sec + m.nsec / 1e9));
+    }
+    await this.refresh();
+  }
+
+  /**
+   * fallocate(2) modes 0 and KEEP_SIZE: mode 0 extends the file to the range's end (Node has
+   * no fallocate, so the host file may stay sparse: a later write can still meet a full host
+   * disk); KEEP_SIZE changes nothing visible. PUNCH_HOLE and the rest: EOPNOTSUPP.
+   */
+  async allocate(mode: number, pos: number, len: number): Promise<void> {
+    this.ro();
+    if (mode & ~FALLOC_FL_KEEP_SIZE) throw err(Errno.EOPNOTSUPP);
+    const fh = await this.openFile(C.O_WRONLY);
+    try {
+      const st = await fh.stat({ bigint: true });
+      if (!(mode & FALLOC_FL_KEEP_SIZE) && pos + len > Number(st.size)) await fh.truncate(pos + len);
+    } finally {
+      await fh.close();
     }
     await this.refresh();
   }

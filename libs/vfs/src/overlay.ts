@@ -376,6 +376,10 @@ export class OvlNode implements VNode {
     const u = await this.copyUp();
     return u.write(pos, data);
   }
+  async allocate(mode: number, pos: number, len: number): Promise<void> {
+    const u = await this.copyUp();
+    await u.allocate(mode, pos, len);
+  }
   async seekData(pos: number, whence: number): Promise<number> {
     if (this.upper) return this.upper.seekData(pos, whence);
     if (this.lower!.seekData) return this.lower!.seekData(pos, whence);

@@ -8,6 +8,8 @@ import type { DirContext, FileSystem, NewNode, VNode } from './fs';
 import { type XattrAccount, XattrMap, XATTR_SYSTEM_PREFIX } from './xattr';
 import {
   type Clock,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
   type DirEntry,
   hostClock,
   type InodeAttr,
@@ -293,6 +295,70 @@ export class TmpNode implements VNode {
     if (end > this.a.size) this.a.size = end;
     this.touch();
     return data.length;
+  }
+
+  /**
+   * fallocate(2) as Linux's tmpfs does it: mode 0 and KEEP_SIZE allocate every page of the
+   * range (charged to the filesystem's quota at once, so ENOSPC leaves the file as it was),
+   * mode 0 also extends the size; PUNCH_HOLE|KEEP_SIZE frees the pages wholly inside the range
+   * (past the end of the file too) and zeroes the rest of it, without changing the size. Other
+   * modes: EOPNOTSUPP.
+   */
+  async allocate(mode: number, pos: number, len: number): Promise<void> {
+    if ((this.a.mode & S_IFMT) !== S_IFREG) throw err(Errno.ENODEV);
+    if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) throw err(Errno.EOPNOTSUPP);
+    const end = pos + len;
+    if (mode & FALLOC_FL_PUNCH_HOLE) {
+      this.punch(pos, end);
+      return;
+    }
+    if (end > 2 ** 44) throw err(Errno.EFBIG);
+    const first = Math.floor(pos / PAGE);
+    const last = Math.ceil(end / PAGE);
+    let present = 0;
+    this.eachPage(first, last, () => present++);
+    const missing = last - first - present;
+    // Charged before anything is allocated: a range beyond the quota fails here, so the loop
+    // below is bounded by the quota.
+    this.fs.chargeBytes(missing * PAGE);
+    for (let i = first; i < last; i++) if (!this.pages[i]) this.pages[i] = new Uint8Array(PAGE);
+    this.a.blocks += (missing * PAGE) / 512;
+    if (!(mode & FALLOC_FL_KEEP_SIZE) && end > this.a.size) {
+      this.a.size = end;
+      this.touch();
+    } else if (missing > 0) this.a.ctime = this.fs.now();
+  }
+
+  /** Bytes [from, to) read as zero afterwards; pages wholly inside are freed. */
+  private punch(from: number, to: number): void {
+    this.eachPage(Math.floor(from / PAGE), Math.ceil(to / PAGE), (page, idx) => {
+      const lo = Math.max(from - idx * PAGE, 0);
+      const hi = Math.min(to - idx * PAGE, PAGE);
+      if (lo === 0 && hi === PAGE) {
+        this.pages[idx] = undefined;
+        this.fs.unchargeBytes(PAGE);
+        this.a.blocks -= PAGE / 512;
+      } else page.fill(0, lo, hi);
+    });
+    this.touch();
+  }
+
+  /** Calls `fn` for each allocated page with an index in [first, last), in any order. */
+  private eachPage(first: number, last: number, fn: (page: Uint8Array, idx: number) => void): void {
+    const stop = Math.min(last, this.pages.length);
+    if (stop - first <= 1 << 16) {
+      for (let i = first; i < stop; i++) {
+        const page = this.pages[i];
+        if (page) fn(page, i);
+      }
+      return;
+    }
+    // A wide range of a sparse file: visit the pages there are, not every index.
+    for (const key in this.pages) {
+      const i = Number(key);
+      const page = this.pages[i];
+      if (i >= first && i < stop && page) fn(page, i);
+    }
   }
 
   async seekData(pos: number, whence: number): Promise<number> {

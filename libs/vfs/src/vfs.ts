@@ -1672,6 +1672,26 @@ export class OpenFile {
     });
   }
 
+  /**
+   * fallocate(2), after the syscall checked the mode's combination and the range: EBADF unless
+   * open for writing, ESPIPE for a FIFO, EISDIR for a directory, ENODEV for anything else that
+   * is not a regular file, EOPNOTSUPP when the file's filesystem has no fallocate (procfs).
+   */
+  async allocate(mode: number, pos: number, len: number): Promise<void> {
+    return guard(async () => {
+      if (!this.writable) throw err(Errno.EBADF);
+      const node = this.node;
+      const type = node.attr().mode & S_IFMT;
+      if (type === S_IFIFO) throw err(Errno.ESPIPE);
+      if (type === S_IFDIR) throw err(Errno.EISDIR);
+      if (type !== S_IFREG) throw err(Errno.ENODEV);
+      if (this.path.mnt.readonly) throw err(Errno.EROFS);
+      if (this.ops || !node.allocate) throw err(Errno.EOPNOTSUPP);
+      await node.allocate(mode, pos, len);
+      if (this.vfs.watches !== 0) this.vfs._notify(this.path.dentry, IN_MODIFY, true);
+    });
+  }
+
   /** fsync/fdatasync. */
   async fsync(): Promise<void> {
     return guard(async () => {

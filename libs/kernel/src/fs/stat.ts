@@ -3,8 +3,19 @@ import {
   AT_EMPTY_PATH,
   AT_REMOVEDIR,
   AT_SYMLINK_NOFOLLOW,
+  FALLOC_FL_COLLAPSE_RANGE,
+  FALLOC_FL_INSERT_RANGE,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_OPERATIONS,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_UNSHARE_RANGE,
+  FALLOC_FL_WRITE_ZEROES,
+  FALLOC_FL_ZERO_RANGE,
   major,
   minor,
+  S_IFIFO,
+  S_IFMT,
+  S_IFREG,
   type Stat,
   type StatFs,
   type Timespec,
@@ -13,9 +24,66 @@ import { Errno } from '../errno';
 import { cachedPagesOf } from '../mm/shared';
 import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
-import type { Task } from '../task';
+import { RLIMIT_FSIZE, type Task } from '../task';
+import { sendSignalToTask } from '../signal/deliver';
+import { SIGXFSZ, SI_USER } from '../signal/signals';
 import { copyIn, copyOut, readPath, setU64, type UserAddr } from '../uaccess';
 import { atRef, dirfdRef } from './paths';
+
+/**
+ * The errno of a mode Linux refuses before looking at the file (vfs_fallocate, 6.17+), or 0:
+ * KEEP_SIZE plus at most one operation; PUNCH_HOLE needs KEEP_SIZE, COLLAPSE_RANGE,
+ * INSERT_RANGE and WRITE_ZEROES refuse it.
+ */
+export function fallocateModeError(mode: number): number {
+  if (mode & ~(FALLOC_FL_OPERATIONS | FALLOC_FL_KEEP_SIZE)) return Errno.EOPNOTSUPP;
+  const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
+  switch (mode & FALLOC_FL_OPERATIONS) {
+    case 0:
+    case FALLOC_FL_UNSHARE_RANGE:
+    case FALLOC_FL_ZERO_RANGE:
+      return 0;
+    case FALLOC_FL_PUNCH_HOLE:
+      return keep ? 0 : Errno.EOPNOTSUPP;
+    case FALLOC_FL_COLLAPSE_RANGE:
+    case FALLOC_FL_INSERT_RANGE:
+    case FALLOC_FL_WRITE_ZEROES:
+      return keep ? Errno.EOPNOTSUPP : 0;
+    default:
+      return Errno.EOPNOTSUPP;
+  }
+}
+
+async function fallocate(k: Kernel, t: Task, fd: number, mode: number, off: number, len: number): Promise<number> {
+  const file = t.files.get(fd);
+  if (off < 0 || len <= 0) return -Errno.EINVAL;
+  const bad = fallocateModeError(mode);
+  if (bad) return -bad;
+  if (!file.writable) return -Errno.EBADF;
+  const f = file.vfsFile;
+  if (!f) return (file.stat().mode & S_IFMT) === S_IFIFO ? -Errno.ESPIPE : -Errno.ENODEV;
+  const end = off + len;
+  if (!Number.isSafeInteger(end)) return -Errno.EFBIG;
+  // Allocating past the end meets RLIMIT_FSIZE even with KEEP_SIZE (as in Linux's tmpfs).
+  if (!(mode & FALLOC_FL_PUNCH_HOLE) && end > f.stat().size) {
+    const limit = Math.min(t.process.rlimits[RLIMIT_FSIZE].cur, k.config.limits?.fileSizeBytes ?? Infinity);
+    if (end > limit && (f.stat().mode & S_IFMT) === S_IFREG) {
+      sendSignalToTask(k, t, { signo: SIGXFSZ, code: SI_USER });
+      return -Errno.EFBIG;
+    }
+  }
+  if (!(mode & FALLOC_FL_PUNCH_HOLE)) {
+    await k.hostIo(f.allocate(mode, off, len));
+    return 0;
+  }
+  // A write-back still under way (the last mapping went) lands first, not over the hole.
+  const cached = f.ops ? undefined : cachedPagesOf(k.memory, f.node);
+  if (cached) await cached.settled();
+  await k.hostIo(f.allocate(mode, off, len));
+  // Mappings of the file read the punched range as zero too.
+  if (!f.ops) cachedPagesOf(k.memory, f.node)?.punch(off, len);
+  return 0;
+}
 
 /** Integer fields of Stat that struct stat and struct statx both carry. */
 type StatInt = 'dev' | 'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'rdev' | 'size' | 'blksize' | 'blocks';
@@ -436,19 +504,9 @@ export const statSyscalls: SyscallDefs = {
     },
   },
   fallocate: {
-    handler: async (k, t, a) => {
-      const f = t.files.get(a.i(0)).vfsFile;
-      const mode = a.i(1);
-      const off = a.l(2);
-      const len = a.l(3);
-      if (!f) return -Errno.ESPIPE;
-      if (off < 0 || len <= 0) return -Errno.EINVAL;
-      if (mode !== 0) return -Errno.EOPNOTSUPP;
-      if (f.stat().size < off + len) await k.hostIo(f.truncate(off + len));
-      return 0;
-    },
+    handler: (k, t, a) => fallocate(k, t, a.i(0), a.i(1), a.l(2), a.l(3)),
     status: 'partial',
-    note: 'mode 0 only (extends the file)',
+    note: 'tmpfs and the overlay: modes 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE (as Linux tmpfs: other modes EOPNOTSUPP); --mount host directories: 0 and KEEP_SIZE',
   },
   statfs: {
     handler: async (k, t, a) => {

@@ -110,6 +110,31 @@ export class SharedPages {
     });
   }
 
+  /**
+   * fallocate(2) punched [pos, pos+len) out of the file: cached pages wholly inside leave the
+   * object (mappings fault them in again, as holes), the others are zeroed over the range.
+   */
+  punch(pos: number, len: number): void {
+    const end = pos + len;
+    let first = Infinity;
+    for (const [index, frame] of this.frames) {
+      const lo = Math.max(pos, index * PAGE_SIZE);
+      const hi = Math.min(end, (index + 1) * PAGE_SIZE);
+      if (lo >= hi) continue;
+      if (hi - lo === PAGE_SIZE) {
+        this.frames.delete(index);
+        this.memory.release(frame);
+        first = Math.min(first, index);
+      } else
+        this.memory.bytes.fill(
+          0,
+          frame * PAGE_SIZE + lo - index * PAGE_SIZE,
+          frame * PAGE_SIZE + hi - index * PAGE_SIZE,
+        );
+    }
+    if (first !== Infinity) for (const u of this.users) u.refault(this, first);
+  }
+
   private eachPage(pos: number, len: number, fn: (frame: number, off: number, at: number, n: number) => void): void {
     let at = 0;
     while (at < len) {
