@@ -35,6 +35,9 @@ describe('guest syscall programs: Lichen vs qemu', () => {
     it(`${name} dynamic`, () => compare(name, 'dynamic'));
   }
   it('sys_limits static (rlimits)', () => compare('sys_limits', 'static'));
+  // Static only: qemu's own memory is part of its figures, and loading a dynamic binary already
+  // takes qemu's peak past what the program's first checks expect.
+  it('sys_rusage static (ru_maxrss of self, threads, children)', () => compare('sys_rusage', 'static'));
 });
 
 describe('fault addresses in siginfo (sys_fault_addr): Lichen vs qemu', () => {
@@ -63,6 +66,12 @@ describe('execve (fixed expectations: qemu-user cannot exec aarch64 binaries its
       expect(l.exitCode).toBe(0);
     });
   }
+  it('keeps the peak resident set of the image before exec in ru_maxrss (sys_rusage)', async () => {
+    const l = await runLichen(fixture('sys_rusage', 'static'), { args: ['with-exec'] });
+    expect(l.stdout).toContain('after exec: maxrss >= the peak before exec: yes\n');
+    expect(l.stdout).not.toContain(': no');
+    expect(l.exitCode).toBe(0);
+  });
 });
 
 describe('quotas and bad input', () => {

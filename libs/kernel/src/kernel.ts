@@ -635,6 +635,7 @@ export class Kernel {
 
   private releaseTaskResources(t: Task): void {
     if (--t.files.users === 0) for (const f of t.files.takeAll()) this.closeFile(f);
+    t.process.maxRssPages = Math.max(t.process.maxRssPages, t.mm.as.peakResidentPages);
     if (--t.mm.users === 0) t.mm.destroy();
     t.sighand.users--;
     t.process.fs.users--;

@@ -88,6 +88,13 @@ export class Process {
   /** User/system instructions accounted to this process and to waited-for children. */
   utimeInsns = 0;
   cutimeInsns = 0;
+  /**
+   * Peak resident pages of the address spaces this process left (exec, exit), and the largest
+   * peak of its waited-for children (with theirs): getrusage's ru_maxrss (Linux's
+   * signal->maxrss and cmaxrss).
+   */
+  maxRssPages = 0;
+  cmaxRssPages = 0;
   startNs = 0;
   /** ITIMER_REAL. */
   itimerReal: { timer: Timer | null; intervalNs: number } = { timer: null, intervalNs: 0 };

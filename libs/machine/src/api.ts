@@ -163,6 +163,8 @@ export interface AddressSpace {
   destroy(): void;
   /** Frames this space maps (resident set), for /proc and memory accounting. */
   readonly residentPages: number;
+  /** Highest `residentPages` since creation (Linux's hiwater_rss, getrusage's ru_maxrss). */
+  readonly peakResidentPages: number;
 }
 
 /** A saved architectural context (task switch). Opaque to the kernel apart from copying. */

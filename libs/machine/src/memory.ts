@@ -443,6 +443,7 @@ export class AddressSpaceImpl implements AddressSpace {
   /** Whether a TLB entry may be filled since the last flush (flushTlb has nothing to do otherwise). */
   private tlbUsed = false;
   private resident = 0;
+  private peakResident = 0;
   private destroyed = false;
   /** Details of the last fault thrown by an access (valid after FAULT_SIGNAL). */
   readonly fault: PendingFault = { addr: 0, access: 'read', cause: 'not-mapped' };
@@ -475,6 +476,9 @@ export class AddressSpaceImpl implements AddressSpace {
 
   get residentPages(): number {
     return this.resident;
+  }
+  get peakResidentPages(): number {
+    return this.peakResident;
   }
 
   // ---- page table -------------------------------------------------------------------
@@ -568,7 +572,7 @@ export class AddressSpaceImpl implements AddressSpace {
     this.memory.unlink(frame); // its shared tables hold blocks compiled for its first address
     this.clearPte(a);
     this.setPte(a, (prot & 7) | PTE_VALID | (shared ? PTE_SHARED : PTE_COW) | (frame << PTE_FRAME_SHIFT));
-    this.resident++;
+    if (++this.resident > this.peakResident) this.peakResident = this.resident;
     this.flushTlb();
   }
   unmap(addr: GuestAddr, length: number): void {
@@ -610,6 +614,7 @@ export class AddressSpaceImpl implements AddressSpace {
         copy[i] = e;
       }
     }
+    child.peakResident = child.resident;
     this.flushTlb();
     return child;
   }
@@ -679,7 +684,7 @@ export class AddressSpaceImpl implements AddressSpace {
       }
       e = (e & 7) | PTE_VALID | (e & PTE_SHARED) | (f << PTE_FRAME_SHIFT);
       this.setPte(vpn, e);
-      this.resident++;
+      if (++this.resident > this.peakResident) this.peakResident = this.resident;
     }
     let frame = e >>> PTE_FRAME_SHIFT;
     if (access === 'write' && (e & PTE_COW) !== 0) {

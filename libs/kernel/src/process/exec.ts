@@ -349,6 +349,7 @@ export async function doExec(k: Kernel, t: Task, req: ExecRequest): Promise<numb
   exitRobustList(k, t); // Linux exec_mm_release: robust futexes of the old image
   exitPosixTimers(k, p);
   const oldMm = t.mm;
+  p.maxRssPages = Math.max(p.maxRssPages, oldMm.as.peakResidentPages);
   t.mm = img.mm;
   if (--oldMm.users === 0) oldMm.destroy();
   if (p.vforkDone) {

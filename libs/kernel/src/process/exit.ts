@@ -1,4 +1,5 @@
 /** exit, exit_group, wait4, waitid, getrusage, times. */
+import { PAGE_SIZE } from '@lichen/machine';
 import { Errno } from '../errno';
 import type { Kernel } from '../kernel';
 import {
@@ -56,13 +57,27 @@ function cpuTimeUs(insns: number): number {
   return Math.floor((insns * NS_PER_INSN) / 1000);
 }
 
-function encodeRusage(utimeInsns: number): Uint8Array {
+/** struct rusage: user time from the instruction count, ru_maxrss in KiB; the rest zero. */
+function encodeRusage(utimeInsns: number, maxRssPages: number): Uint8Array {
   const b = new Uint8Array(144);
   const v = new DataView(b.buffer);
   const us = cpuTimeUs(utimeInsns);
   v.setBigInt64(0, BigInt(Math.floor(us / 1e6)), true);
   v.setBigInt64(8, BigInt(us % 1e6), true);
+  v.setBigInt64(32, BigInt(maxRssPages * (PAGE_SIZE / 1024)), true);
   return b;
+}
+
+/** The peak resident set of a process so far: the spaces it left and the ones its threads hold. */
+function selfMaxRss(p: Process): number {
+  let pages = p.maxRssPages;
+  for (const th of p.threads) pages = Math.max(pages, th.mm.as.peakResidentPages);
+  return pages;
+}
+
+/** What wait4/waitid report of a child (Linux's RUSAGE_BOTH): it and its waited-for children. */
+function childRusage(c: Process): Uint8Array {
+  return encodeRusage(c.utimeInsns + c.cutimeInsns, Math.max(selfMaxRss(c), c.cmaxRssPages));
 }
 
 async function waitCommon(
@@ -78,7 +93,9 @@ async function waitCommon(
       const r = report(found);
       if (!(options & WNOWAIT)) {
         if (found.kind === 'exited') {
-          t.process.cutimeInsns += found.child.utimeInsns + found.child.cutimeInsns;
+          const p = t.process;
+          p.cutimeInsns += found.child.utimeInsns + found.child.cutimeInsns;
+          p.cmaxRssPages = Math.max(p.cmaxRssPages, selfMaxRss(found.child), found.child.cmaxRssPages);
           k.reap(found.child);
         } else if (found.kind === 'stopped') found.child.stopReport = null;
         else found.child.continuedReport = false;
@@ -114,7 +131,7 @@ function wait4(
     else if (f.kind === 'stopped') status = ((f.child.stopReport ?? 19) << 8) | 0x7f;
     else status = 0xffff;
     if (statusPtr !== 0) writeI32(t.mm.as, statusPtr, status);
-    if (rusagePtr !== 0) copyOut(t.mm.as, rusagePtr, encodeRusage(f.child.utimeInsns));
+    if (rusagePtr !== 0) copyOut(t.mm.as, rusagePtr, childRusage(f.child));
     return f.child.pid;
   });
 }
@@ -163,7 +180,7 @@ function waitid(
     }
     if (infop !== 0)
       copyOut(t.mm.as, infop, encodeSigInfo({ signo: SIGCHLD, code, pid: c.pid, uid: c.creds.uid, status }));
-    if (rusagePtr !== 0) copyOut(t.mm.as, rusagePtr, encodeRusage(c.utimeInsns));
+    if (rusagePtr !== 0) copyOut(t.mm.as, rusagePtr, childRusage(c));
     return 0;
   }).then((r) => {
     // WNOHANG with nothing to report: zero the siginfo like Linux
@@ -191,17 +208,18 @@ export const exitSyscalls: SyscallDefs = {
   getrusage: {
     handler: (_k, t, a) => {
       const who = a.i(0);
-      let insns: number;
-      // RUSAGE_SELF (0), RUSAGE_THREAD (1), RUSAGE_CHILDREN (-1)
-      if (who === 0) insns = t.process.utimeInsns;
-      else if (who === 1) insns = t.utimeInsns;
-      else if (who === -1) insns = t.process.cutimeInsns;
+      const p = t.process;
+      let r: Uint8Array;
+      // RUSAGE_SELF (0), RUSAGE_THREAD (1: its own time, the process's memory), RUSAGE_CHILDREN (-1)
+      if (who === 0) r = encodeRusage(p.utimeInsns, selfMaxRss(p));
+      else if (who === 1) r = encodeRusage(t.utimeInsns, selfMaxRss(p));
+      else if (who === -1) r = encodeRusage(p.cutimeInsns, p.cmaxRssPages);
       else return -Errno.EINVAL;
-      copyOut(t.mm.as, a.p(1), encodeRusage(insns));
+      copyOut(t.mm.as, a.p(1), r);
       return 0;
     },
     status: 'partial',
-    note: 'user time from the instruction count; other fields zero',
+    note: 'user time from the instruction count, ru_maxrss from the peak resident set; other fields zero',
   },
   times: {
     handler: (k, t, a) => {
