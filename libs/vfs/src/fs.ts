@@ -63,6 +63,11 @@ export interface VNode {
   /** Regular files, fifos, sockets, device nodes. */
   create?(name: string, init: NewNode): Promise<VNode>;
   mkdir?(name: string, init: NewNode): Promise<VNode>;
+  /**
+   * open(O_TMPFILE) in this directory: a regular file with no name (nlink 0) that lives while
+   * it is open, unless linkat gives it one. Absent: EOPNOTSUPP.
+   */
+  tmpfile?(init: NewNode): Promise<VNode>;
   symlink?(name: string, target: string, init: NewNode): Promise<VNode>;
   link?(name: string, target: VNode): Promise<void>;
   unlink?(name: string): Promise<void>;

@@ -477,6 +477,12 @@ export class OvlNode implements VNode {
   async mkdir(name: string, init: NewNode): Promise<VNode> {
     return this.makeNode(name, (u) => u.mkdir(name, init));
   }
+  /** An upper-layer file with no name; linkat gives it one like any upper file. */
+  async tmpfile(init: NewNode): Promise<VNode> {
+    const u = await this.copyUp();
+    const t = (await u.tmpfile(init)) as TmpNode;
+    return new OvlNode(this.fs, this, '', t, null);
+  }
   async symlink(name: string, target: string, init: NewNode): Promise<VNode> {
     return this.makeNode(name, (u) => u.symlink(name, target, init));
   }

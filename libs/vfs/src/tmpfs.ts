@@ -70,6 +70,8 @@ export class TmpNode implements VNode {
   parent: TmpNode | null = null;
   /** Open file descriptions referencing this node. */
   opens = 0;
+  /** Made by O_TMPFILE and not linked yet: its inode is freed with its last open. */
+  unnamed = false;
   /** Directories whose entries are made on first use (TmpFs.deferRootEntries): the maker, until it runs. */
   private deferred: (() => void) | null = null;
 
@@ -180,6 +182,13 @@ export class TmpNode implements VNode {
   async mkdir(name: string, init: NewNode): Promise<VNode> {
     return this.create(name, { ...init, mode: S_IFDIR | (init.mode & 0o7777) });
   }
+  async tmpfile(init: NewNode): Promise<VNode> {
+    this.dir();
+    const n = this.fs.newNode(init);
+    n.a.nlink = 0;
+    n.unnamed = true;
+    return n;
+  }
   async symlink(name: string, target: string, init: NewNode): Promise<VNode> {
     this.dir();
     if (this.entries!.has(name)) throw err(Errno.EEXIST);
@@ -194,6 +203,7 @@ export class TmpNode implements VNode {
     if (!(target instanceof TmpNode) || target.fs !== this.fs) throw err(Errno.EXDEV);
     this.addEntry(name, target);
     target.a.nlink++;
+    target.unnamed = false;
     target.a.ctime = this.fs.now();
   }
   async unlink(name: string): Promise<void> {
@@ -428,7 +438,12 @@ export class TmpNode implements VNode {
     this.opens++;
   }
   unhold(): void {
-    if (--this.opens === 0 && this.a.nlink === 0) this.freeData();
+    if (--this.opens !== 0 || this.a.nlink !== 0) return;
+    if (this.unnamed) {
+      this.unnamed = false;
+      this.fs.forgetInode();
+    }
+    this.freeData();
   }
 
   /** Frees the data (when the last link goes; open files keep reading what they have). */
@@ -515,13 +530,18 @@ export class TmpFs implements FileSystem {
     return new TmpNode(this, this.nextIno++, init, this.now());
   }
 
+  /** An inode that never had a name is gone (its last open closed). */
+  forgetInode(): void {
+    this.inodes--;
+    this.unchargeBytes(INODE_COST);
+  }
+
   dropLink(n: TmpNode): void {
     if (n.a.nlink > 0 && !isDir(n.a.mode)) n.a.nlink--;
     n.a.ctime = this.now();
     if (n.a.nlink === 0) {
       // Data stays readable through open files until the last one is released.
-      this.inodes--;
-      this.unchargeBytes(INODE_COST);
+      this.forgetInode();
       if (n.opens === 0) n.freeData();
     }
   }

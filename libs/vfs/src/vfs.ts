@@ -230,6 +230,8 @@ export class Vfs {
   private rootMount: Mount | null = null;
   private readonly charDevices = new Map<number, CharDevice>();
   private fifoHandler: FifoHandler | null = null;
+  /** O_TMPFILE files opened without O_EXCL and not linked yet: linkat may name them (I_LINKABLE). */
+  private readonly linkable = new WeakSet<VNode>();
   /** Counters for tests and stats. */
   readonly stats = { lookups: 0, dcacheHits: 0 };
   /** Active watches (inotify). While 0, an event site costs this one comparison. */
@@ -1068,10 +1070,11 @@ export class Vfs {
       }
       this.mayCreate(ctx, pr.parent);
       if (isDir(a.mode)) throw err(Errno.EPERM);
-      if (a.nlink === 0) throw err(Errno.ENOENT);
+      if (a.nlink === 0 && !this.linkable.has(node)) throw err(Errno.ENOENT);
       const dir = this.nodeOf(pr.parent);
       if (!dir.link) throw err(Errno.EPERM);
       await dir.link(pr.name, node);
+      this.linkable.delete(node);
       this.insertDentry(pr.parent, pr.name, node);
       if (this.watches !== 0) {
         this.notifyInode(node, IN_ATTRIB);
@@ -1236,12 +1239,13 @@ export class Vfs {
    */
   async open(ctx: FsContext, at: PathRef | undefined, path: string, flags: number, mode = 0): Promise<OpenFile> {
     return guard(async () => {
-      if ((flags & O_TMPFILE) === O_TMPFILE) throw err(Errno.EOPNOTSUPP, 'O_TMPFILE');
       if (flags & O_PATH) {
+        // Linux's open/openat keep only these flags with O_PATH (O_TMPFILE leaves O_DIRECTORY).
         const p = await this.resolve(ctx, at, path, { follow: (flags & O_NOFOLLOW) === 0 });
         if (flags & O_DIRECTORY && !isDir(this.nodeOf(p).attr().mode)) throw err(Errno.ENOTDIR);
         return new OpenFile(this, p, flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | 0o2000000), undefined);
       }
+      if (flags & O_TMPFILE & ~O_DIRECTORY) return this.openTmpfile(ctx, at, path, flags, mode);
       let p: PathRef;
       let created = false;
       const st: WalkState = { links: 0 };
@@ -1331,6 +1335,34 @@ export class Vfs {
       if (flags & O_TRUNC && type === S_IFREG && !created && a.size !== 0) await this.truncateRef(p, 0);
       return file;
     });
+  }
+
+  /**
+   * open(O_TMPFILE): a file with no name in the directory at `path` (Linux's do_tmpfile). It
+   * must be opened for writing and without O_CREAT; linkat can name it later unless O_EXCL was
+   * given. /proc/self/fd shows it as `DIR/#INO (deleted)`, as on Linux.
+   */
+  private async openTmpfile(
+    ctx: FsContext,
+    at: PathRef | undefined,
+    path: string,
+    flags: number,
+    mode: number,
+  ): Promise<OpenFile> {
+    const acc = flags & O_ACCMODE;
+    if ((flags & (O_TMPFILE | O_CREAT)) !== O_TMPFILE || (acc !== O_WRONLY && acc !== O_RDWR)) throw err(Errno.EINVAL);
+    const dirRef = await this.walkAllOrEmpty(ctx, at, path, (flags & O_NOFOLLOW) === 0, { links: 0 });
+    if (!isDir(this.nodeOf(dirRef).attr().mode)) throw err(Errno.ENOTDIR);
+    this.mayCreate(ctx, dirRef);
+    const dir = this.nodeOf(dirRef);
+    if (!dir.tmpfile) throw err(Errno.EOPNOTSUPP);
+    const node = await dir.tmpfile(this.newNodeAttrs(ctx, dirRef, S_IFREG | (mode & 0o7777 & ~ctx.umask)));
+    const dentry = new Dentry(`#${node.attr().ino}`, dirRef.dentry, node);
+    dentry.deleted = true;
+    if (!(flags & O_EXCL)) this.linkable.add(node);
+    const file = new OpenFile(this, { mnt: dirRef.mnt, dentry }, flags & ~(O_EXCL | O_NOFOLLOW | O_TRUNC), undefined);
+    if (this.watches !== 0) this._notify(dentry, IN_OPEN, true);
+    return file;
   }
 
   private async walkAllOrEmpty(

@@ -207,7 +207,7 @@ export const openSyscalls: SyscallDefs = {
   openat: {
     handler: (k, t, a) => openat(k, t, a.i(0), a.p(1), a.i(2), a.i(3)),
     status: 'partial',
-    note: 'O_TMPFILE unsupported (EOPNOTSUPP)',
+    note: 'O_TMPFILE on tmpfs and the root overlay; --mount host directories give EOPNOTSUPP',
   },
   close: { handler: (k, t, a) => closeFd(k, t, a.i(0)) },
   close_range: {
