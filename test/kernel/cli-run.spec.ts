@@ -87,6 +87,20 @@ describe('lichen run', () => {
     expect(j1.unsupportedSyscalls).toEqual(j2.unsupportedSyscalls);
     for (const key of ['wallMs', 'maxMemoryBytes', 'syscalls', 'unsupportedSyscalls']) expect(j1).toHaveProperty(key);
   });
+  it('writes a syscall trace with --trace FILE, and to stderr with --trace -', () => {
+    const file = join(work, 'trace.txt');
+    const r = lichen(['--trace', file, '--', 'cat_env', '/etc/motd', '/nope']);
+    expect(r.status).toBe(1);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    expect(lines).toContain('1 openat(AT_FDCWD, "/etc/motd", 0x0, 00) = 3');
+    expect(lines).toContain('1 write(1, "from the image\\n", 15) = 15');
+    expect(lines).toContain('1 openat(AT_FDCWD, "/nope", 0x0, 00) = -1 ENOENT');
+    expect(lines.slice(-3)).toEqual(['1 exit_group(1) = ?', '1 +++ exited with 1 +++', '']);
+    const toStderr = lichen(['--trace', '-', '--', 'cat_env', '--kill']);
+    expect(toStderr.status).toBe(139);
+    expect(toStderr.stderr).toContain('1 --- SIGSEGV {si_signo=SIGSEGV, si_code=1, si_addr=0x0} ---\n');
+    expect(toStderr.stderr).toContain('1 +++ killed by SIGSEGV +++\n');
+  });
   it('mounts a host directory with --mount', () => {
     const host = join(work, 'hostdir');
     mkdirSync(host, { recursive: true });

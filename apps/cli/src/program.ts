@@ -66,6 +66,11 @@ function runCommand(io: CliIo, setExit: (code: number) => void): Command {
       'write run statistics as JSON (instructions, wallMs, maxMemoryBytes, syscalls, unsupportedSyscalls)',
       (t) => parseOutputFile(t, io.cwd),
     )
+    .option(
+      '--trace <file>',
+      'write a line per syscall, strace style (TID name(args) = result), to FILE, or to stderr with -',
+      (t) => (t === '-' ? t : parseOutputFile(t, io.cwd)),
+    )
     .addOption(
       new Option('-u, --user <uid[:gid]>', 'run as this numeric user (and group); default 0:0').argParser(parseUser),
     )
@@ -81,7 +86,8 @@ Examples:
   $ lichen run -- echo hello
   $ lichen run --image debian --memory 512M --timeout 10s -- python3 -c 'print(6*7)'
   $ lichen run --image ./root.ext4 --env LANG=C.UTF-8 -v ./data:/data:ro -- /bin/sh -c 'ls /data'
-  $ lichen run --deterministic --seed 7 --cpu-steps 1e9 --stats stats.json -- ./a.out`,
+  $ lichen run --deterministic --seed 7 --cpu-steps 1e9 --stats stats.json -- ./a.out
+  $ lichen run --image debian --trace trace.txt -- ls /missing`,
     )
     .action(async (program: string, args: string[], flags: RunFlags) => {
       let request;

@@ -42,6 +42,8 @@ export interface RunOptions {
   statsFile?: string;
   /** `--user UID[:GID]`; absent means 0:0. */
   user?: UserSpec;
+  /** `--trace FILE`: absolute path of the syscall trace, or `-` for stderr. */
+  traceFile?: string;
 }
 
 /** Everything `lichen run` accepts before the image is located. */
@@ -58,6 +60,7 @@ export interface RunFlags {
   seed?: number;
   stats?: string;
   user?: UserSpec;
+  trace?: string;
 }
 
 /** Cross-flag checks; single flags were validated by their parsers. Throws with a message naming the flags. */
@@ -82,5 +85,6 @@ export function toRunRequest(program: string, args: string[], flags: RunFlags): 
     deterministic: flags.deterministic ? { seed: flags.seed ?? 0 } : undefined,
     statsFile: flags.stats,
     user: flags.user,
+    traceFile: flags.trace,
   };
 }

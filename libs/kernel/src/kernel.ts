@@ -10,6 +10,7 @@ import type { Mm } from './mm/mm';
 import { syncPageCache } from './mm/shared';
 import { SyscallArgs } from './syscalls/args';
 import { SYSCALL_TABLE, type SyscallEntry } from './syscalls/table';
+import { SyscallTracer } from './syscalls/trace';
 import { RETURN_NONE } from './syscalls/types';
 import { deliverSignals, sendSignalToProcess, forceSignal } from './signal/deliver';
 import {
@@ -81,6 +82,8 @@ export class Kernel {
   readonly processes = new Map<number, Process>();
   readonly rng: Rng;
   readonly args: SyscallArgs;
+  /** `VmConfig.trace`: every syscall, one line each; null when not tracing (one check per call). */
+  readonly tracer: SyscallTracer | null;
   vfs!: Vfs;
   init: Process | null = null;
   current: Task | null = null;
@@ -122,6 +125,7 @@ export class Kernel {
     this.clock = new VmClock(config.deterministic !== undefined, () => this.instructions);
     this.rng = new Rng(config.deterministic?.seed);
     this.args = new SyscallArgs(this.cpu);
+    this.tracer = config.trace ? new SyscallTracer(config.trace) : null;
   }
 
   /** Instructions retired so far across all tasks (exact between runs). */
@@ -451,10 +455,13 @@ export class Kernel {
       const counts = this.syscallCounts;
       counts[nr] = (counts[nr] ?? 0) + 1;
     }
+    const tracer = this.tracer;
+    if (tracer !== null) tracer.enter(t, entry?.name ?? `syscall_${nr}`, this.args);
     if (entry === undefined || entry.handler === null) {
       const name = entry?.name ?? `syscall_${nr}`;
       this.unsupportedCounts.set(name, (this.unsupportedCounts.get(name) ?? 0) + 1);
       cpu.setXNumber(0, -Errno.ENOSYS);
+      if (tracer !== null) tracer.exit(t, -Errno.ENOSYS);
       return;
     }
     let r: number | Promise<number>;
@@ -464,6 +471,7 @@ export class Kernel {
       r = -this.errnoFrom(e, entry.name);
     }
     if (typeof r === 'number') {
+      if (tracer !== null) tracer.exit(t, r);
       if (this.current === t) this.finishSyscall(t, r);
       else if (t.state !== 'dead' && t.state !== 'zombie') t.pendingResult = r;
       return;
@@ -502,6 +510,7 @@ export class Kernel {
 
   private complete(t: Task, r: number): void {
     if (t.state === 'dead' || t.state === 'zombie') return;
+    if (this.tracer !== null) this.tracer.exit(t, r);
     t.pendingResult = r;
     if (t.state === 'blocked') this.makeRunnable(t);
   }
@@ -648,6 +657,7 @@ export class Kernel {
 
   private processDied(p: Process): void {
     p.zombie = true;
+    if (this.tracer !== null) this.tracer.exited(p.pid, p.exitStatus);
     exitPosixLocks(this, p);
     exitSem(this, p);
     exitItimers(this, p);

@@ -83,6 +83,11 @@ export interface VmConfig {
   hostname?: string;
   /** Export the overlay's upper layer (added/changed files) as a tar in `RunResult.artifacts`. */
   collectArtifacts?: boolean;
+  /**
+   * Syscall trace (`lichen run --trace`): called with one line per syscall, `TID name(args) =
+   * result`, synchronously from the VM loop (libs/kernel/src/syscalls/trace.ts).
+   */
+  trace?: (line: string) => void;
 }
 
 /** Host side of the console. Callbacks are called synchronously from the VM loop; keep them cheap. */

@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { DEFAULT_PATH, runVm, type RunResult, type VmConfig, type VmIo } from '@lichen/kernel';
 import { processIo, type CliIo } from '../io';
 import type { RunOptions } from '../run-options';
+import { openTraceWriter } from '../trace-writer';
 
 /** The guest environment: defaults (PATH, HOME, TERM from the host) for names --env does not give. */
 export function guestEnv(options: RunOptions, hostEnv: NodeJS.ProcessEnv): string[] {
@@ -40,6 +41,7 @@ export function statsDocument(options: RunOptions, r: RunResult): Record<string,
 
 export async function executeRun(options: RunOptions, io: CliIo): Promise<number> {
   const direct = io === processIo;
+  const trace = options.traceFile === undefined ? null : openTraceWriter(options.traceFile, io.stderr);
   const device = await options.image.open();
   const config: VmConfig = {
     argv: options.argv,
@@ -55,6 +57,7 @@ export async function executeRun(options: RunOptions, io: CliIo): Promise<number
       direct && process.stdout.isTTY
         ? { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 }
         : undefined,
+    trace: trace === null ? undefined : (line) => trace.line(line),
   };
   // raw bytes go straight to the process streams; a test CliIo gets decoded text
   const outDecoder = new TextDecoder();
@@ -78,6 +81,7 @@ export async function executeRun(options: RunOptions, io: CliIo): Promise<number
       process.stdin.unref?.();
     }
     await device.close();
+    trace?.close();
   }
   if (result.message && result.status !== 'exited') io.stderr(`${result.message}\n`);
   if (options.statsFile)

@@ -230,6 +230,7 @@ export function deliverSignals(k: Kernel, t: Task): void {
     if (sig === SIGKILL || sig === SIGSTOP || act.handler === SIG_DFL) {
       const d = defaultAction(sig);
       if (d === 'ign' || d === 'cont') continue;
+      if (k.tracer !== null) k.tracer.signal(t, info);
       if (d === 'stop') {
         const p = t.process;
         if (!p.stopped) {
@@ -246,6 +247,7 @@ export function deliverSignals(k: Kernel, t: Task): void {
       k.killProcess(t.process, sig, false);
       return;
     }
+    if (k.tracer !== null) k.tracer.signal(t, info);
     // a handler: decide the restart first (the frame records the final pc/x0)
     if (t.restart !== 0) {
       const r = t.restart;
