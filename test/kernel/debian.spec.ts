@@ -118,6 +118,16 @@ describe('Debian image: fixed expectations (child processes)', () => {
     expect(l.code).toBe(0);
   }, 240_000);
 
+  it('procps: top in batch mode (terminfo from ncurses-base), ps sees itself running and a sleeper sleeping', async () => {
+    const script = [
+      'TERM=xterm top -b -n 1 | sed -n "1s/ .*//p; 2s/Tasks: *\\([0-9]*\\) total, *\\([0-9]*\\) running.*/tasks \\1 running \\2/p"',
+      'sleep 5 & ps -o stat=,comm= > /tmp/ps; kill $!; sort /tmp/ps | tr -s " "',
+    ].join('\n');
+    const l = await lichen(['/usr/bin/bash', '-c', script]);
+    expect(l.stderr).toBe('');
+    expect(l.stdout).toBe('top\ntasks 3 running 1\nR+ ps\nS+ sleep\nSs+ bash\n');
+  }, 240_000);
+
   it('runs the new bytes of an image executable rewritten in place (exec cache keyed by immutable content)', async () => {
     // /usr/bin/true is exec'd (its bytes cached under the image's file), then truncated and
     // rewritten in place (copy-up to the VM's upper layer): the next exec must see the script.

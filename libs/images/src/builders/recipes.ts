@@ -98,7 +98,7 @@ const DEBIAN_GROUP = [
 
 export const debianRecipe: Recipe = {
   name: 'debian',
-  version: 2,
+  version: 3,
   description:
     'Debian bookworm arm64 userland: bash, coreutils, grep, sed, mawk, findutils, python3-minimal with its standard library, ...',
   packages: [
@@ -117,6 +117,8 @@ export const debianRecipe: Recipe = {
     'xz-utils',
     'bzip2',
     'procps',
+    // terminfo for the common terminals: top, clear, tput and less need it (Debian priority required).
+    'ncurses-base',
     'python3-minimal',
     // python3-minimal lacks most compiled modules (mmap, _ssl, _sqlite3, ...): they are here.
     'libpython3.11-stdlib',

@@ -42,6 +42,9 @@ function joinNul(parts: Uint8Array[]): Uint8Array {
   return Buffer.concat(parts.flatMap((p) => [Buffer.from(p), Buffer.from([0])]));
 }
 
+/** The State: line of /proc/[pid]/status for each state letter. */
+const STATE_WORDS = { Z: 'Z (zombie)', T: 'T (stopped)', R: 'R (running)', S: 'S (sleeping)' } as const;
+
 export class KernelProcProvider implements ProcProvider {
   constructor(private readonly k: Kernel) {}
 
@@ -49,6 +52,17 @@ export class KernelProcProvider implements ProcProvider {
     const p = this.k.processes.get(pid);
     return p && !p.reaped ? p : null;
   }
+  /**
+   * The process's state letter: R while a thread runs, may run, or waits on the host (a file
+   * read: Linux's reader of /proc is running too), S when every thread sleeps on a wait queue.
+   */
+  private stateOf(p: Process): 'Z' | 'T' | 'R' | 'S' {
+    if (p.zombie) return 'Z';
+    if (p.stopped) return 'T';
+    for (const t of p.threads) if (t.state === 'runnable' || (t.state === 'blocked' && t.waker === null)) return 'R';
+    return 'S';
+  }
+
   private anyTask(p: Process): Task | undefined {
     for (const t of p.threads) if (t.state !== 'dead') return t;
     return undefined;
@@ -91,7 +105,7 @@ export class KernelProcProvider implements ProcProvider {
       case 'maps':
         return t ? t.mm.mapsText() : '';
       case 'stat': {
-        const state = p.zombie ? 'Z' : p.stopped ? 'T' : t && t.state === 'runnable' ? 'R' : 'S';
+        const state = this.stateOf(p);
         const ticks = Math.floor(p.utimeInsns / 1e7);
         const vsize = t ? t.mm.totalVm : 0;
         const rss = t ? t.mm.as.residentPages : 0;
@@ -132,13 +146,7 @@ export class KernelProcProvider implements ProcProvider {
       }
       case 'status': {
         const c = p.creds;
-        const state = p.zombie
-          ? 'Z (zombie)'
-          : p.stopped
-            ? 'T (stopped)'
-            : t && t.state === 'runnable'
-              ? 'R (running)'
-              : 'S (sleeping)';
+        const state = STATE_WORDS[this.stateOf(p)];
         const kb = (n: number): string => `${Math.floor(n / 1024)} kB`.padStart(11);
         const vm = t ? t.mm.totalVm : 0;
         const rss = t ? t.mm.as.residentPages * 4096 : 0;
