@@ -1,10 +1,10 @@
 // fixture: static
 // getrusage/wait4/waitid resource usage: ru_maxrss (KiB) of the process, of a thread, of
-// waited-for children (RUSAGE_CHILDREN and the rusage of wait4/waitid), carried over exec;
-// EINVAL for an unknown `who`. With the argument `with-exec` it also checks the peak across
-// exec (Lichen only: qemu-user cannot exec). Under qemu the figures include the emulator's own memory, so
-// the program prints only what holds for both: growth by at least what it touched, children
-// that touched more, and the order between the calls.
+// waited-for children (RUSAGE_CHILDREN and the rusage of wait4/waitid); EINVAL for an unknown
+// `who`. Under qemu the figures include the emulator's own memory, so by default the program
+// prints only what holds for both: growth by at least what it touched, children that touched
+// more, and the order between the calls. With the argument `with-exec` (Lichen only) it also
+// checks what needs exact figures, and the peak across exec (qemu-user cannot exec).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -39,11 +39,17 @@ static void touch(long bytes) {
   munmap(p, bytes);
 }
 
+/**
+ * Checks that need the process's memory to change only by what the program does: under qemu
+ * the emulator's own allocations count too, so they run with the argument `with-exec` (Lichen).
+ */
+static int strict;
+
 static void *thread_main(void *arg) {
   (void)arg;
   long self = maxrss(RUSAGE_SELF);
   long thread = maxrss(RUSAGE_THREAD);
-  printf("thread: RUSAGE_THREAD maxrss == RUSAGE_SELF maxrss: %s\n", thread == self ? "yes" : "no");
+  if (strict) printf("thread: RUSAGE_THREAD maxrss == RUSAGE_SELF maxrss: %s\n", thread == self ? "yes" : "no");
   return NULL;
 }
 
@@ -56,13 +62,16 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  strict = argc > 1 && strcmp(argv[1], "with-exec") == 0;
   long start = maxrss(RUSAGE_SELF);
   printf("start: maxrss > 0: %s\n", start > 0 ? "yes" : "no");
-  touch(16 * MIB);
+  // 64 MiB, of which 48 must show: qemu's own peak before main() may lie above its resident set.
+  touch(64 * MIB);
   long after = maxrss(RUSAGE_SELF);
-  printf("after touching 16 MiB: grew by >= 16000 KiB: %s\n", after - start >= 16000 ? "yes" : "no");
+  printf("after touching 64 MiB: grew by >= 48 MiB: %s\n", after - start >= 48 * 1024 ? "yes" : "no");
   touch(4 * MIB);
-  printf("after touching 4 MiB more (unmapped in between): did not grow by 4 MiB: %s\n",
+  if (strict)
+    printf("after touching 4 MiB more (unmapped in between): did not grow by 4 MiB: %s\n",
          maxrss(RUSAGE_SELF) - after < 4096 ? "yes" : "no");
   printf("no children yet: RUSAGE_CHILDREN maxrss is 0: %s\n", maxrss(RUSAGE_CHILDREN) == 0 ? "yes" : "no");
 
@@ -70,10 +79,10 @@ int main(int argc, char **argv) {
   pthread_create(&th, NULL, thread_main, NULL);
   pthread_join(th, NULL);
 
-  // A child that touches 48 MiB: wait4 reports its peak, and RUSAGE_CHILDREN takes it.
+  // A child that touches 96 MiB: wait4 reports its peak, and RUSAGE_CHILDREN takes it.
   pid_t c = fork();
   if (c == 0) {
-    touch(48 * MIB);
+    touch(96 * MIB);
     _exit(0);
   }
   struct rusage ru;
@@ -83,18 +92,18 @@ int main(int argc, char **argv) {
     return 1;
   }
   long self = maxrss(RUSAGE_SELF);
-  printf("wait4: child maxrss >= 48 MiB: %s\n", ru.ru_maxrss >= 48 * 1024 ? "yes" : "no");
+  printf("wait4: child maxrss >= 96 MiB: %s\n", ru.ru_maxrss >= 96 * 1024 ? "yes" : "no");
   printf("wait4: child maxrss > parent's: %s\n", ru.ru_maxrss > self ? "yes" : "no");
   long children = maxrss(RUSAGE_CHILDREN);
   printf("RUSAGE_CHILDREN maxrss == wait4's: %s\n", children == ru.ru_maxrss ? "yes" : "no");
-  printf("RUSAGE_SELF maxrss unchanged by the child: %s\n", self - after < 4096 ? "yes" : "no");
+  if (strict) printf("RUSAGE_SELF maxrss unchanged by the child: %s\n", self - after < 4096 ? "yes" : "no");
 
   // A grandchild's peak reaches the parent through the child's wait (RUSAGE_BOTH).
   c = fork();
   if (c == 0) {
     pid_t g = fork();
     if (g == 0) {
-      touch(80 * MIB);
+      touch(128 * MIB);
       _exit(0);
     }
     waitpid(g, NULL, 0);
@@ -106,7 +115,7 @@ int main(int argc, char **argv) {
     perror("waitid");
     return 1;
   }
-  printf("waitid: child maxrss includes its own child's 80 MiB: %s\n", ru.ru_maxrss >= 80 * 1024 ? "yes" : "no");
+  printf("waitid: child maxrss includes its own child's 128 MiB: %s\n", ru.ru_maxrss >= 128 * 1024 ? "yes" : "no");
   printf("RUSAGE_CHILDREN maxrss is the larger of the two children: %s\n",
          maxrss(RUSAGE_CHILDREN) == ru.ru_maxrss ? "yes" : "no");
 
@@ -114,7 +123,7 @@ int main(int argc, char **argv) {
   printf("getrusage(5) -> %d %s\n", getrusage(5, &ru), strerror(errno));
 
   // qemu-user cannot exec an aarch64 binary (no binfmt_misc): Lichen-only part.
-  if (argc < 2 || strcmp(argv[1], "with-exec") != 0) return 0;
+  if (!strict) return 0;
   char peak[32];
   snprintf(peak, sizeof peak, "%ld", maxrss(RUSAGE_SELF));
   fflush(stdout);

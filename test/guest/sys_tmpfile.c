@@ -31,7 +31,7 @@ static void show(const char *label, int fd) {
   printf("%-12s mode %o nlink %ld size %lld\n", label, st.st_mode, (long)st.st_nlink, (long long)st.st_size);
 }
 
-/** /proc/self/fd/N's target with the directory's random name cut and digits shown as N. */
+/** /proc/self/fd/N's target with the directory's random name cut and numbers shown as N. */
 static void show_link(int fd) {
   char p[64], t[256];
   snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
@@ -43,7 +43,10 @@ static void show_link(int fd) {
   t[n] = 0;
   const char *rest = strncmp(t, dir, strlen(dir)) == 0 ? t + strlen(dir) : t;
   printf("fd link: DIR");
-  for (const char *c = rest; *c; c++) putchar(*c >= '0' && *c <= '9' ? 'N' : *c);
+  // A run of digits (the inode number, whatever its length) prints as one N.
+  for (const char *c = rest; *c; c++)
+    if (*c < '0' || *c > '9') putchar(*c);
+    else if (c[1] < '0' || c[1] > '9') putchar('N');
   printf("\n");
 }
 

@@ -66,9 +66,11 @@ describe('execve (fixed expectations: qemu-user cannot exec aarch64 binaries its
       expect(l.exitCode).toBe(0);
     });
   }
-  it('keeps the peak resident set of the image before exec in ru_maxrss (sys_rusage)', async () => {
+  it('ru_maxrss: exact for threads and across fork and exec (sys_rusage with-exec)', async () => {
     const l = await runLichen(fixture('sys_rusage', 'static'), { args: ['with-exec'] });
     expect(l.stdout).toContain('after exec: maxrss >= the peak before exec: yes\n');
+    expect(l.stdout).toContain('thread: RUSAGE_THREAD maxrss == RUSAGE_SELF maxrss: yes\n');
+    expect(l.stdout).toContain('RUSAGE_SELF maxrss unchanged by the child: yes\n');
     expect(l.stdout).not.toContain(': no');
     expect(l.exitCode).toBe(0);
   });
