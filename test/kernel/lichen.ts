@@ -62,12 +62,18 @@ export async function runLichen(binary: string, opts: LichenOptions = {}): Promi
  * Runs fixture `name` under qemu-aarch64-static and under Lichen and expects the same stdout,
  * stderr and exit status. Lichen runs the static variant in deterministic mode (seed 1: the
  * programs' short sleeps that order parent and child then hold whatever the host load) and the
- * others in normal mode.
+ * others in normal mode. `limits` (e.g. a wall-clock limit below the test's timeout, so that a
+ * guest stuck waiting fails with its output compared) go to the Lichen run.
  */
-export async function compareWithQemu(name: string, variant: Variant, args: string[] = []): Promise<void> {
+export async function compareWithQemu(
+  name: string,
+  variant: Variant,
+  args: string[] = [],
+  limits?: VmConfig['limits'],
+): Promise<void> {
   const bin = fixture(name, variant);
   const q = await runQemu(bin, { args });
-  const l = await runLichen(bin, { args, deterministic: variant === 'static' ? { seed: 1 } : undefined });
+  const l = await runLichen(bin, { args, limits, deterministic: variant === 'static' ? { seed: 1 } : undefined });
   expect(l.result.message ?? '', 'Lichen run message').not.toMatch(/internal|deadlock/);
   expect(l.stdout).toBe(q.stdout);
   expect(l.stderr).toBe(q.stderr);

@@ -82,5 +82,16 @@ describe('uaccess', () => {
     expect(() => readIovecs(as, userAddr(0x10200), 1025)).toThrow(KernelError);
     writeU64(as, userAddr(0x10208), -1);
     expect(() => readIovecs(as, userAddr(0x10200), 1)).toThrow(KernelError);
+    // import_iovec: a negative length anywhere is EINVAL before any segment is found outside user space
+    writeU64(as, userAddr(0x10208), 2 ** 62);
+    efault(() => readIovecs(as, userAddr(0x10200), 1));
+    writeU64(as, userAddr(0x10210), 0x10000);
+    writeU64(as, userAddr(0x10218), -1);
+    expect(() => readIovecs(as, userAddr(0x10200), 2)).toThrow(expect.objectContaining({ errno: Errno.EINVAL }));
+    writeU64(as, userAddr(0x10200), 2 ** 48 - 8);
+    writeU64(as, userAddr(0x10208), 9);
+    efault(() => readIovecs(as, userAddr(0x10200), 1));
+    writeU64(as, userAddr(0x10208), 8);
+    expect(readIovecs(as, userAddr(0x10200), 1)).toEqual([{ base: 2 ** 48 - 8, len: 8 }]);
   });
 });

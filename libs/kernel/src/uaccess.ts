@@ -191,17 +191,19 @@ export interface IoVec {
   len: number;
 }
 
-/** struct iovec[count]; Linux limits count to UIO_MAXIOV (1024) and the total to SSIZE_MAX. */
+/**
+ * struct iovec[count] as import_iovec reads it: Linux limits count to UIO_MAXIOV (1024), a
+ * negative (ssize_t) length is EINVAL, and then every segment must lie in user space (EFAULT).
+ */
 export function readIovecs(as: AddressSpace, addr: UserAddr, count: number): IoVec[] {
   if (count < 0 || count > 1024) throw new KernelError(Errno.EINVAL);
   const raw = copyIn(as, addr, count * 16);
   const v = new DataView(raw.buffer);
   const out: IoVec[] = [];
   for (let i = 0; i < count; i++) {
-    const base = getU64(v, i * 16);
-    const len = getU64(v, i * 16 + 8);
-    if (len > 2 ** 53 - 1 || v.getUint32(i * 16 + 12, true) >= 0x80000000) throw new KernelError(Errno.EINVAL);
-    out.push({ base: userAddr(base), len });
+    if (v.getUint32(i * 16 + 12, true) >= 0x80000000) throw new KernelError(Errno.EINVAL);
+    out.push({ base: userAddr(getU64(v, i * 16)), len: getU64(v, i * 16 + 8) });
   }
+  for (const { base, len } of out) if (base + len > USER_TOP) throw efault();
   return out;
 }

@@ -147,6 +147,12 @@ export class FdTable {
     if (e === undefined) throw new KernelError(Errno.EBADF);
     return e.file;
   }
+  /** Like get, but an O_PATH descriptor is EBADF too (Linux's fdget() for calls that do I/O). */
+  getOpen(fd: number): KFile {
+    const f = this.get(fd);
+    if (f.flags & O_PATH) throw new KernelError(Errno.EBADF);
+    return f;
+  }
   entry(fd: number): FdEntry | undefined {
     return fd >= 0 ? this.fds[fd] : undefined;
   }

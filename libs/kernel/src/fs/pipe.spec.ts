@@ -47,6 +47,23 @@ describe('pipes', () => {
     r.read(t, 4096);
     expect(w.poll(POLLOUT)).toBe(POLLOUT);
   });
+  it('peeks without consuming, discards a prefix across writes, and takes back unshifted bytes first', () => {
+    const { k, t } = setup();
+    const [r, w] = makePipe(k, O_NONBLOCK);
+    w.write(t, new Uint8Array([1, 2]));
+    w.write(t, new Uint8Array([3, 4, 5]));
+    const p = r.pipe;
+    expect([...p.peek(4)]).toEqual([1, 2, 3, 4]);
+    expect(p.size).toBe(5);
+    p.discard(3);
+    expect(p.size).toBe(2);
+    expect([...p.peek(10)]).toEqual([4, 5]);
+    p.unshift(new Uint8Array([9]));
+    expect(r.poll(POLLIN)).toBe(POLLIN);
+    expect([...(r.read(t, 10) as Uint8Array)]).toEqual([9, 4, 5]);
+    p.discard(1);
+    expect(p.size).toBe(0);
+  });
   it('gives EPIPE and queues SIGPIPE when no reader is left', () => {
     const { k } = setup();
     const [r, w] = makePipe(k, 0);

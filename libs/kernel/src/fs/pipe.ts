@@ -41,26 +41,64 @@ export class Pipe {
     this.notifyPoll();
   }
 
-  take(len: number): Uint8Array {
+  /** The first `len` bytes (at most `size`), copied; they stay in the pipe (tee, vmsplice). */
+  peek(len: number): Uint8Array {
     const out = new Uint8Array(Math.min(len, this.size));
     let o = 0;
-    while (o < out.length) {
-      const c = this.chunks[0];
+    for (let i = 0; o < out.length; i++) {
+      const c = this.chunks[i];
       const n = Math.min(c.length, out.length - o);
       out.set(c.subarray(0, n), o);
       o += n;
-      if (n === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(n);
     }
-    this.size -= out.length;
+    return out;
+  }
+
+  take(len: number): Uint8Array {
+    const out = this.peek(len);
+    this.discard(out.length);
+    return out;
+  }
+
+  /** Drops the first `n` bytes (at most `size`) and wakes writers. */
+  discard(n: number): void {
+    let left = Math.min(n, this.size);
+    this.size -= left;
+    while (left > 0) {
+      const c = this.chunks[0];
+      if (c.length <= left) {
+        this.chunks.shift();
+        left -= c.length;
+      } else {
+        this.chunks[0] = c.subarray(left);
+        left = 0;
+      }
+    }
     this.writeWq.wakeAll();
     this.notifyPoll();
-    return out;
+  }
+
+  /**
+   * Puts bytes taken with take() back at the front (a splice whose write failed or fell short).
+   * A writer that filled the room meanwhile leaves the pipe over capacity until it drains.
+   */
+  unshift(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.chunks.unshift(data);
+    this.size += data.length;
+    this.readWq.wakeAll();
+    this.notifyPoll();
   }
 
   notifyPoll(): void {
     for (const f of this.ends) f.pollWq.wakeAll();
   }
+}
+
+/** Writing into a pipe with no reader left: SIGPIPE to the writer, then EPIPE. */
+export function pipeBroken(k: Kernel, t: Task): never {
+  sendSignalToTask(k, t, { signo: SIGPIPE, code: SI_USER, pid: t.pid, uid: t.process.creds.uid });
+  throw new KernelError(Errno.EPIPE);
 }
 
 export class PipeEnd extends KFile {
@@ -101,7 +139,7 @@ export class PipeEnd extends KFile {
   override write(t: Task, data: Uint8Array): number | Promise<number> {
     if (!this.writable) throw new KernelError(Errno.EBADF);
     const p = this.pipe;
-    if (p.readers === 0) return this.brokenPipe(t);
+    if (p.readers === 0) return pipeBroken(this.k, t);
     if (data.length === 0) return 0;
     const atomic = data.length <= PIPE_BUF;
     if (atomic ? p.space >= data.length : p.space > 0) {
@@ -120,7 +158,7 @@ export class PipeEnd extends KFile {
     while (done < data.length) {
       if (p.readers === 0) {
         if (done > 0) return done;
-        return this.brokenPipe(t);
+        return pipeBroken(this.k, t);
       }
       const need = atomic ? data.length : 1;
       if (p.space >= need) {
@@ -137,11 +175,6 @@ export class PipeEnd extends KFile {
       }
     }
     return done;
-  }
-
-  private brokenPipe(t: Task): number {
-    sendSignalToTask(this.k, t, { signo: SIGPIPE, code: SI_USER, pid: t.pid, uid: t.process.creds.uid });
-    throw new KernelError(Errno.EPIPE);
   }
 
   override poll(events: number): number {

@@ -9,13 +9,19 @@ import { SIGXFSZ, SI_USER } from '../signal/signals';
 import type { KFile } from './file';
 import { MAX_IO } from './vfs-file';
 
-const MAX_RW = 0x7ffff000;
+/** Linux's MAX_RW_COUNT: the most one read/write/splice moves (INT_MAX rounded down to a page). */
+export const MAX_RW = 0x7ffff000;
 
 function then<T, R>(v: T | Promise<T>, f: (x: T) => R): R | Promise<R> {
   return v instanceof Promise ? v.then(f) : f(v);
 }
 
-function checkFsize(k: Kernel, t: Task, f: KFile, pos: number | null, len: number): number {
+/**
+ * RLIMIT_FSIZE (and the VM's file-size quota) for a write of `len` bytes at `pos` (null: the
+ * file position, or the end with O_APPEND) to a regular file: the length that fits, or SIGXFSZ
+ * and EFBIG when the write would start at or beyond the limit.
+ */
+export function checkFsize(k: Kernel, t: Task, f: KFile, pos: number | null, len: number): number {
   const lim = Math.min(t.process.rlimits[RLIMIT_FSIZE].cur, k.config.limits?.fileSizeBytes ?? Number.MAX_SAFE_INTEGER);
   if (lim >= Number.MAX_SAFE_INTEGER || !f.vfsFile) return len;
   const vf = f.vfsFile;

@@ -435,7 +435,11 @@ export abstract class Socket extends KFile {
   }
 
   override read(t: Task, len: number): Uint8Array | Promise<Uint8Array> {
-    return whenReady(this.recv(t, len, 0), (r) => {
+    return this.readFlags(t, len, 0);
+  }
+  /** read(2) with recv flags (a nonblocking splice reads with MSG_DONTWAIT); passed files are closed. */
+  readFlags(t: Task, len: number, flags: number): Uint8Array | Promise<Uint8Array> {
+    return whenReady(this.recv(t, len, flags), (r) => {
       for (const f of r.files) this.k.closeFile(f);
       return r.data;
     });

@@ -5,6 +5,8 @@ import type { SyscallDefs } from '../syscalls/types';
 import { RLIMIT_NLIMITS, RLIM_INFINITY, RLIMIT_NOFILE, RLIMIT_STACK, type Process, type Task } from '../task';
 import { copyIn, copyOut, readCStringBytes, userAddr, writeU32, type UserAddr } from '../uaccess';
 import { setU64 } from '../uaccess';
+import { TICK_NS } from '../time/itimer';
+import { nsToTimespec, writeTimespec } from '../time/timespec';
 
 function findProcess(k: Kernel, t: Task, pid: number): Process {
   if (pid === 0) return t.process;
@@ -56,6 +58,19 @@ function prlimit(k: Kernel, t: Task, pid: number, res: number, newPtr: UserAddr,
     if (res === RLIMIT_STACK) for (const th of p.threads) th.mm.stackLimit = next.cur;
   }
   return 0;
+}
+
+/**
+ * What sched_rr_get_interval reports for every task: one scheduler tick of the HZ=250 kernel
+ * Lichen presents (4 ms), which is what Linux 6.1's CFS reports for a lone SCHED_OTHER task on
+ * one CPU (its 6 ms slice rounded down to whole jiffies). Lichen has no SCHED_RR or SCHED_FIFO
+ * to give the real-time 100 ms quantum to.
+ */
+export const RR_INTERVAL_NS = TICK_NS;
+
+/** A task the sched_* calls may name: 0 is the caller, else any thread id in the task table. */
+function schedTargetExists(k: Kernel, pid: number): boolean {
+  return pid === 0 || k.tasks.has(pid);
 }
 
 function utsField(s: string): Uint8Array {
@@ -261,7 +276,7 @@ export const idSyscalls: SyscallDefs = {
     handler: (k, t, a) => {
       const pid = a.i(0);
       const len = a.x(1);
-      if (pid !== 0 && !k.tasks.has(pid)) return -Errno.ESRCH;
+      if (!schedTargetExists(k, pid)) return -Errno.ESRCH;
       if (len < 8 || len % 8 !== 0) return -Errno.EINVAL;
       const b = new Uint8Array(8);
       b[0] = 1;
@@ -269,6 +284,17 @@ export const idSyscalls: SyscallDefs = {
       return 8;
     },
     note: 'one CPU',
+  },
+  sched_rr_get_interval: {
+    handler: (k, t, a) => {
+      const pid = a.i(0);
+      const tp = a.p(1);
+      if (pid < 0) return -Errno.EINVAL;
+      if (!schedTargetExists(k, pid)) return -Errno.ESRCH;
+      writeTimespec(t.mm.as, tp, nsToTimespec(RR_INTERVAL_NS));
+      return 0;
+    },
+    note: 'one 4 ms tick (HZ=250) for every task',
   },
   sched_setaffinity: { handler: () => 0, status: 'partial', note: 'accepted; uniprocessor' },
   sched_getscheduler: { handler: () => 0 },

@@ -11,6 +11,8 @@ import { mmapSyscalls } from '../mm/mmap';
 import { memfdSyscalls } from '../mm/memfd';
 import { openSyscalls } from '../fs/open';
 import { readWriteSyscalls } from '../fs/read_write';
+import { spliceSyscalls } from '../fs/splice';
+import { adviceSyscalls } from '../fs/advice';
 import { statSyscalls } from '../fs/stat';
 import { inotifySyscalls } from '../fs/inotify';
 import { xattrSyscalls } from '../fs/xattr';
@@ -37,6 +39,8 @@ export interface SyscallEntry {
 
 const FAMILIES: SyscallDefs[] = [
   readWriteSyscalls,
+  spliceSyscalls,
+  adviceSyscalls,
   openSyscalls,
   statSyscalls,
   inotifySyscalls,
