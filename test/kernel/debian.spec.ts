@@ -128,6 +128,21 @@ describe('Debian image: fixed expectations (child processes)', () => {
     expect(l.stdout).toBe('top\ntasks 3 running 1\nR+ ps\nS+ sleep\nSs+ bash\n');
   }, 240_000);
 
+  it('bash process substitution and /dev/stdin, /dev/stdout, /dev/stderr (pipes reopened via /proc/self/fd)', async () => {
+    const script = [
+      'diff <(printf "a\\nb\\n") <(printf "a\\nc\\n") | tail -3 | tr "\\n" " "; echo',
+      'while read l; do echo "got $l"; done < <(printf "x\\ny\\n")',
+      'echo piped | cat /dev/stdin',
+      'echo piped | { [ -p /dev/stdin ] && echo stdin-is-a-pipe; }',
+      'echo to-stderr > /dev/stderr; echo to-stdout > /dev/stdout',
+      'cat /dev/stdin',
+    ].join('\n');
+    const l = await lichen(['/usr/bin/bash', '-c', script], 'from the console\n');
+    expect(l.stderr).toBe('to-stderr\n');
+    expect(l.stdout).toBe('< b --- > c \ngot x\ngot y\npiped\nstdin-is-a-pipe\nto-stdout\nfrom the console\n');
+    expect(l.code).toBe(0);
+  }, 240_000);
+
   it('runs the new bytes of an image executable rewritten in place (exec cache keyed by immutable content)', async () => {
     // /usr/bin/true is exec'd (its bytes cached under the image's file), then truncated and
     // rewritten in place (copy-up to the VM's upper layer): the next exec must see the script.

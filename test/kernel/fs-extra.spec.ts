@@ -1,7 +1,7 @@
-// Extended attributes, inotify, fallocate and O_TMPFILE (test/guest/sys_xattr.c, sys_inotify.c,
-// sys_fallocate.c, sys_tmpfile.c) under Lichen and under qemu-aarch64-static (the reference,
-// forwarding to the host kernel): stdout, stderr and exit status must be equal. The programs
-// work in a fresh directory on tmpfs.
+// Extended attributes, inotify, fallocate, O_TMPFILE and /proc/self/fd reopening
+// (test/guest/sys_xattr.c, sys_inotify.c, sys_fallocate.c, sys_tmpfile.c, sys_procfd.c) under
+// Lichen and under qemu-aarch64-static (the reference, forwarding to the host kernel): stdout,
+// stderr and exit status must be equal. The programs work in a fresh directory on tmpfs.
 import { describe, expect, it } from 'vitest';
 import { IN_ALL_EVENTS, IN_CREATE, IN_Q_OVERFLOW, TmpFs, Vfs } from '@lichen/vfs';
 import { hubOf, InotifyFile } from '../../libs/kernel/src/fs/inotify';
@@ -25,6 +25,7 @@ describe('filesystem extras: Lichen vs qemu', () => {
   it('sys_inotify: inotify events, queue and fd semantics', () => compare('sys_inotify'));
   it('sys_fallocate: allocate, keep size, punch hole, refused modes and file types', () => compare('sys_fallocate'));
   it('sys_tmpfile: O_TMPFILE files, named by linkat or never (O_EXCL), refused flags', () => compare('sys_tmpfile'));
+  it('sys_procfd: pipes reopened through /proc/self/fd; a socket is ENXIO', () => compare('sys_procfd'));
 });
 
 describe('inotify queue accounting', () => {

@@ -119,6 +119,28 @@ export class VfsError extends Error {
   }
 }
 
+/**
+ * The target of a magic link that has no path: the object behind /proc/PID/fd/N when that fd
+ * is a pipe, a socket or an anonymous inode. readlink shows `name` (`pipe:[3]`).
+ */
+export class ObjectLink {
+  constructor(
+    readonly name: string,
+    readonly object: object,
+  ) {}
+}
+
+/**
+ * A path walk that follows links ended at an ObjectLink. The VFS cannot open or stat such an
+ * object (ENXIO, as Linux gives for a socket); the kernel, which owns it, catches this to reopen
+ * a pipe through /proc/self/fd/N (`/dev/stdin`, bash's `<(...)`) or to stat it.
+ */
+export class ObjectLinkReached extends VfsError {
+  constructor(readonly target: ObjectLink) {
+    super(Errno.ENXIO, target.name);
+  }
+}
+
 /** Shorthand: `throw err(Errno.ENOENT, 'no such file')`. */
 export function err(errno: Errno, message?: string): VfsError {
   return new VfsError(errno, message);

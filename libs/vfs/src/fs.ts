@@ -3,6 +3,7 @@
  * hostfs). The VFS core (vfs.ts) does path walk, permission checks, mounts and open-file
  * bookkeeping; a filesystem only answers per-node questions.
  */
+import type { ObjectLink } from './errno';
 import type { DirEntry, InodeAttr, SetAttr, StatFs } from './types';
 import type { FsContext, OpenFile, PathRef } from './vfs';
 
@@ -78,7 +79,7 @@ export interface VNode {
   // ---- symlinks ----
   readlink?(ctx: FsContext): Promise<string>;
   /** Magic links (/proc/self/exe, /proc/[pid]/fd/N): the walk jumps straight to the target. */
-  getLink?(ctx: FsContext): Promise<PathRef | string>;
+  getLink?(ctx: FsContext): Promise<PathRef | string | ObjectLink>;
 
   // ---- data ----
   read?(pos: number, buf: Uint8Array): Promise<number>;

@@ -4,6 +4,7 @@
  * Contents are produced when a file is opened (a snapshot, like Linux's seq_file), so a
  * provider may be synchronous or async.
  */
+import type { ObjectLink } from './errno';
 import type { FsContext, PathRef } from './vfs';
 
 export type ProcContent = string | Uint8Array;
@@ -29,10 +30,11 @@ export interface ProcProvider {
   /** Open fds of a process, ascending. */
   fds(pid: number): number[];
   /**
-   * Target of /proc/[pid]/fd/N: a PathRef for files with a path, or a string like
-   * 'pipe:[1234]', 'socket:[5]', 'anon_inode:[eventfd]'. null if the fd is not open.
+   * Target of /proc/[pid]/fd/N: a PathRef for files with a path, a path string for those the
+   * kernel knows only by name (a named pipe's end), or an ObjectLink (named like 'pipe:[1234]',
+   * 'socket:[5]', 'anon_inode:[eventfd]') for the others. null if the fd is not open.
    */
-  fdLink(pid: number, fd: number): PathRef | string | null;
+  fdLink(pid: number, fd: number): PathRef | string | ObjectLink | null;
   /** /proc/[pid]/fdinfo/N contents. */
   fdInfo?(pid: number, fd: number): ProcContent | null;
   /**

@@ -4,7 +4,7 @@
  * /proc/mounts (→ self/mounts, generated from the mount table when the provider has none)
  * and the provider's global files. Files are snapshots taken at open (seekable, st_size 0).
  */
-import { Errno, err } from './errno';
+import { Errno, err, ObjectLink } from './errno';
 import type { DirContext, FileOps, FileSystem, VNode } from './fs';
 import type { ProcContent, ProcProvider } from './procfs-provider';
 import {
@@ -287,7 +287,7 @@ export class ProcNode implements VNode {
 
   // ---- links ----
 
-  async getLink(ctx: FsContext): Promise<PathRef | string> {
+  async getLink(ctx: FsContext): Promise<PathRef | string | ObjectLink> {
     const k = this.kind;
     switch (k.k) {
       case 'self':
@@ -315,7 +315,8 @@ export class ProcNode implements VNode {
 
   async readlink(ctx: FsContext): Promise<string> {
     const r = await this.getLink(ctx);
-    return typeof r === 'string' ? r : this.fs.vfs.pathOf(r, ctx.root);
+    if (typeof r === 'string') return r;
+    return r instanceof ObjectLink ? r.name : this.fs.vfs.pathOf(r, ctx.root);
   }
 
   permission(ctx: FsContext, want: number): boolean {

@@ -4,7 +4,7 @@
  * Every public method rejects only with VfsError (anything else a filesystem throws is
  * turned into EIO at this boundary).
  */
-import { Errno, err, toVfsError } from './errno';
+import { Errno, err, ObjectLink, ObjectLinkReached, toVfsError } from './errno';
 import type { CharDevice, DirContext, FifoHandler, FileOps, FileSystem, NewNode, VNode } from './fs';
 import {
   AT_EMPTY_PATH,
@@ -447,6 +447,7 @@ export class Vfs {
     let target: string;
     if (node.getLink) {
       const r = await node.getLink(ctx);
+      if (r instanceof ObjectLink) throw new ObjectLinkReached(r);
       if (typeof r !== 'string') return r;
       target = r;
     } else if (node.readlink) {
@@ -1032,7 +1033,8 @@ export class Vfs {
       if (node.readlink) return node.readlink(ctx);
       if (node.getLink) {
         const r = await node.getLink(ctx);
-        return typeof r === 'string' ? r : this.pathOf(r, ctx.root);
+        if (typeof r === 'string') return r;
+        return r instanceof ObjectLink ? r.name : this.pathOf(r, ctx.root);
       }
       throw err(Errno.EINVAL);
     });
@@ -1265,6 +1267,7 @@ export class Vfs {
               const node = d.node;
               if (node.getLink) {
                 const r = await node.getLink(ctx);
+                if (r instanceof ObjectLink) throw new ObjectLinkReached(r);
                 if (typeof r !== 'string') {
                   p = r;
                   break;

@@ -9,7 +9,19 @@ import type { Kernel } from '../kernel';
 import type { Task } from '../task';
 import { copyIn, copyOut, readI32, writeI32, userAddr } from '../uaccess';
 import { WaitQueue } from '../wait';
-import { KFile, O_RDONLY, O_WRONLY, POLLIN, POLLOUT, POLLHUP, anonStat } from './file';
+import {
+  KFile,
+  O_ACCMODE,
+  O_APPEND,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_RDWR,
+  O_WRONLY,
+  POLLIN,
+  POLLOUT,
+  POLLHUP,
+  anonStat,
+} from './file';
 
 export const TCGETS = 0x5401;
 export const TCSETS = 0x5402;
@@ -145,6 +157,19 @@ export class ConsoleFile extends KFile {
   }
   override release(): void {
     this.console.stdin.readers.delete(this);
+  }
+  /**
+   * /dev/stdin, /dev/stdout, /proc/self/fd/N of the console: stdin can be opened again for
+   * reading and stdout or stderr for writing (a terminal both ways). The other ends belong to
+   * the host, so the rest is ENXIO.
+   */
+  override reopen(_t: Task, flags: number): KFile {
+    const acc = flags & O_ACCMODE;
+    const reads = acc === O_RDONLY || acc === O_RDWR;
+    const writes = acc === O_WRONLY || acc === O_RDWR;
+    if (!this.console.isTty && ((reads && this.stream !== 0) || (writes && this.stream === 0)))
+      throw new KernelError(Errno.ENXIO);
+    return new ConsoleFile(this.console, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), this.stream);
   }
   static stdio(c: Console): [ConsoleFile, ConsoleFile, ConsoleFile] {
     return [new ConsoleFile(c, O_RDONLY, 0), new ConsoleFile(c, O_WRONLY, 1), new ConsoleFile(c, O_WRONLY, 2)];

@@ -100,6 +100,14 @@ export abstract class KFile {
   getdents(_size: number): Promise<Uint8Array> {
     throw new KernelError(Errno.ENOTDIR);
   }
+  /**
+   * open() of this description's /proc/PID/fd/N link (`/dev/stdin`, bash's `<(...)`): a new
+   * description of the same object opened with `flags`. Objects Linux cannot reopen that way
+   * (sockets, anonymous inodes) give ENXIO.
+   */
+  reopen(_t: Task, _flags: number): KFile | Promise<KFile> {
+    throw new KernelError(Errno.ENXIO);
+  }
   /** The last reference went away. */
   release(): void | Promise<void> {}
   /** The VFS file when this is one (fchdir, fstatat with dirfd, mmap of files). */

@@ -4,7 +4,8 @@ import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
 import type { Task } from '../task';
 import { copyIn, copyOut, readPath, type UserAddr } from '../uaccess';
-import { O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, O_TRUNC, type KFile } from './file';
+import { ObjectLinkReached, type OpenFile } from '@lichen/vfs';
+import { KFile, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, O_TRUNC } from './file';
 import { cachedPagesOf } from '../mm/shared';
 import { FIOCLEX, FIONBIO, FIONCLEX } from './console';
 import { makePipe, openFifo } from './pipe';
@@ -56,7 +57,15 @@ async function openat(
   const path = readPath(t.mm.as, pathPtr);
   const at = path.startsWith('/') ? undefined : dirfdRef(t, dirfd);
   if (t.files.count >= t.files.limit) return -Errno.EMFILE;
-  const of = await k.hostIo(k.vfs.open(t.process.fs.ctx, at, path, flags & ~O_CLOEXEC, mode));
+  let of: OpenFile;
+  try {
+    of = await k.hostIo(k.vfs.open(t.process.fs.ctx, at, path, flags & ~O_CLOEXEC, mode));
+  } catch (e) {
+    // /proc/PID/fd/N of a pipe or the console: a new description of that object.
+    if (!(e instanceof ObjectLinkReached) || !(e.target.object instanceof KFile) || flags & O_PATH) throw e;
+    const f = await e.target.object.reopen(t, flags & ~O_CLOEXEC);
+    return k.allocFd(t, f, (flags & O_CLOEXEC) !== 0);
+  }
   if ((of.flags & O_PATH) === 0 && (of.stat().mode & 0o170000) === 0o010000) {
     // a named pipe: the kernel's pipe replaces the VFS description
     const name = k.vfs.pathOf(of.path, t.process.fs.ctx.root);

@@ -200,6 +200,10 @@ export class PipeEnd extends KFile {
     throw new KernelError(Errno.ENOTTY);
   }
 
+  override reopen(t: Task, flags: number): Promise<KFile> {
+    return openPipe(this.k, t, this.pipe, flags, this.fifoName);
+  }
+
   override release(): void {
     const p = this.pipe;
     if (this.readable) p.readers--;
@@ -215,8 +219,7 @@ const fifos = new WeakMap<object, Pipe>();
 
 /**
  * Opening a named pipe (the VFS found an S_IFIFO node): the description becomes a kernel
- * pipe end shared by every opener of that node. Like Linux, a blocking open for reading waits
- * for a writer and vice versa; O_NONBLOCK opens for writing with no reader fail with ENXIO.
+ * pipe end shared by every opener of that node.
  */
 export async function openFifo(k: Kernel, t: Task, node: object, flags: number, name: string): Promise<PipeEnd> {
   let pipe = fifos.get(node);
@@ -224,14 +227,25 @@ export async function openFifo(k: Kernel, t: Task, node: object, flags: number, 
     pipe = new Pipe();
     fifos.set(node, pipe);
   }
+  return openPipe(k, t, pipe, flags, name);
+}
+
+/**
+ * A new end of `pipe` opened with `flags` (Linux's fifo_open). For a named pipe (`name`) a
+ * blocking open for reading waits for a writer and vice versa, O_NONBLOCK opens for writing
+ * with no reader fail with ENXIO, O_RDWR never waits; an anonymous pipe reopened through
+ * /proc/PID/fd/N (`name` null) never waits nor fails.
+ */
+async function openPipe(k: Kernel, t: Task, pipe: Pipe, flags: number, name: string | null): Promise<PipeEnd> {
   const acc = flags & 3;
   const nonblock = (flags & O_NONBLOCK) !== 0;
-  if (acc === O_WRONLY && nonblock && pipe.readers === 0) throw new KernelError(Errno.ENXIO);
+  const named = name !== null;
+  if (named && acc === O_WRONLY && nonblock && pipe.readers === 0) throw new KernelError(Errno.ENXIO);
   const end = new PipeEnd(k, pipe, flags & ~O_CREAT_LIKE, name);
   pipe.readWq.wakeAll();
   pipe.writeWq.wakeAll();
   pipe.notifyPoll();
-  if (!nonblock) {
+  if (named && !nonblock) {
     try {
       if (acc === O_RDONLY) while (pipe.writers === 0) await t.sleep([pipe.readWq]);
       else if (acc === O_WRONLY) while (pipe.readers === 0) await t.sleep([pipe.writeWq]);

@@ -13,6 +13,7 @@ import {
   FALLOC_FL_ZERO_RANGE,
   major,
   minor,
+  ObjectLinkReached,
   S_IFIFO,
   S_IFMT,
   S_IFREG,
@@ -28,6 +29,7 @@ import { RLIMIT_FSIZE, type Task } from '../task';
 import { sendSignalToTask } from '../signal/deliver';
 import { SIGXFSZ, SI_USER } from '../signal/signals';
 import { copyIn, copyOut, readPath, setU64, type UserAddr } from '../uaccess';
+import { KFile } from './file';
 import { atRef, dirfdRef } from './paths';
 
 /**
@@ -203,7 +205,13 @@ async function statAt(k: Kernel, t: Task, dirfd: number, path: string, flags: nu
     return t.files.get(dirfd).stat();
   }
   const at = atRef(t, dirfd, path, false);
-  return k.hostIo(k.vfs.stat(t.process.fs.ctx, at, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)));
+  try {
+    return await k.hostIo(k.vfs.stat(t.process.fs.ctx, at, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)));
+  } catch (e) {
+    // /proc/PID/fd/N of a pipe, socket or console: that object's stat (`[ -p /dev/stdin ]`).
+    if (e instanceof ObjectLinkReached && e.target.object instanceof KFile) return e.target.object.stat();
+    throw e;
+  }
 }
 
 function readTimes(t: Task, ptr: UserAddr): [Timespec, Timespec] | undefined {

@@ -1,5 +1,6 @@
 /** The kernel's data for procfs: per-process files, fds, global files. */
-import type { PathRef, ProcContent, ProcProvider } from '@lichen/vfs';
+import { ObjectLink, type PathRef, type ProcContent, type ProcProvider } from '@lichen/vfs';
+import { PipeEnd } from '../fs/pipe';
 import type { Kernel } from '../kernel';
 import type { Process, Task } from '../task';
 import { UTS } from '../process/ids';
@@ -216,12 +217,16 @@ export class KernelProcProvider implements ProcProvider {
     const t = p ? this.anyTask(p) : undefined;
     return t ? t.files.list() : [];
   }
-  fdLink(pid: number, fd: number): PathRef | string | null {
+  fdLink(pid: number, fd: number): PathRef | string | ObjectLink | null {
     const p = this.proc(pid);
     const t = p ? this.anyTask(p) : undefined;
     const e = t?.files.entry(fd);
     if (!e) return null;
-    return e.file.vfsFile ? e.file.vfsFile.path : e.file.describe();
+    const f = e.file;
+    if (f.vfsFile) return f.vfsFile.path;
+    // A named pipe's end: the walk follows its path to the FIFO.
+    if (f instanceof PipeEnd && f.fifoName !== null) return f.fifoName;
+    return new ObjectLink(f.describe(), f);
   }
   fdInfo(pid: number, fd: number): ProcContent | null {
     const p = this.proc(pid);
