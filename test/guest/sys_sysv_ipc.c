@@ -25,6 +25,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "waiting.h"
+
+static void msleep(int ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
 
 #define PG 4096
 
@@ -33,34 +39,6 @@ static void res(const char *what, long r) {
     printf("%s: -1 %s\n", what, strerrorname_np(errno));
   else
     printf("%s: %ld\n", what, r);
-}
-
-static int waitChild(pid_t pid) {
-  int st = 0;
-  if (waitpid(pid, &st, 0) != pid) return -1;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static void msleep(int ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-static volatile int alarms;
-static void onAlarm(int s) {
-  (void)s;
-  alarms++;
-}
-
-/** SIGALRM after `ms` milliseconds, with a handler (SA_RESTART as asked). */
-static void alarmIn(int ms, int restart) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = onAlarm;
-  sa.sa_flags = restart ? SA_RESTART : 0;
-  sigaction(SIGALRM, &sa, NULL);
-  struct itimerval it = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
-  setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /** Drops to an unprivileged user in a child (EACCES checks). */

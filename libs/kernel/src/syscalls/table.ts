@@ -27,6 +27,7 @@ import { posixTimerSyscalls } from '../time/posix-timers';
 import { msgSyscalls } from '../ipc/msg';
 import { semSyscalls } from '../ipc/sem';
 import { shmSyscalls } from '../ipc/shm';
+import { mqueueSyscalls } from '../ipc/mqueue';
 import type { Handler, SyscallDefs, SyscallStatus } from './types';
 
 export interface SyscallEntry {
@@ -62,6 +63,7 @@ const FAMILIES: SyscallDefs[] = [
   msgSyscalls,
   semSyscalls,
   shmSyscalls,
+  mqueueSyscalls,
 ];
 
 /** Reasons for deliberately unsupported calls (they return ENOSYS). */
