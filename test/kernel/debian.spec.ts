@@ -128,6 +128,16 @@ describe('Debian image: fixed expectations (child processes)', () => {
     expect(l.stdout).toBe('top\ntasks 3 running 1\nR+ ps\nS+ sleep\nSs+ bash\n');
   }, 240_000);
 
+  it('time zones from tzdata: date and Python zoneinfo; UTC by default', async () => {
+    const script = [
+      'date -u -d @0 +%H:%M; date -d @0 +%Z; TZ=Europe/Paris date -d @0 "+%H:%M %Z"',
+      'python3 -c "import zoneinfo, datetime; print(datetime.datetime(2024, 7, 1, tzinfo=zoneinfo.ZoneInfo(\'America/New_York\')).utcoffset())"',
+    ].join('\n');
+    const l = await lichen(['/usr/bin/bash', '-c', script]);
+    expect(l.stderr).toBe('');
+    expect(l.stdout).toBe('00:00\nUTC\n01:00 CET\n-1 day, 20:00:00\n');
+  }, 240_000);
+
   it('bash process substitution and /dev/stdin, /dev/stdout, /dev/stderr (pipes reopened via /proc/self/fd)', async () => {
     const script = [
       'diff <(printf "a\\nb\\n") <(printf "a\\nc\\n") | tail -3 | tr "\\n" " "; echo',

@@ -126,7 +126,7 @@ const DEBIAN_GROUP = [
 
 export const debianRecipe: Recipe = {
   name: 'debian',
-  version: 4,
+  version: 5,
   description:
     'Debian bookworm arm64 userland: bash, coreutils, grep, sed, mawk, findutils, python3-minimal with its standard library, ...',
   packages: [
@@ -147,6 +147,8 @@ export const debianRecipe: Recipe = {
     'procps',
     // terminfo for the common terminals: top, clear, tput and less need it (Debian priority required).
     'ncurses-base',
+    // Time zones (Debian priority required): TZ=Europe/Paris date, Python's zoneinfo.
+    'tzdata',
     'python3-minimal',
     // python3-minimal lacks most compiled modules (mmap, _ssl, _sqlite3, ...): they are here.
     'libpython3.11-stdlib',
@@ -168,6 +170,9 @@ export const debianRecipe: Recipe = {
       'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n',
     );
     writeGuestFileIfMissing(root, 'etc/profile', `export PATH=${PATH}\n`);
+    // What tzdata's postinst would have set up: UTC.
+    guestSymlink(root, 'etc/localtime', '/usr/share/zoneinfo/Etc/UTC');
+    writeGuestFile(root, 'etc/timezone', 'Etc/UTC\n');
     writeGuestFile(root, 'etc/shells', '/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/dash\n/usr/bin/dash\n');
     // update-alternatives links the postinst scripts would have made.
     guestSymlink(root, 'usr/bin/awk', 'mawk');
