@@ -138,6 +138,29 @@ describe('Debian image: fixed expectations (child processes)', () => {
     expect(l.stdout).toBe('00:00\nUTC\n01:00 CET\n-1 day, 20:00:00\n');
   }, 240_000);
 
+  it('python3 pty.fork(): the child on a pty (echo, ONLCR, a line read), the parent reading until EIO', async () => {
+    const prog = [
+      'import os, pty, sys',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      '    os.write(1, ("tty %s %s\\n" % (os.isatty(0), os.ttyname(0).startswith("/dev/pts/"))).encode())',
+      '    os.write(1, ("child read %r\\n" % sys.stdin.readline()).encode())',
+      '    os._exit(3)',
+      'out = b""',
+      'while not out.endswith(b"\\n"): out += os.read(fd, 1)',
+      'os.write(fd, b"hello\\n")',
+      'while True:',
+      '    try: b = os.read(fd, 100)',
+      '    except OSError: break',
+      '    out += b',
+      'print(out)',
+      'print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))',
+    ].join('\n');
+    const l = await lichen(['/usr/bin/python3', '-c', prog]);
+    expect(l.stderr).toBe('');
+    expect(l.stdout).toBe('b"tty True True\\r\\nhello\\r\\nchild read \'hello\\\\n\'\\r\\n"\n3\n');
+  }, 240_000);
+
   it('bash process substitution and /dev/stdin, /dev/stdout, /dev/stderr (pipes reopened via /proc/self/fd)', async () => {
     const script = [
       'diff <(printf "a\\nb\\n") <(printf "a\\nc\\n") | tail -3 | tr "\\n" " "; echo',

@@ -30,6 +30,7 @@ import {
 } from '@lichen/vfs';
 import { Errno, errnoName } from './errno';
 import { Console, ConsoleFile } from './fs/console';
+import { DeviceOpen, PtyTable } from './fs/pty';
 import { FdTable } from './fs/file';
 import { Kernel, type MachineFactory } from './kernel';
 import { KernelProcProvider } from './misc/procfs';
@@ -114,7 +115,7 @@ export async function buildNamespace(
   k: Kernel,
   config: VmConfig,
   provider: KernelProcProvider,
-): Promise<{ vfs: Vfs; overlay: OverlayFs | null }> {
+): Promise<{ vfs: Vfs; overlay: OverlayFs | null; devfs: DevFs }> {
   const { clock, random, account } = kernelHooks(k);
   const vfs = new Vfs({ clock, random });
   let root: FileSystem;
@@ -159,7 +160,8 @@ export async function buildNamespace(
     }
   };
   await tryMount(new ProcFs(vfs, provider), '/proc', MS_NOSUID | MS_NODEV);
-  await tryMount(new DevFs({ clock }), '/dev', MS_NOSUID);
+  const devfs = new DevFs({ clock });
+  await tryMount(devfs, '/dev', MS_NOSUID);
   await tryMount(new SysFs({ clock }), '/sys', MS_NOSUID | MS_NODEV | MS_RDONLY);
   await tryMount(new TmpFs({ clock, account, source: 'tmpfs' }), '/tmp', MS_NOSUID | MS_NODEV);
   for (const m of config.mounts ?? []) {
@@ -175,7 +177,7 @@ export async function buildNamespace(
     while (off < f.content.length) off += await of.write(f.content.subarray(off));
     await of.release();
   }
-  return { vfs, overlay };
+  return { vfs, overlay, devfs };
 }
 
 /** /dev/tty and /dev/console: the run's console. */
@@ -316,8 +318,21 @@ export class Vm {
     this.overlay = ns.overlay;
     const console = new Console(k, config.tty !== undefined);
     const dev = consoleDevice(console);
-    k.vfs.registerCharDevice(5, 0, dev);
+    const ptys = new PtyTable(k, ns.devfs);
+    // /dev/tty is the controlling pseudo-terminal when the session has one, else the console
+    k.vfs.registerCharDevice(5, 0, {
+      ...dev,
+      open: (file) => {
+        file.private_ = new DeviceOpen((t, flags) => ptys.openControlling(t, flags));
+      },
+    });
     k.vfs.registerCharDevice(5, 1, dev);
+    k.vfs.registerCharDevice(5, 2, {
+      open: (file) => {
+        const stat = file.stat();
+        file.private_ = new DeviceOpen((t, flags) => ptys.openMaster(t, flags, stat));
+      },
+    });
     // fifo opens are completed by the kernel's openat (fs/pipe.ts openFifo)
     k.vfs.setFifoHandler({ openFifo: async () => ({ seekable: false }) });
     const env = config.env ?? [`PATH=${DEFAULT_PATH}`, 'HOME=/root'];

@@ -3,7 +3,8 @@
  * is first used and stamped with the mount's creation time. The nodes are plain character
  * nodes; opening one goes to the device the Vfs has registered for its (major, minor):
  * null/zero/full/random/urandom are built in, the kernel registers tty (5,0), console (5,1),
- * ptmx (5,2) and anything else it adds with addNode.
+ * ptmx (5,2) and anything else it adds with addNode (the /dev/pts/N slaves, removed again
+ * with removeNode).
  */
 import { makedev, S_IFCHR, S_IFDIR, S_IFLNK, type Clock } from './types';
 import { TmpFs, type MemoryAccount, type TmpNode } from './tmpfs';
@@ -70,5 +71,14 @@ export class DevFs extends TmpFs {
     const n = this.newNode({ mode, uid, gid, rdev });
     dir.addEntry(name, n);
     return n;
+  }
+
+  /** Removes the node at `path` relative to /dev if it is there (a pseudo-terminal gone). */
+  removeNode(path: string): void {
+    const parts = path.split('/').filter((p) => p);
+    let dir: TmpNode | null = this.rootSync();
+    for (const p of parts.slice(0, -1)) dir = dir?.child(p) ?? null;
+    const name = parts[parts.length - 1];
+    if (dir?.child(name)) dir.removeEntry(name);
   }
 }

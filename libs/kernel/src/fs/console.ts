@@ -7,7 +7,7 @@ import type { Stat } from '@lichen/vfs';
 import { Errno, KernelError } from '../errno';
 import type { Kernel } from '../kernel';
 import type { Task } from '../task';
-import { copyIn, copyOut, readI32, writeI32, userAddr } from '../uaccess';
+import { readI32, writeI32, userAddr } from '../uaccess';
 import { WaitQueue } from '../wait';
 import {
   KFile,
@@ -22,23 +22,36 @@ import {
   POLLHUP,
   anonStat,
 } from './file';
+import {
+  FIONBIO,
+  FIONREAD,
+  TIOCNOTTY,
+  TIOCOUTQ,
+  TIOCSCTTY,
+  defaultTermios,
+  ttyStateIoctl,
+  type TtyState,
+  type Winsize,
+} from './termios';
 
-export const TCGETS = 0x5401;
-export const TCSETS = 0x5402;
-export const TCSETSW = 0x5403;
-export const TCSETSF = 0x5404;
-export const TIOCSCTTY = 0x540e;
-export const TIOCGPGRP = 0x540f;
-export const TIOCSPGRP = 0x5410;
-export const TIOCOUTQ = 0x5411;
-export const TIOCGWINSZ = 0x5413;
-export const TIOCSWINSZ = 0x5414;
-export const FIONREAD = 0x541b;
-export const FIONBIO = 0x5421;
-export const TIOCNOTTY = 0x5422;
-export const TIOCGSID = 0x5429;
-export const FIOCLEX = 0x5451;
-export const FIONCLEX = 0x5450;
+export {
+  TCGETS,
+  TCSETS,
+  TCSETSW,
+  TCSETSF,
+  TIOCSCTTY,
+  TIOCGPGRP,
+  TIOCSPGRP,
+  TIOCOUTQ,
+  TIOCGWINSZ,
+  TIOCSWINSZ,
+  FIONREAD,
+  FIONBIO,
+  TIOCNOTTY,
+  TIOCGSID,
+  FIOCLEX,
+  FIONCLEX,
+} from './termios';
 
 /** Buffered host stdin. */
 export class StdinSource {
@@ -117,11 +130,11 @@ export class StdinSource {
 }
 
 /** Terminal state shared by all console fds. */
-export class Console {
+export class Console implements TtyState {
   readonly stdin: StdinSource;
   /** termios bytes (struct termios, 60 bytes on aarch64 for TCGETS). */
   termios = defaultTermios();
-  winsize: { rows: number; cols: number };
+  winsize: Winsize;
   foregroundPgrp = 1;
   sessionSid = 1;
   constructor(
@@ -131,19 +144,6 @@ export class Console {
     this.stdin = new StdinSource(k.io.stdin, k);
     this.winsize = k.config.tty ?? { rows: 24, cols: 80 };
   }
-}
-
-function defaultTermios(): Uint8Array {
-  const b = new Uint8Array(60);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, 0x2d02, true); // c_iflag: ICRNL|IXON|IXANY|IMAXBEL|BRKINT
-  v.setUint32(4, 0x5, true); // c_oflag: OPOST|ONLCR
-  v.setUint32(8, 0xbf, true); // c_cflag: B38400|CS8|CREAD
-  v.setUint32(12, 0x8a3b, true); // c_lflag: ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE
-  b[16] = 0; // c_line
-  const cc = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22];
-  cc.forEach((c, i) => (b[17 + i] = c));
-  return b;
 }
 
 export class ConsoleFile extends KFile {
@@ -230,40 +230,9 @@ export class ConsoleFile extends KFile {
       return 0;
     }
     if (!c.isTty) throw new KernelError(Errno.ENOTTY);
+    const r = ttyStateIoctl(t, c, cmd, arg);
+    if (r !== null) return r;
     switch (cmd) {
-      case TCGETS:
-        copyOut(as, p, c.termios.subarray(0, 36));
-        return 0;
-      case TCSETS:
-      case TCSETSW:
-      case TCSETSF:
-        c.termios.set(copyIn(as, p, 36));
-        return 0;
-      case TIOCGWINSZ: {
-        const b = new Uint8Array(8);
-        const v = new DataView(b.buffer);
-        v.setUint16(0, c.winsize.rows, true);
-        v.setUint16(2, c.winsize.cols, true);
-        copyOut(as, p, b);
-        return 0;
-      }
-      case TIOCSWINSZ: {
-        const v = new DataView(copyIn(as, p, 8).buffer);
-        c.winsize = { rows: v.getUint16(0, true), cols: v.getUint16(2, true) };
-        return 0;
-      }
-      case TIOCGPGRP:
-        writeI32(as, p, c.foregroundPgrp);
-        return 0;
-      case TIOCSPGRP: {
-        const pg = readI32(as, p);
-        if (pg <= 0) throw new KernelError(Errno.EINVAL);
-        c.foregroundPgrp = pg;
-        return 0;
-      }
-      case TIOCGSID:
-        writeI32(as, p, c.sessionSid);
-        return 0;
       case TIOCSCTTY:
       case TIOCNOTTY:
         return 0;

@@ -9,6 +9,7 @@ import { KFile, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, O_TRUNC } from './file'
 import { cachedPagesOf } from '../mm/shared';
 import { FIOCLEX, FIONBIO, FIONCLEX } from './console';
 import { makePipe, openFifo } from './pipe';
+import { DeviceOpen } from './pty';
 import { dirfdRef } from './paths';
 import { VfsFile } from './vfs-file';
 import {
@@ -73,6 +74,14 @@ async function openat(
     await of.release();
     const end = await openFifo(k, t, node, flags & ~O_CLOEXEC, name);
     return k.allocFd(t, end, (flags & O_CLOEXEC) !== 0);
+  }
+  if (of.private_ instanceof DeviceOpen) {
+    // a device the kernel implements (pseudo-terminals, /dev/tty of one)
+    const kf = of.private_.open(t, flags & ~O_CLOEXEC);
+    if (kf) {
+      await of.release();
+      return k.allocFd(t, kf, (flags & O_CLOEXEC) !== 0);
+    }
   }
   const f = new VfsFile(k, of);
   // O_TRUNC emptied a file that may be mapped shared: its cached pages go (mappings then SIGBUS)
@@ -280,7 +289,7 @@ export const openSyscalls: SyscallDefs = {
   ioctl: {
     handler: (k, t, a) => ioctl(k, t, a.i(0), a.i(1), a.x(2)),
     status: 'partial',
-    note: 'terminal ioctls on the console (TCGETS/TCSETS*, TIOCGWINSZ, TIOC[GS]PGRP, FIONREAD, FIONBIO, FIOCLEX); ENOTTY elsewhere',
+    note: 'terminal ioctls on the console and pseudo-terminals (TCGETS/TCSETS*, TIOC[GS]WINSZ, TIOC[GS]PGRP, TIOCGSID, TIOCSCTTY, FIONREAD, FIONBIO, FIOCLEX; ptmx: TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER); no TIOCPKT, TIOCSTI, TIOCCONS; ENOTTY elsewhere',
   },
   flock: {
     handler: (k, t, a) => {
