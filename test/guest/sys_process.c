@@ -68,6 +68,16 @@ int main(void) {
   waitpid(p, &st, 0);
   show("pgid", st);
 
+  p = fork();
+  if (p == 0) {
+    printf("setsid in a new child: %d\n", setsid() == getpid());
+    errno = 0;
+    printf("setsid again (session leader): %d errno=%s\n", setsid(), strerror(errno));
+    _exit(0);
+  }
+  waitpid(p, &st, 0);
+  show("session", st);
+
   // grandchild orphaned: the child exits first, the grandchild still runs
   int fds[2];
   pipe(fds);

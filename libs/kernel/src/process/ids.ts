@@ -166,8 +166,8 @@ export const idSyscalls: SyscallDefs = {
     handler: (k, t) => {
       const p = t.process;
       if ([...k.processes.values()].some((q) => q.pgid === p.pid && !q.zombie && q !== p)) return -Errno.EPERM;
-      if (p.pgid === p.pid && p.sid !== p.pid) return -Errno.EPERM;
-      if (p.pgid === p.pid && p === k.init) return -Errno.EPERM;
+      // A process group leader (a session leader too: a second setsid) may not (Linux).
+      if (p.pgid === p.pid) return -Errno.EPERM;
       p.sid = p.pid;
       p.pgid = p.pid;
       return p.pid;
