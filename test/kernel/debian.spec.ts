@@ -128,14 +128,15 @@ describe('Debian image: fixed expectations (child processes)', () => {
     expect(l.stdout).toBe('top\ntasks 3 running 1\nR+ ps\nS+ sleep\nSs+ bash\n');
   }, 240_000);
 
-  it('time zones from tzdata: date and Python zoneinfo; UTC by default', async () => {
+  it('essential tools: getconf, iconv, tput; time zones from tzdata (date, Python zoneinfo), UTC by default', async () => {
     const script = [
+      'getconf PAGESIZE; iconv -f utf-8 -t latin1 <<< "é" | od -An -tx1; TERM=xterm tput cols',
       'date -u -d @0 +%H:%M; date -d @0 +%Z; TZ=Europe/Paris date -d @0 "+%H:%M %Z"',
       'python3 -c "import zoneinfo, datetime; print(datetime.datetime(2024, 7, 1, tzinfo=zoneinfo.ZoneInfo(\'America/New_York\')).utcoffset())"',
     ].join('\n');
     const l = await lichen(['/usr/bin/bash', '-c', script]);
     expect(l.stderr).toBe('');
-    expect(l.stdout).toBe('00:00\nUTC\n01:00 CET\n-1 day, 20:00:00\n');
+    expect(l.stdout).toBe('4096\n e9 0a\n80\n00:00\nUTC\n01:00 CET\n-1 day, 20:00:00\n');
   }, 240_000);
 
   it('python3 pty.fork(): the child on a pty (echo, ONLCR, a line read), the parent reading until EIO', async () => {

@@ -126,7 +126,7 @@ const DEBIAN_GROUP = [
 
 export const debianRecipe: Recipe = {
   name: 'debian',
-  version: 5,
+  version: 6,
   description:
     'Debian bookworm arm64 userland: bash, coreutils, grep, sed, mawk, findutils, python3-minimal with its standard library, ...',
   packages: [
@@ -149,6 +149,10 @@ export const debianRecipe: Recipe = {
     'ncurses-base',
     // Time zones (Debian priority required): TZ=Europe/Paris date, Python's zoneinfo.
     'tzdata',
+    // Essential in every Debian system: getconf, locale, iconv, ldd (libc-bin); tput, clear,
+    // reset (ncurses-bin).
+    'libc-bin',
+    'ncurses-bin',
     'python3-minimal',
     // python3-minimal lacks most compiled modules (mmap, _ssl, _sqlite3, ...): they are here.
     'libpython3.11-stdlib',
