@@ -865,6 +865,17 @@ static void notifySection(void) {
   }
   printf("child: %d\n", waitChild(pid));
 
+  // so does closing any other descriptor of it (here a duplicate; q stays open)
+  int dupq = dup(q);
+  res("register", notifySignal(q, SIGUSR1, 1));
+  close(dupq);
+  pid = fork();
+  if (pid == 0) {
+    res("child: register after the owner closed a duplicate", notifySignal(q, SIGUSR1, 2));
+    _exit(0);
+  }
+  printf("child: %d\n", waitChild(pid));
+
   // bad arguments
   sev.sigev_notify = 99;
   res("sigev_notify 99", mq_notify(q, &sev));

@@ -61,6 +61,9 @@ const NOTIFY =
   'register: 0\n' +
   'child: register after the owner closed: 0\n' +
   'child: 0\n' +
+  'register: 0\n' +
+  'child: register after the owner closed a duplicate: 0\n' +
+  'child: 0\n' +
   'sigev_notify 99: -1 EINVAL\n' +
   'signal 65: -1 EINVAL\n' +
   'signal -1: -1 EINVAL\n' +

@@ -6,7 +6,7 @@
 import type { OpenFile, Stat } from '@lichen/vfs';
 import { Errno, KernelError } from '../errno';
 import { WaitQueue } from '../wait';
-import type { Task } from '../task';
+import type { Process, Task } from '../task';
 
 export const O_ACCMODE = 3;
 export const O_RDONLY = 0;
@@ -108,6 +108,11 @@ export abstract class KFile {
   reopen(_t: Task, _flags: number): KFile | Promise<KFile> {
     throw new KernelError(Errno.ENXIO);
   }
+  /**
+   * Process `p` closed a descriptor of this description (any close, not only the last: Linux's
+   * f_op->flush). A message queue drops `p`'s mq_notify registration here.
+   */
+  flush(_p: Process): void {}
   /** The last reference went away. */
   release(): void | Promise<void> {}
   /** The VFS file when this is one (fchdir, fstatat with dirfd, mmap of files). */

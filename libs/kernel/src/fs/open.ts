@@ -92,6 +92,7 @@ async function openat(
 export function closeFd(k: Kernel, t: Task, fd: number): number {
   const f = t.files.remove(fd);
   releasePosixLocks(k, t.process, f);
+  f.flush(t.process);
   k.closeFile(f);
   return 0;
 }
@@ -105,6 +106,7 @@ function dup3(k: Kernel, t: Task, oldfd: number, newfd: number, flags: number): 
   const old = t.files.install(newfd, f, (flags & O_CLOEXEC) !== 0);
   if (old) {
     releasePosixLocks(k, t.process, old);
+    old.flush(t.process);
     k.closeFile(old);
   }
   return newfd;

@@ -269,10 +269,15 @@ export class MqFile extends KFile {
     return r & events;
   }
 
+  /** mqueue_flush_file: the registering process closing any descriptor of the queue unregisters it. */
+  override flush(p: Process): void {
+    if (this.queue.notify?.owner === p) this.queue.notify = null;
+  }
+
   override release(): void {
     const q = this.queue;
     q.files.delete(this);
-    // mqueue_flush_file: the registering process closing the queue unregisters it
+    // The last close may come without a flush (the exit of the fd table's last user).
     const cur = this.k.current;
     if (cur !== null && q.notify?.owner === cur.process) q.notify = null;
     destroyIfUnused(this.k, q);
@@ -609,7 +614,7 @@ export const mqueueSyscalls: SyscallDefs = {
   mq_notify: {
     handler: (k, t, a) => sysMqNotify(k, t, a.i(0), a.p(1)),
     status: 'partial',
-    note: 'SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs a NETLINK socket, which this kernel lacks (glibc reports ENOSYS); closing one of several descriptors of the queue does not drop the registration (Linux drops it on any close by the owner)',
+    note: 'SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs a NETLINK socket, which this kernel lacks (glibc reports ENOSYS)',
   },
   mq_getsetattr: { handler: (k, t, a) => sysMqGetsetattr(k, t, a.i(0), a.p(1), a.p(2)) },
 };

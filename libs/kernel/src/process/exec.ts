@@ -362,6 +362,7 @@ export async function doExec(k: Kernel, t: Task, req: ExecRequest): Promise<numb
   }
   for (const f of t.files.takeCloexec()) {
     releasePosixLocks(k, p, f);
+    f.flush(p);
     k.closeFile(f);
   }
   if (t.sighand.users > 1) {
