@@ -16,22 +16,30 @@ function then<T, R>(v: T | Promise<T>, f: (x: T) => R): R | Promise<R> {
   return v instanceof Promise ? v.then(f) : f(v);
 }
 
+/** The largest size `t` may give a regular file: RLIMIT_FSIZE or the VM's file-size quota (MAX_SAFE_INTEGER: none). */
+export function fileSizeLimit(k: Kernel, t: Task): number {
+  return Math.min(t.process.rlimits[RLIMIT_FSIZE].cur, k.config.limits?.fileSizeBytes ?? Number.MAX_SAFE_INTEGER);
+}
+
+/** A file would grow past fileSizeLimit: SIGXFSZ to the task, and EFBIG. */
+export function fileTooLarge(k: Kernel, t: Task): never {
+  sendSignalToTask(k, t, { signo: SIGXFSZ, code: SI_USER });
+  throw new KernelError(Errno.EFBIG);
+}
+
 /**
  * RLIMIT_FSIZE (and the VM's file-size quota) for a write of `len` bytes at `pos` (null: the
  * file position, or the end with O_APPEND) to a regular file: the length that fits, or SIGXFSZ
  * and EFBIG when the write would start at or beyond the limit.
  */
 export function checkFsize(k: Kernel, t: Task, f: KFile, pos: number | null, len: number): number {
-  const lim = Math.min(t.process.rlimits[RLIMIT_FSIZE].cur, k.config.limits?.fileSizeBytes ?? Number.MAX_SAFE_INTEGER);
+  const lim = fileSizeLimit(k, t);
   if (lim >= Number.MAX_SAFE_INTEGER || !f.vfsFile) return len;
   const vf = f.vfsFile;
   const st = vf.stat();
   if ((st.mode & 0o170000) !== 0o100000) return len;
   const at = pos ?? (f.flags & 0o2000 ? st.size : vf.pos);
-  if (at >= lim) {
-    sendSignalToTask(k, t, { signo: SIGXFSZ, code: SI_USER });
-    throw new KernelError(Errno.EFBIG);
-  }
+  if (at >= lim) fileTooLarge(k, t);
   return Math.min(len, lim - at);
 }
 

@@ -25,12 +25,11 @@ import { Errno } from '../errno';
 import { cachedPagesOf } from '../mm/shared';
 import type { Kernel } from '../kernel';
 import type { SyscallDefs } from '../syscalls/types';
-import { RLIMIT_FSIZE, type Task } from '../task';
-import { sendSignalToTask } from '../signal/deliver';
-import { SIGXFSZ, SI_USER } from '../signal/signals';
+import type { Task } from '../task';
 import { copyIn, copyOut, readPath, setU64, type UserAddr } from '../uaccess';
 import { KFile } from './file';
 import { atRef, dirfdRef } from './paths';
+import { fileSizeLimit, fileTooLarge } from './read_write';
 
 /**
  * The errno of a mode Linux refuses before looking at the file (vfs_fallocate, 6.17+), or 0:
@@ -66,24 +65,15 @@ async function fallocate(k: Kernel, t: Task, fd: number, mode: number, off: numb
   if (!f) return (file.stat().mode & S_IFMT) === S_IFIFO ? -Errno.ESPIPE : -Errno.ENODEV;
   const end = off + len;
   if (!Number.isSafeInteger(end)) return -Errno.EFBIG;
+  const punch = (mode & FALLOC_FL_PUNCH_HOLE) !== 0;
   // Allocating past the end meets RLIMIT_FSIZE even with KEEP_SIZE (as in Linux's tmpfs).
-  if (!(mode & FALLOC_FL_PUNCH_HOLE) && end > f.stat().size) {
-    const limit = Math.min(t.process.rlimits[RLIMIT_FSIZE].cur, k.config.limits?.fileSizeBytes ?? Infinity);
-    if (end > limit && (f.stat().mode & S_IFMT) === S_IFREG) {
-      sendSignalToTask(k, t, { signo: SIGXFSZ, code: SI_USER });
-      return -Errno.EFBIG;
-    }
-  }
-  if (!(mode & FALLOC_FL_PUNCH_HOLE)) {
-    await k.hostIo(f.allocate(mode, off, len));
-    return 0;
-  }
-  // A write-back still under way (the last mapping went) lands first, not over the hole.
-  const cached = f.ops ? undefined : cachedPagesOf(k.memory, f.node);
-  if (cached) await cached.settled();
+  const st = f.stat();
+  if (!punch && end > st.size && end > fileSizeLimit(k, t) && (st.mode & S_IFMT) === S_IFREG) fileTooLarge(k, t);
+  // A write-back still under way (the last mapping went) lands before a hole is punched, not over it.
+  if (punch && !f.ops) await cachedPagesOf(k.memory, f.node)?.settled();
   await k.hostIo(f.allocate(mode, off, len));
   // Mappings of the file read the punched range as zero too.
-  if (!f.ops) cachedPagesOf(k.memory, f.node)?.punch(off, len);
+  if (punch && !f.ops) cachedPagesOf(k.memory, f.node)?.punch(off, len);
   return 0;
 }
 
