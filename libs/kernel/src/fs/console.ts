@@ -34,25 +34,6 @@ import {
   type Winsize,
 } from './termios';
 
-export {
-  TCGETS,
-  TCSETS,
-  TCSETSW,
-  TCSETSF,
-  TIOCSCTTY,
-  TIOCGPGRP,
-  TIOCSPGRP,
-  TIOCOUTQ,
-  TIOCGWINSZ,
-  TIOCSWINSZ,
-  FIONREAD,
-  FIONBIO,
-  TIOCNOTTY,
-  TIOCGSID,
-  FIOCLEX,
-  FIONCLEX,
-} from './termios';
-
 /** Buffered host stdin. */
 export class StdinSource {
   private chunks: Uint8Array[] = [];

@@ -7,7 +7,7 @@ import { copyIn, copyOut, readPath, type UserAddr } from '../uaccess';
 import { ObjectLinkReached, type OpenFile } from '@lichen/vfs';
 import { KFile, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_PATH, O_TRUNC } from './file';
 import { cachedPagesOf } from '../mm/shared';
-import { FIOCLEX, FIONBIO, FIONCLEX } from './console';
+import { FIOCLEX, FIONBIO, FIONCLEX } from './termios';
 import { makePipe, openFifo } from './pipe';
 import { DeviceOpen } from './pty';
 import { dirfdRef } from './paths';
