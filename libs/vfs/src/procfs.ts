@@ -314,9 +314,7 @@ export class ProcNode implements VNode {
   }
 
   async readlink(ctx: FsContext): Promise<string> {
-    const r = await this.getLink(ctx);
-    if (typeof r === 'string') return r;
-    return r instanceof ObjectLink ? r.name : this.fs.vfs.pathOf(r, ctx.root);
+    return this.fs.vfs.linkText(await this.getLink(ctx), ctx.root);
   }
 
   permission(ctx: FsContext, want: number): boolean {

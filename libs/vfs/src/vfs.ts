@@ -530,6 +530,12 @@ export class Vfs {
     return { parent: cur, name, kind, trailingSlash };
   }
 
+  /** What readlink shows for a magic link's target: the path as seen from `root`, or the object's name. */
+  linkText(r: PathRef | string | ObjectLink, root: PathRef): string {
+    if (typeof r === 'string') return r;
+    return r instanceof ObjectLink ? r.name : this.pathOf(r, root);
+  }
+
   /** Absolute path of `p` as seen from `root` (getcwd, /proc/[pid]/cwd, /proc/mounts). */
   pathOf(p: PathRef, root?: PathRef): string {
     const r = root ?? (this.rootMount ? this.rootRef() : p);
@@ -1031,11 +1037,7 @@ export class Vfs {
       const node = this.nodeOf(p);
       if (!isLnk(node.attr().mode)) throw err(Errno.EINVAL);
       if (node.readlink) return node.readlink(ctx);
-      if (node.getLink) {
-        const r = await node.getLink(ctx);
-        if (typeof r === 'string') return r;
-        return r instanceof ObjectLink ? r.name : this.pathOf(r, ctx.root);
-      }
+      if (node.getLink) return this.linkText(await node.getLink(ctx), ctx.root);
       throw err(Errno.EINVAL);
     });
   }
