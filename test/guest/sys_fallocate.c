@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "tmpdir.h"
 
 #define E(x) (errno = 0, report(#x, (long)(x)))
 static void report(const char *what, long r) {
@@ -46,14 +47,8 @@ static void bytes_at(int fd, const long *offs, int n) {
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  char tmpl[64];
-  struct stat st;
-  strcpy(tmpl, stat("/dev/shm", &st) == 0 ? "/dev/shm/fallocXXXXXX" : "/tmp/fallocXXXXXX");
-  char *dir = mkdtemp(tmpl);
-  if (!dir || chdir(dir) != 0) {
-    perror("mkdtemp");
-    return 1;
-  }
+  char dir[64];
+  enter_tmpdir("falloc", dir);
   static char data[10000];
   memset(data, 'A', sizeof data);
   int fd = open("f", O_RDWR | O_CREAT, 0644);

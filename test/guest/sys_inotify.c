@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "tmpdir.h"
 
 #define E(x) (errno = 0, report(#x, (long)(x)))
 static void report(const char *what, long r) {
@@ -88,14 +89,8 @@ static void on_alarm(int s) { (void)s; }
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  char tmpl[64];
-  struct stat st;
-  strcpy(tmpl, stat("/dev/shm", &st) == 0 ? "/dev/shm/inotifyXXXXXX" : "/tmp/inotifyXXXXXX");
-  char *dir = mkdtemp(tmpl);
-  if (!dir || chdir(dir) != 0) {
-    perror("mkdtemp");
-    return 1;
-  }
+  char dir[64];
+  enter_tmpdir("inotify", dir);
   mkdir("d", 0755);
 
   printf("-- arguments\n");

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "tmpdir.h"
 
 #define E(x) (errno = 0, report(#x, (long)(x)))
 static void report(const char *what, long r) {
@@ -72,12 +73,7 @@ static void list_dir(void) {
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  struct stat st;
-  strcpy(dir, stat("/dev/shm", &st) == 0 ? "/dev/shm/tmpfileXXXXXX" : "/tmp/tmpfileXXXXXX");
-  if (!mkdtemp(dir) || chdir(dir) != 0) {
-    perror("mkdtemp");
-    return 1;
-  }
+  enter_tmpdir("tmpfile", dir);
   umask(022);
 
   printf("-- an unnamed file\n");

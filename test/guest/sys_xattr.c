@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "tmpdir.h"
 
 #define E(x) (errno = 0, report(#x, (long)(x)))
 static void report(const char *what, long r) {
@@ -37,14 +38,8 @@ static char big[65537];
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  char tmpl[64];
-  struct stat st;
-  strcpy(tmpl, stat("/dev/shm", &st) == 0 ? "/dev/shm/xattrXXXXXX" : "/tmp/xattrXXXXXX");
-  char *dir = mkdtemp(tmpl);
-  if (!dir || chdir(dir) != 0) {
-    perror("mkdtemp");
-    return 1;
-  }
+  char dir[64];
+  enter_tmpdir("xattr", dir);
   int fd = open("f", O_RDWR | O_CREAT, 0644);
   close(fd);
   mkdir("d", 0755);
