@@ -128,6 +128,19 @@ describe('Debian image: fixed expectations (child processes)', () => {
     expect(l.stdout).toBe('top\ntasks 3 running 1\nR+ ps\nS+ sleep\nSs+ bash\n');
   }, 240_000);
 
+  it('the standard library comes byte-compiled: the pycs Python uses are the hash-checked ones of the image', async () => {
+    const prog = [
+      'import importlib.util, json, os',
+      'for src in (os.__file__, json.__file__):',
+      '    with open(importlib.util.cache_from_source(src), "rb") as f:',
+      '        print(int.from_bytes(f.read(8)[4:8], "little"))',
+    ].join('\n');
+    const l = await lichen(['/usr/bin/python3', '-c', prog]);
+    expect(l.stderr).toBe('');
+    // pyc flags 3: hash-based and checked (a pyc Python wrote itself at run time would be 0)
+    expect(l.stdout).toBe('3\n3\n');
+  }, 240_000);
+
   it('essential tools: getconf, iconv, tput; time zones from tzdata (date, Python zoneinfo), UTC by default', async () => {
     const script = [
       'getconf PAGESIZE; iconv -f utf-8 -t latin1 <<< "é" | od -An -tx1; TERM=xterm tput cols',
